@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Scan a test VM's kernel log for anything that must fail a run: BUG, WARNING, Oops,
+# panics, KASAN/KFENCE/UBSAN reports, lockdep splats, kmemleak leaks, KUnit failures and
+# the VM init's own FAIL notes.  Prints the offending lines; exits 1 if there are any.
+#
+#   scripts/scan-kernel-log.sh LOG
+set -u
+log=$1
+patterns=(
+	'BUG:' 'WARNING:' 'Oops' 'Kernel panic' 'general protection fault'
+	'KASAN' 'KFENCE:' 'UBSAN:'
+	'possible recursive locking' 'possible circular locking' 'inconsistent lock state'
+	'suspicious RCU usage' 'INFO: task .* blocked' 'lockdep'
+	'unreferenced object' 'new suspected memory leaks'
+	'sleeping function called from invalid context'
+	'list_add corruption' 'list_del corruption'
+	'^[[:space:]]*not ok [0-9]'
+	'# Totals: pass:[0-9]+ fail:[1-9]'
+	'npu_mem-vm: FAIL'
+)
+re=$(IFS='|'; echo "${patterns[*]}")
+# Console lines may carry a printk timestamp and CRs from the serial port.
+hits=$(tr -d '\r' <"$log" | sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' | grep -E -n "$re" |
+	grep -v -E 'lockdep: (fixing up|DEBUG_LOCKS)|Lock dependency validator|KASAN: (not|disabled)|kmemleak: Kernel memory leak detector initialized' |
+	head -n 40)
+if [ -n "$hits" ]; then
+	echo "kernel log problems in $log:" >&2
+	echo "$hits" >&2
+	exit 1
+fi
+exit 0

@@ -1,0 +1,33 @@
+#!/bin/sh
+# npu-mem-vm-tests: the in-VM half of `make check` (run by tools/vm-run).
+# Loads the KUnit module and prints each suite's KTAP, then runs every userspace test
+# program.  tests/run-all counts the results; this script only reports them.
+#
+#   npu-mem-vm-tests [TEST...]    run only the named userspace tests (e.g. test_device)
+tests=/opt/npu_mem/tests
+rc=0
+
+if [ $# -eq 0 ]; then
+	echo "=== kunit"
+	if [ -f /lib/npu_mem/npu_mem_kunit.ko ]; then
+		insmod /lib/npu_mem/npu_mem_kunit.ko || { echo "not ok - insmod npu_mem_kunit.ko"; rc=1; }
+		for r in /sys/kernel/debug/kunit/npu_mem*/results; do
+			[ -f "$r" ] && cat "$r"
+		done
+		rmmod npu_mem_kunit
+	else
+		echo "not ok - npu_mem_kunit.ko is missing"
+		rc=1
+	fi
+	set -- $(cd $tests && ls)
+fi
+
+for t in "$@"; do
+	echo "=== $t"
+	"$tests/$t"
+	st=$?
+	# 1 is a test's own verdict (its "not ok" lines say why); anything else is a crash.
+	[ $st -gt 1 ] && echo "not ok - $t exited with status $st"
+	[ $st -ne 0 ] && rc=1
+done
+exit $rc
