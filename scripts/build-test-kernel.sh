@@ -43,12 +43,14 @@ rm -rf "$out"
 mkdir -p "$out"
 make -s -C "$dir/src" O="$out" tinyconfig >/dev/null
 
-# Apply the fragment: "=y" lines enable, "is not set" lines disable.
+# Apply the fragment: "=y" lines enable, "=m" lines make modules, "is not set" disable.
 enables=$(sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=y$/\1/p' "$fragment")
+modules=$(sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=m$/\1/p' "$fragment")
 disables=$(sed -n 's/^# CONFIG_\([A-Za-z0-9_]*\) is not set$/\1/p' "$fragment")
 apply_fragment() {
 	local o args=()
 	for o in $enables; do args+=(--enable "$o"); done
+	for o in $modules; do args+=(--module "$o"); done
 	for o in $disables; do args+=(--disable "$o"); done
 	"$dir/src/scripts/config" --file "$out/.config" "${args[@]}"
 	make -s -C "$dir/src" O="$out" olddefconfig >/dev/null
@@ -61,6 +63,9 @@ apply_fragment
 dropped=""
 for o in $enables; do
 	grep -qx "CONFIG_$o=y" "$out/.config" || dropped+=" $o"
+done
+for o in $modules; do
+	grep -qx "CONFIG_$o=m" "$out/.config" || dropped+=" $o"
 done
 [ -z "$dropped" ] || die "options dropped by olddefconfig (missing dependencies?):$dropped"
 
