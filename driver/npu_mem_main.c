@@ -26,6 +26,7 @@
 unsigned int npu_mem_num_devices = 2;
 module_param_named(num_devices, npu_mem_num_devices, uint, 0444);
 MODULE_PARM_DESC(num_devices, "number of simulated NPU devices (1-64, default 2)");
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_num_devices);
 
 static unsigned int npu_mem_dev_mem_mb = 512;
 module_param_named(mem_mb, npu_mem_dev_mem_mb, uint, 0444);

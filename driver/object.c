@@ -98,6 +98,7 @@ void npu_mem_obj_hold(struct npu_mem_obj *obj)
 {
 	refcount_inc(&obj->holders);
 }
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_hold);
 
 /*
  * Drop a holder.  The last one kills the shareable value (no new importer can
