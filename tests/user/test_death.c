@@ -28,8 +28,8 @@ static pid_t start_exporter(int *value_fd, uint64_t *value_out, int fork_holder,
 	pid = fork();
 	if (pid == 0) {
 		int fd = npu_open();
-		uint64_t off, value;
-		uint32_t h;
+		uint64_t off = 0, value = 0;
+		uint32_t h = 0;
 		void *va;
 
 		close(p[0]);
@@ -76,8 +76,8 @@ static pid_t start_importer(uint64_t value, int *ready_fd)
 	pid = fork();
 	if (pid == 0) {
 		int fd = npu_open();
-		uint64_t off;
-		uint32_t h;
+		uint64_t off = 0;
+		uint32_t h = 0;
 		void *va;
 
 		close(p[0]);
@@ -99,7 +99,7 @@ static pid_t start_importer(uint64_t value, int *ready_fd)
 static int value_dead(uint64_t value)
 {
 	int fd = npu_open();
-	uint32_t h;
+	uint32_t h = 0;
 	int dead;
 
 	dead = npu_import(fd, value, 0, &h, NULL) == -1 && errno == ENOENT;

@@ -25,10 +25,10 @@ static int set_last_pid(pid_t pid)
 
 int main(void)
 {
-	uint64_t free0 = npu_dev_free(0), value;
+	uint64_t free0 = npu_dev_free(0), value = 0;
 	int fd = npu_open(), to_child[2], to_parent[2], attempt;
 	int32_t x = 0;
-	uint32_t h;
+	uint32_t h = 0;
 	pid_t pid = -1;
 
 	TAP_CHECK("exporter allocates", npu_alloc(fd, 0, SZ, &h, NULL) == 0);
@@ -50,7 +50,7 @@ int main(void)
 		pid = fork();
 		if (pid == 0) {
 			int cfd = npu_open();
-			uint32_t ch;
+			uint32_t ch = 0;
 
 			close(to_child[1]);
 			close(to_parent[0]);

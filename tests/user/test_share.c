@@ -46,8 +46,8 @@ static void spawn(struct chan *c, int (*fn)(struct chan *))
 static int importer(struct chan *c)
 {
 	int fd = npu_open();
-	uint64_t value, off;
-	uint32_t h, h2;
+	uint64_t value = 0, off = 0;
+	uint32_t h = 0, h2 = 0;
 	void *va;
 
 	TO_PARENT(c, (uint64_t)npu_bare_tgid(fd));
@@ -125,9 +125,9 @@ int main(void)
 {
 	uint64_t free0 = npu_dev_free(0), free1 = npu_dev_free(1);
 	struct chan imp, out, inh;
-	uint64_t value, off, off2, v2;
+	uint64_t value = 0, off = 0, off2 = 0, v2 = 0;
 	int32_t pids[2];
-	uint32_t h, h2;
+	uint32_t h = 0, h2 = 0;
 	int fd;
 	void *va, *p;
 
