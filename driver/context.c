@@ -13,6 +13,8 @@
  * release unregisters the notifier, which runs .release itself if the mm is
  * still alive and otherwise waits (SRCU) for a concurrent one to finish; the
  * teardown is idempotent, so the two may come in either order or race.
+ * Handles dropped by the notifier are reported as NPU_MEM_EVENT_HOLDER_DIED,
+ * those dropped by close() as NPU_MEM_EVENT_FREED.
  */
 #include <linux/mm.h>
 #include <linux/sched.h>
@@ -34,6 +36,7 @@ void npu_mem_owner_current(struct npu_mem_owner *owner)
 {
 	owner->tgid = task_tgid_nr(current);
 	owner->start_time = current->group_leader->start_time;
+	get_task_comm(owner->comm, current->group_leader);
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_owner_current);
 
@@ -47,6 +50,7 @@ struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 				       const struct npu_mem_owner *owner)
 {
 	struct npu_mem_ctx *ctx;
+	int ret;
 
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
@@ -55,14 +59,37 @@ struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 	ctx->owner = *owner;
 	mutex_init(&ctx->lock);
 	xa_init_flags(&ctx->handles, XA_FLAGS_ALLOC1);
+	atomic_set(&ctx->nr_maps, 0);
+
+	mutex_lock(&sys->ctx_lock);
+	ret = xa_alloc(&sys->ctxs, &ctx->id, ctx, xa_limit_31b, GFP_KERNEL);
+	mutex_unlock(&sys->ctx_lock);
+	if (ret) {
+		xa_destroy(&ctx->handles);
+		mutex_destroy(&ctx->lock);
+		kfree(ctx);
+		return NULL;
+	}
 	return ctx;
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_create);
 
-/* Drop one handle that has been removed from its context's table. */
+/*
+ * Drop one handle that has been removed from its context's table, telling the
+ * "events" group why (@event: NPU_MEM_EVENT_FREED or _HOLDER_DIED).
+ */
 static void npu_mem_handle_destroy(struct npu_mem_ctx *ctx,
-				   struct npu_mem_handle *h)
+				   struct npu_mem_handle *h, u32 event)
 {
+	npu_mem_obj_unlink(h->obj, h);
+	npu_mem_nl_notify(ctx->sys, &(struct npu_mem_event) {
+		.type = event,
+		.obj = h->obj->id,
+		.device = h->device,
+		.size = h->obj->size,
+		.who = &ctx->owner,
+		.value = h->share ? h->share->value : 0,
+	});
 	if (h->share) {
 		if (h->imported)
 			npu_mem_share_drop_importer(h->share, h, ctx->owner.tgid);
@@ -77,7 +104,7 @@ static void npu_mem_handle_destroy(struct npu_mem_ctx *ctx,
  * refuse any further operation.  Mappings hold their own references and go
  * with their VMAs.  Idempotent.
  */
-void npu_mem_ctx_teardown(struct npu_mem_ctx *ctx)
+static void __npu_mem_ctx_teardown(struct npu_mem_ctx *ctx, u32 event)
 {
 	struct npu_mem_handle *h;
 	unsigned long id;
@@ -86,15 +113,27 @@ void npu_mem_ctx_teardown(struct npu_mem_ctx *ctx)
 	ctx->dead = true;
 	xa_for_each(&ctx->handles, id, h) {
 		xa_erase(&ctx->handles, id);
-		npu_mem_handle_destroy(ctx, h);
+		npu_mem_handle_destroy(ctx, h, event);
 	}
 	mutex_unlock(&ctx->lock);
 }
+
+/* The owner's address space has gone: its process died (or called exec). */
+void npu_mem_ctx_teardown(struct npu_mem_ctx *ctx)
+{
+	__npu_mem_ctx_teardown(ctx, NPU_MEM_EVENT_HOLDER_DIED);
+}
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_teardown);
 
+/* The file is closed (after a teardown if the owner died first). */
 void npu_mem_ctx_destroy(struct npu_mem_ctx *ctx)
 {
-	npu_mem_ctx_teardown(ctx);
+	struct npu_mem_sys *sys = ctx->sys;
+
+	__npu_mem_ctx_teardown(ctx, NPU_MEM_EVENT_FREED);
+	mutex_lock(&sys->ctx_lock);
+	xa_erase(&sys->ctxs, ctx->id);
+	mutex_unlock(&sys->ctx_lock);
 	xa_destroy(&ctx->handles);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
@@ -128,18 +167,28 @@ int npu_mem_ctx_add_handle(struct npu_mem_ctx *ctx, struct npu_mem_handle *h)
 int npu_mem_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_kind,
 		  u32 *handle)
 {
+	struct npu_mem_event ev = {
+		.type = NPU_MEM_EVENT_ALLOCATED,
+		.device = device,
+		.size = size,
+		.who = &ctx->owner,
+	};
 	struct npu_mem_handle *h;
 	int ret;
 
 	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
 	if (!h)
 		return -ENOMEM;
-	h->obj = npu_mem_obj_create(ctx->sys, device, size, page_kind);
+	h->obj = npu_mem_obj_alloc(ctx->sys, &ctx->owner, device, size,
+				   page_kind);
 	if (IS_ERR(h->obj)) {
 		ret = PTR_ERR(h->obj);
 		goto err_free_handle;
 	}
 	h->device = device;
+	h->tgid = ctx->owner.tgid;
+	npu_mem_obj_link(h->obj, h);
+	ev.obj = h->obj->id;
 
 	mutex_lock(&ctx->lock);
 	ret = npu_mem_ctx_add_handle(ctx, h);
@@ -148,9 +197,11 @@ int npu_mem_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_kind,
 	mutex_unlock(&ctx->lock);
 	if (ret)
 		goto err_unhold;
+	npu_mem_nl_notify(ctx->sys, &ev);
 	return 0;
 
 err_unhold:
+	npu_mem_obj_unlink(h->obj, h);
 	npu_mem_obj_unhold(h->obj);
 err_free_handle:
 	kfree(h);
@@ -174,7 +225,7 @@ int npu_mem_free(struct npu_mem_ctx *ctx, u32 handle)
 		ret = -ENOENT;
 		goto out_unlock;
 	}
-	npu_mem_handle_destroy(ctx, h);
+	npu_mem_handle_destroy(ctx, h, NPU_MEM_EVENT_FREED);
 out_unlock:
 	mutex_unlock(&ctx->lock);
 	return ret;

@@ -43,11 +43,16 @@ struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
 		dev->total = dev_size;
 		dev->ops = ops;
 		spin_lock_init(&dev->lock);
+		atomic_set(&dev->nr_objs, 0);
+		atomic_set(&dev->nr_exports, 0);
 	}
 	/* Index 0 is never handed out: a zeroed value names nothing. */
 	xa_init(&sys->shares);
 	atomic64_set(&sys->next_index, 0);
 	atomic_set(&sys->nr_objs, 0);
+	xa_init_flags(&sys->objs, XA_FLAGS_ALLOC1);
+	mutex_init(&sys->ctx_lock);
+	xa_init_flags(&sys->ctxs, XA_FLAGS_ALLOC1);
 	return sys;
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_sys_create);
@@ -61,9 +66,14 @@ void npu_mem_sys_destroy(struct npu_mem_sys *sys)
 
 	WARN_ON(atomic_read(&sys->nr_objs));
 	WARN_ON(!xa_empty(&sys->shares));
+	WARN_ON(!xa_empty(&sys->objs));
+	WARN_ON(!xa_empty(&sys->ctxs));
 	for (i = 0; i < sys->num_devices; i++)
 		WARN_ON(sys->devs[i].used);
 	xa_destroy(&sys->shares);
+	xa_destroy(&sys->objs);
+	xa_destroy(&sys->ctxs);
+	mutex_destroy(&sys->ctx_lock);
 	kfree(sys->devs);
 	kfree(sys);
 }

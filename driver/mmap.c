@@ -18,14 +18,29 @@
 #include "compat.h"
 #include "npu_mem.h"
 
+/*
+ * Mapping counts, for netlink: the object's and its file's.  The VMA pins the
+ * file, so the context outlives it.
+ */
+static void npu_mem_count_map(struct vm_area_struct *vma, int n)
+{
+	struct npu_mem_ctx *ctx = vma->vm_file->private_data;
+	struct npu_mem_obj *obj = vma->vm_private_data;
+
+	atomic_add(n, &obj->nr_maps);
+	atomic_add(n, &ctx->nr_maps);
+}
+
 static void npu_mem_vm_open(struct vm_area_struct *vma)
 {
 	/* Not reached for fork, split or mremap, all refused; kept for safety. */
 	npu_mem_obj_hold(vma->vm_private_data);
+	npu_mem_count_map(vma, 1);
 }
 
 static void npu_mem_vm_close(struct vm_area_struct *vma)
 {
+	npu_mem_count_map(vma, -1);
 	npu_mem_obj_unhold(vma->vm_private_data);
 }
 
@@ -95,5 +110,7 @@ int npu_mem_ctx_mmap(struct npu_mem_ctx *ctx, struct vm_area_struct *vma)
 	}
 	vma->vm_private_data = obj;
 	vma->vm_ops = &npu_mem_vm_ops;
+	atomic_inc(&obj->nr_maps);
+	atomic_inc(&ctx->nr_maps);
 	return 0;
 }

@@ -18,14 +18,22 @@
  *   struct npu_mem_ctx     one open file: the owner's identity and its handles.
  *   struct npu_mem_handle  a per-file handle: one holder of one object.
  *
+ * Registries, for the netlink dumps (netlink.c): npu_mem_sys.objs (live
+ * objects by global id) and npu_mem_sys.ctxs (open files), and per object the
+ * list of its handles.
+ *
  * Lock order (outer to inner):
  *
  *   mmap_lock -> npu_mem_ctx.lock -> npu_mem_share.lock
- *             -> { xa_lock(&npu_mem_sys.shares), npu_mem_dev.lock }
+ *             -> { xa_lock(&npu_mem_sys.shares), npu_mem_dev.lock,
+ *                  npu_mem_obj.lock, xa_lock(&npu_mem_sys.objs) }
+ *   npu_mem_sys.ctx_lock -> npu_mem_ctx.lock
  *
- * Dropping a holder may free memory and take the two innermost locks, so it
+ * Dropping a holder may free memory and take the innermost locks, so it
  * may be called with any of the outer ones held.  User memory is never
  * touched with npu_mem_ctx.lock held (mmap() takes it under mmap_lock).
+ * Netlink events are sent (GFP_KERNEL) with no spinlock held, possibly under
+ * the mutexes above; nothing of ours is taken inside netlink.
  */
 #ifndef _NPU_MEM_H
 #define _NPU_MEM_H
@@ -36,11 +44,13 @@
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
+#include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/xarray.h>
 
 #include "uapi/npu_mem.h"
+#include "uapi/npu_mem_netlink.h"
 
 #define NPU_MEM_MAX_DEVICES	64
 
@@ -72,6 +82,8 @@ struct npu_mem_backend_ops {
  * @ops: backend
  * @lock: protects @used
  * @used: bytes reserved by live objects
+ * @nr_objs: live objects whose memory is on this device
+ * @nr_exports: live shareable values of those objects
  */
 struct npu_mem_dev {
 	u32 id;
@@ -79,6 +91,8 @@ struct npu_mem_dev {
 	const struct npu_mem_backend_ops *ops;
 	spinlock_t lock;
 	u64 used;
+	atomic_t nr_objs;
+	atomic_t nr_exports;
 };
 
 /**
@@ -89,7 +103,12 @@ struct npu_mem_dev {
  *	Its xa_lock protects the mapping; lookups take their share reference
  *	inside it.
  * @next_index: last share index handed out; indexes are never reused
- * @nr_objs: live physical objects (for leak checks)
+ * @nr_objs: physical objects not yet freed (for leak checks)
+ * @objs: object id -> struct npu_mem_obj whose memory is live.  Its xa_lock
+ *	protects the mapping; lookups take their kref inside it.
+ * @next_obj_id: cursor of the cyclic id allocation in @objs
+ * @ctx_lock: protects @ctxs, and keeps every context in it alive while held
+ * @ctxs: context id -> struct npu_mem_ctx, every context of this machine
  */
 struct npu_mem_sys {
 	unsigned int num_devices;
@@ -97,18 +116,24 @@ struct npu_mem_sys {
 	struct xarray shares;
 	atomic64_t next_index;
 	atomic_t nr_objs;
+	struct xarray objs;
+	u32 next_obj_id;
+	struct mutex ctx_lock;
+	struct xarray ctxs;
 };
 
 /**
  * struct npu_mem_owner - identity of a process
  * @tgid: tgid in the initial pid namespace (the "bare tgid")
  * @start_time: the process's start time (task->start_time, CLOCK_MONOTONIC ns)
+ * @comm: its command name when the identity was taken (for display only)
  *
  * A tgid alone can be reused; tgid and start time together cannot.
  */
 struct npu_mem_owner {
 	pid_t tgid;
 	u64 start_time;
+	char comm[TASK_COMM_LEN];
 };
 
 /**
@@ -120,8 +145,14 @@ struct npu_mem_owner {
  * @size: bytes
  * @page_kind: NPU_MEM_PAGE_*
  * @pages: backend-private: the simulated backend's page list
+ * @id: global id, the key in npu_mem_sys.objs; stays set after the erase
+ * @owner: the allocating process
+ * @lock: protects @share and @handles
  * @share: the export record, set once by the exporter while it holds a
- *	holder; holds a reference on it that the last holder drops
+ *	holder; holds a reference on it that the last holder drops (clearing
+ *	the pointer first)
+ * @handles: the struct npu_mem_handle holding this object (by @obj_node)
+ * @nr_maps: live mappings (each is also a holder)
  */
 struct npu_mem_obj {
 	struct kref ref;
@@ -131,7 +162,12 @@ struct npu_mem_obj {
 	u64 size;
 	u32 page_kind;
 	struct list_head pages;
+	u32 id;
+	struct npu_mem_owner owner;
+	spinlock_t lock;
 	struct npu_mem_share *share;
+	struct list_head handles;
+	atomic_t nr_maps;
 };
 
 /**
@@ -169,6 +205,9 @@ struct npu_mem_share {
  * @obj: the object; the handle is one of its holders
  * @share: the value it was exported as or imported from (holds a reference),
  *	or NULL
+ * @tgid: bare tgid of the owning context's process
+ * @obj_node: entry in @obj's handles list, under its lock; empty until the
+ *	handle has become a holder
  */
 struct npu_mem_handle {
 	u32 id;
@@ -176,6 +215,8 @@ struct npu_mem_handle {
 	bool imported;
 	struct npu_mem_obj *obj;
 	struct npu_mem_share *share;
+	pid_t tgid;
+	struct list_head obj_node;
 };
 
 /**
@@ -187,8 +228,12 @@ struct npu_mem_handle {
  * @lock: protects @handles and @dead
  * @handles: handle id -> struct npu_mem_handle
  * @dead: torn down; every operation fails
+ * @id: key in npu_mem_sys.ctxs
+ * @nr_maps: live mappings made through this file
  */
 struct npu_mem_ctx {
+	u32 id;
+	atomic_t nr_maps;
 	struct npu_mem_sys *sys;
 	struct npu_mem_owner owner;
 	struct mm_struct *mm;
@@ -213,8 +258,15 @@ int npu_mem_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *inf
 
 /* object.c */
 u64 npu_mem_page_kind_granularity(u32 page_kind);
+struct npu_mem_obj *npu_mem_obj_alloc(struct npu_mem_sys *sys,
+				      const struct npu_mem_owner *owner,
+				      u32 device, u64 size, u32 page_kind);
 struct npu_mem_obj *npu_mem_obj_create(struct npu_mem_sys *sys, u32 device,
 				       u64 size, u32 page_kind);
+struct npu_mem_obj *npu_mem_obj_find(struct npu_mem_sys *sys, unsigned long *id);
+void npu_mem_obj_link(struct npu_mem_obj *obj, struct npu_mem_handle *h);
+void npu_mem_obj_unlink(struct npu_mem_obj *obj, struct npu_mem_handle *h);
+bool npu_mem_obj_visible(struct npu_mem_obj *obj, bool admin, pid_t tgid);
 void npu_mem_obj_hold(struct npu_mem_obj *obj);
 void npu_mem_obj_unhold(struct npu_mem_obj *obj);
 void npu_mem_obj_put(struct npu_mem_obj *obj);
@@ -229,6 +281,7 @@ int npu_mem_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids,
 int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle);
 void npu_mem_share_drop_importer(struct npu_mem_share *share,
 				 struct npu_mem_handle *h, pid_t tgid);
+int npu_mem_refusal_errno(u32 reason);
 
 /* context.c */
 struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
@@ -250,5 +303,32 @@ int npu_mem_ctx_mmap(struct npu_mem_ctx *ctx, struct vm_area_struct *vma);
 
 /* npu_mem_main.c */
 int npu_mem_version_fill(struct npu_mem_version *ver);
+
+/**
+ * struct npu_mem_event - what netlink.c multicasts to the "events" group
+ * @type: NPU_MEM_EVENT_*
+ * @obj: object id, or 0 when there is no object (a dead value)
+ * @device: device (the memory's, or a handle's binding)
+ * @size: bytes, or 0
+ * @who: the acting process, or NULL
+ * @reason: NPU_MEM_REFUSAL_* for NPU_MEM_EVENT_IMPORT_REFUSED, else 0
+ * @pids: pids given to SET_PIDS, else 0
+ * @value: the shareable value concerned, or 0
+ */
+struct npu_mem_event {
+	u32 type;
+	u32 obj;
+	u32 device;
+	u64 size;
+	const struct npu_mem_owner *who;
+	u32 reason;
+	u32 pids;
+	u64 value;
+};
+
+/* netlink.c */
+int npu_mem_nl_register(struct npu_mem_sys *sys);
+void npu_mem_nl_unregister(void);
+void npu_mem_nl_notify(struct npu_mem_sys *sys, const struct npu_mem_event *ev);
 
 #endif /* _NPU_MEM_H */

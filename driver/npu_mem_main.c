@@ -306,15 +306,23 @@ static int __init npu_mem_init(void)
 	if (IS_ERR(npu_mem_sys))
 		return PTR_ERR(npu_mem_sys);
 
+	ret = npu_mem_nl_register(npu_mem_sys);
+	if (ret) {
+		pr_err("cannot register generic netlink family %s: %d\n",
+		       NPU_MEM_GENL_NAME, ret);
+		goto err_destroy_sys;
+	}
 	ret = misc_register(&npu_mem_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", NPU_MEM_DEVICE_NAME, ret);
-		goto err_destroy_sys;
+		goto err_unregister_nl;
 	}
 	pr_info("%u simulated devices of %u MiB, ABI %d.%d\n", npu_mem_num_devices,
 		npu_mem_dev_mem_mb, NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR);
 	return 0;
 
+err_unregister_nl:
+	npu_mem_nl_unregister();
 err_destroy_sys:
 	npu_mem_sys_destroy(npu_mem_sys);
 	return ret;
@@ -324,6 +332,7 @@ static void __exit npu_mem_exit(void)
 {
 	/* Open files pin the module: no context, hence no object, is left. */
 	misc_deregister(&npu_mem_misc);
+	npu_mem_nl_unregister();
 	npu_mem_sys_destroy(npu_mem_sys);
 }
 

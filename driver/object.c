@@ -28,8 +28,9 @@ u64 npu_mem_page_kind_granularity(u32 page_kind)
 }
 
 /**
- * npu_mem_obj_create - allocate a physical object
+ * npu_mem_obj_alloc - allocate a physical object
  * @sys: the machine
+ * @owner: the allocating process
  * @device: device id
  * @size: bytes, a non-zero multiple of @page_kind's granularity
  * @page_kind: NPU_MEM_PAGE_*
@@ -38,8 +39,9 @@ u64 npu_mem_page_kind_granularity(u32 page_kind)
  * page kind, -ENODEV for a bad device, -ENOMEM when the device's capacity or
  * host memory is exhausted.  On error nothing is changed.
  */
-struct npu_mem_obj *npu_mem_obj_create(struct npu_mem_sys *sys, u32 device,
-				       u64 size, u32 page_kind)
+struct npu_mem_obj *npu_mem_obj_alloc(struct npu_mem_sys *sys,
+				      const struct npu_mem_owner *owner,
+				      u32 device, u64 size, u32 page_kind)
 {
 	u64 gran = npu_mem_page_kind_granularity(page_kind);
 	struct npu_mem_dev *dev;
@@ -62,6 +64,10 @@ struct npu_mem_obj *npu_mem_obj_create(struct npu_mem_sys *sys, u32 device,
 	obj->size = size;
 	obj->page_kind = page_kind;
 	INIT_LIST_HEAD(&obj->pages);
+	obj->owner = *owner;
+	spin_lock_init(&obj->lock);
+	INIT_LIST_HEAD(&obj->handles);
+	atomic_set(&obj->nr_maps, 0);
 
 	ret = npu_mem_dev_reserve(dev, size);
 	if (ret)
@@ -69,16 +75,94 @@ struct npu_mem_obj *npu_mem_obj_create(struct npu_mem_sys *sys, u32 device,
 	ret = dev->ops->alloc(dev, obj);
 	if (ret)
 		goto err_unreserve;
+	/* Cyclic: an id names one object for a long time (events, dumps). */
+	ret = xa_alloc_cyclic(&sys->objs, &obj->id, obj, xa_limit_31b,
+			      &sys->next_obj_id, GFP_KERNEL_ACCOUNT);
+	if (ret < 0)
+		goto err_free_memory;
 	atomic_inc(&sys->nr_objs);
+	atomic_inc(&dev->nr_objs);
 	return obj;
 
+err_free_memory:
+	dev->ops->free(dev, obj);
 err_unreserve:
 	npu_mem_dev_unreserve(dev, size);
 err_free_obj:
 	kfree(obj);
 	return ERR_PTR(ret);
 }
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_alloc);
+
+/* npu_mem_obj_alloc() for the kernel itself (tgid 0): KUnit fixtures. */
+struct npu_mem_obj *npu_mem_obj_create(struct npu_mem_sys *sys, u32 device,
+				       u64 size, u32 page_kind)
+{
+	static const struct npu_mem_owner kernel = { .comm = "kernel" };
+
+	return npu_mem_obj_alloc(sys, &kernel, device, size, page_kind);
+}
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_create);
+
+/**
+ * npu_mem_obj_find - look up the live object with the lowest id >= *@id
+ * @sys: the machine
+ * @id: in: where to start; out: the id found
+ *
+ * Return: the object with a struct reference (npu_mem_obj_put() it), or NULL
+ * if there is none.  Its memory may be released at any time after.
+ */
+struct npu_mem_obj *npu_mem_obj_find(struct npu_mem_sys *sys, unsigned long *id)
+{
+	struct npu_mem_obj *obj;
+
+	xa_lock(&sys->objs);
+	for (obj = xa_find(&sys->objs, id, ULONG_MAX, XA_PRESENT); obj;
+	     obj = xa_find_after(&sys->objs, id, ULONG_MAX, XA_PRESENT))
+		if (kref_get_unless_zero(&obj->ref))
+			break;
+	xa_unlock(&sys->objs);
+	return obj;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_find);
+
+/* Record that @h (which has become a holder of @obj) holds it. */
+void npu_mem_obj_link(struct npu_mem_obj *obj, struct npu_mem_handle *h)
+{
+	spin_lock(&obj->lock);
+	list_add_tail(&h->obj_node, &obj->handles);
+	spin_unlock(&obj->lock);
+}
+
+/* Undo npu_mem_obj_link(), if it was done. */
+void npu_mem_obj_unlink(struct npu_mem_obj *obj, struct npu_mem_handle *h)
+{
+	spin_lock(&obj->lock);
+	list_del_init(&h->obj_node);
+	spin_unlock(&obj->lock);
+}
+
+/**
+ * npu_mem_obj_visible - may a netlink caller see @obj?
+ * @obj: the object
+ * @admin: the caller has CAP_SYS_ADMIN
+ * @tgid: the caller's bare tgid
+ *
+ * Return: true for CAP_SYS_ADMIN, for the allocating process, and for any
+ * process holding a handle on @obj.
+ */
+bool npu_mem_obj_visible(struct npu_mem_obj *obj, bool admin, pid_t tgid)
+{
+	struct npu_mem_handle *h;
+	bool ret = admin || obj->owner.tgid == tgid;
+
+	spin_lock(&obj->lock);
+	list_for_each_entry(h, &obj->handles, obj_node)
+		ret |= h->tgid == tgid;
+	spin_unlock(&obj->lock);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_visible);
 
 static void npu_mem_obj_release(struct kref *ref)
 {
@@ -108,17 +192,32 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_hold);
 void npu_mem_obj_unhold(struct npu_mem_obj *obj)
 {
 	struct npu_mem_dev *dev = obj->dev;
+	struct npu_mem_event ev = {
+		.type = NPU_MEM_EVENT_RELEASED,
+		.obj = obj->id,
+		.device = dev->id,
+		.size = obj->size,
+		.who = &obj->owner,
+	};
+	struct npu_mem_share *share;
 
 	if (!refcount_dec_and_test(&obj->holders))
 		return;
 
-	if (obj->share) {
-		npu_mem_share_kill(obj->share);
-		npu_mem_share_put(obj->share);
-		obj->share = NULL;
+	xa_erase(&obj->sys->objs, obj->id);
+	spin_lock(&obj->lock);
+	share = obj->share;
+	obj->share = NULL;
+	spin_unlock(&obj->lock);
+	if (share) {
+		ev.value = share->value;
+		npu_mem_share_kill(share);
+		npu_mem_share_put(share);
 	}
 	dev->ops->free(dev, obj);
 	npu_mem_dev_unreserve(dev, obj->size);
+	atomic_dec(&dev->nr_objs);
+	npu_mem_nl_notify(obj->sys, &ev);
 	npu_mem_obj_put(obj);
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_unhold);

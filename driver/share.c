@@ -60,7 +60,33 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_share_get);
 void npu_mem_share_kill(struct npu_mem_share *share)
 {
 	xa_erase(&share->obj->sys->shares, share->index);
+	atomic_dec(&share->obj->dev->nr_exports);
 }
+
+/**
+ * npu_mem_refusal_errno - the import error for a refusal
+ * @reason: NPU_MEM_REFUSAL_*
+ *
+ * Return: the -errno NPU_MEM_IOCTL_IMPORT fails with for @reason.
+ */
+int npu_mem_refusal_errno(u32 reason)
+{
+	switch (reason) {
+	case NPU_MEM_REFUSAL_NOT_WHITELISTED:
+	case NPU_MEM_REFUSAL_PID_REUSED:
+		return -EACCES;
+	case NPU_MEM_REFUSAL_SELF_IMPORT:
+		return -ELOOP;
+	case NPU_MEM_REFUSAL_DUPLICATE:
+		return -EEXIST;
+	case NPU_MEM_REFUSAL_DEAD_VALUE:
+		return -ENOENT;
+	default:
+		WARN_ON_ONCE(1);
+		return -EINVAL;
+	}
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_refusal_errno);
 
 /**
  * npu_mem_export - NPU_MEM_IOCTL_EXPORT for @ctx
@@ -74,6 +100,10 @@ void npu_mem_share_kill(struct npu_mem_share *share)
  */
 int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
 {
+	struct npu_mem_event ev = {
+		.type = NPU_MEM_EVENT_EXPORTED,
+		.who = &ctx->owner,
+	};
 	struct npu_mem_sys *sys = ctx->sys;
 	struct npu_mem_handle *h;
 	struct npu_mem_share *share;
@@ -126,10 +156,18 @@ int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
 	/* Visible now.  Our handle is a holder, so the object stays live. */
 	kref_get(&h->obj->ref);
 	kref_get(&share->ref);
+	atomic_inc(&h->obj->dev->nr_exports);
+	spin_lock(&h->obj->lock);
 	h->obj->share = share;
+	spin_unlock(&h->obj->lock);
 	h->share = share;
 	*value = share->value;
+	ev.obj = h->obj->id;
+	ev.device = h->obj->dev->id;
+	ev.size = h->obj->size;
+	ev.value = share->value;
 	mutex_unlock(&ctx->lock);
+	npu_mem_nl_notify(sys, &ev);
 	return 0;
 
 err_unlock:
@@ -229,7 +267,17 @@ int npu_mem_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids, u32 count)
 						xa_mk_value(now), GFP_KERNEL)));
 	share->nr_pids += added;
 	ret = 0;
-	goto out_unlock;
+	mutex_unlock(&share->lock);
+	npu_mem_nl_notify(ctx->sys, &(struct npu_mem_event) {
+		.type = NPU_MEM_EVENT_PIDS_SET,
+		.obj = share->obj->id,
+		.device = share->obj->dev->id,
+		.size = share->obj->size,
+		.who = &ctx->owner,
+		.pids = count,
+		.value = share->value,
+	});
+	goto out_put;
 
 err_release:
 	/* xa_release() leaves present entries alone. */
@@ -245,23 +293,45 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_set_pids);
 
 /*
  * May @owner import @share?  Called with @share->lock held.
- * Return: 0, -EEXIST (already imported), -EACCES (not whitelisted or stale).
+ * Return: 0, or why not: NPU_MEM_REFUSAL_DUPLICATE, _NOT_WHITELISTED or
+ * _PID_REUSED.
  */
-static int npu_mem_share_may_import(struct npu_mem_share *share,
+static u32 npu_mem_share_may_import(struct npu_mem_share *share,
 				    const struct npu_mem_owner *owner)
 {
 	void *entry;
 
 	lockdep_assert_held(&share->lock);
 	if (xa_load(&share->importers, owner->tgid))
-		return -EEXIST;
+		return NPU_MEM_REFUSAL_DUPLICATE;
 	if (share->no_validation)
 		return 0;
 	entry = xa_load(&share->whitelist, owner->tgid);
+	if (!entry)
+		return NPU_MEM_REFUSAL_NOT_WHITELISTED;
 	/* An entry set before this process started was for an earlier one. */
-	if (!entry || xa_to_value(entry) < owner->start_time)
-		return -EACCES;
+	if (xa_to_value(entry) < owner->start_time)
+		return NPU_MEM_REFUSAL_PID_REUSED;
 	return 0;
+}
+
+/* Tell the "events" group that @ctx's import of @value was refused. */
+static void npu_mem_import_refused(struct npu_mem_ctx *ctx, u64 value,
+				   struct npu_mem_share *share, u32 reason)
+{
+	struct npu_mem_event ev = {
+		.type = NPU_MEM_EVENT_IMPORT_REFUSED,
+		.who = &ctx->owner,
+		.reason = reason,
+		.value = value,
+	};
+
+	if (share) {
+		ev.obj = share->obj->id;
+		ev.device = share->obj->dev->id;
+		ev.size = share->obj->size;
+	}
+	npu_mem_nl_notify(ctx->sys, &ev);
 }
 
 /**
@@ -277,17 +347,28 @@ static int npu_mem_share_may_import(struct npu_mem_share *share,
  */
 int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 {
+	struct npu_mem_event ev = {
+		.type = NPU_MEM_EVENT_IMPORTED,
+		.device = device,
+		.who = &ctx->owner,
+		.value = value,
+	};
 	pid_t tgid = ctx->owner.tgid;
 	struct npu_mem_share *share;
 	struct npu_mem_handle *h;
+	u32 reason = 0;
 	int ret;
 
 	if (!npu_mem_sys_dev(ctx->sys, device))
 		return -ENODEV;
 	share = npu_mem_share_get(ctx->sys, value);
-	if (!share)
+	if (!share) {
+		npu_mem_import_refused(ctx, value, NULL,
+				       NPU_MEM_REFUSAL_DEAD_VALUE);
 		return -ENOENT;
+	}
 	if (npu_mem_owner_equal(&share->exporter, &ctx->owner)) {
+		reason = NPU_MEM_REFUSAL_SELF_IMPORT;
 		ret = -ELOOP;
 		goto err_put_share;
 	}
@@ -300,6 +381,8 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 	h->imported = true;
 	h->obj = share->obj;
 	h->share = share;
+	h->tgid = tgid;
+	INIT_LIST_HEAD(&h->obj_node);
 
 	mutex_lock(&ctx->lock);
 	if (ctx->dead) {
@@ -307,9 +390,11 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 		goto err_unlock_ctx;
 	}
 	mutex_lock(&share->lock);
-	ret = npu_mem_share_may_import(share, &ctx->owner);
-	if (ret)
+	reason = npu_mem_share_may_import(share, &ctx->owner);
+	if (reason) {
+		ret = npu_mem_refusal_errno(reason);
 		goto err_unlock_share;
+	}
 	ret = xa_insert(&share->importers, tgid, h, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_unlock_share;
@@ -318,12 +403,18 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 		goto err_drop_importer;
 	/* The last holder may have gone since the lookup: the value is dead. */
 	if (!refcount_inc_not_zero(&share->obj->holders)) {
+		reason = NPU_MEM_REFUSAL_DEAD_VALUE;
 		ret = -ENOENT;
 		goto err_remove_handle;
 	}
+	npu_mem_obj_link(share->obj, h);
 	*handle = h->id;
+	/* Once unlocked, another thread of ours may free the handle. */
+	ev.obj = share->obj->id;
+	ev.size = share->obj->size;
 	mutex_unlock(&share->lock);
 	mutex_unlock(&ctx->lock);
+	npu_mem_nl_notify(ctx->sys, &ev);
 	return 0;
 
 err_remove_handle:
@@ -336,6 +427,8 @@ err_unlock_ctx:
 	mutex_unlock(&ctx->lock);
 	kfree(h);
 err_put_share:
+	if (reason)
+		npu_mem_import_refused(ctx, value, share, reason);
 	npu_mem_share_put(share);
 	return ret;
 }

@@ -1,0 +1,426 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * npu_mem: the "npu_mem" generic netlink family, for observability.
+ *
+ * Classic struct genl_ops (as in drivers/net/wireguard/netlink.c) so that the
+ * same code builds on 6.1 and 6.12.  The family lives in the initial network
+ * namespace only, like the data it describes.  uapi/npu_mem.yaml describes it
+ * and uapi/npu_mem_netlink.h holds its numbers.
+ *
+ * Dumps resume by id (cb->args[0]): GET_OBJECT walks npu_mem_sys.objs with
+ * npu_mem_obj_find(), which takes a struct reference inside the xarray lock,
+ * so an object freed meanwhile is either skipped or reported with the state
+ * it had; GET_PROC walks npu_mem_sys.ctxs under its ctx_lock, which keeps the
+ * contexts alive.  Who is asking is decided once, in .start, in the context
+ * of the process that sent the request.
+ *
+ * Events are built and multicast with GFP_KERNEL: npu_mem_nl_notify() must
+ * not be called under a spinlock (might_sleep() checks it).  Nothing is built
+ * when nobody listens.
+ */
+#include <linux/capability.h>
+#include <linux/ktime.h>
+#include <linux/netlink.h>
+#include <linux/sched.h>
+#include <net/genetlink.h>
+#include <net/net_namespace.h>
+#include <net/netlink.h>
+
+#include "npu_mem.h"
+
+/* Dump state in netlink_callback.args[]. */
+enum {
+	NPU_MEM_NL_ARG_NEXT,	/* next id to report */
+	NPU_MEM_NL_ARG_ADMIN,	/* the requester has CAP_SYS_ADMIN */
+	NPU_MEM_NL_ARG_TGID,	/* the requester's bare tgid */
+};
+
+enum {
+	NPU_MEM_NL_MCGRP_EVENTS,
+};
+
+/*
+ * The module's machine, set before the family is registered and cleared
+ * after it is unregistered; KUnit's private machines are never reported.
+ */
+static struct npu_mem_sys *npu_mem_nl_sys;
+
+static struct genl_family npu_mem_nl_family;
+
+static int npu_mem_nl_put_u64(struct sk_buff *skb, int type, u64 value, int pad)
+{
+	return nla_put_u64_64bit(skb, type, value, pad);
+}
+
+static int npu_mem_nl_get_info(struct sk_buff *skb, struct genl_info *info)
+{
+	struct npu_mem_version ver = {};
+	struct sk_buff *msg;
+	void *hdr;
+
+	npu_mem_version_fill(&ver);
+	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!msg)
+		return -ENOMEM;
+	hdr = genlmsg_put_reply(msg, info, &npu_mem_nl_family, 0,
+				NPU_MEM_CMD_GET_INFO);
+	if (!hdr)
+		goto err_free;
+	if (nla_put_u32(msg, NPU_MEM_A_INFO_ABI_MAJOR, ver.abi_major) ||
+	    nla_put_u32(msg, NPU_MEM_A_INFO_ABI_MINOR, ver.abi_minor) ||
+	    nla_put_u32(msg, NPU_MEM_A_INFO_GENL_VERSION, NPU_MEM_GENL_VERSION) ||
+	    nla_put_u32(msg, NPU_MEM_A_INFO_NUM_DEVICES, ver.num_devices) ||
+	    (netlink_capable(skb, CAP_SYS_ADMIN) &&
+	     nla_put_flag(msg, NPU_MEM_A_INFO_ADMIN)))
+		goto err_free;
+	genlmsg_end(msg, hdr);
+	return genlmsg_reply(msg, info);
+
+err_free:
+	nlmsg_free(msg);
+	return -EMSGSIZE;
+}
+
+/* Record who is asking, in the requester's own context. */
+static int npu_mem_nl_dump_start(struct netlink_callback *cb)
+{
+	cb->args[NPU_MEM_NL_ARG_NEXT] = 0;
+	cb->args[NPU_MEM_NL_ARG_ADMIN] = netlink_capable(cb->skb, CAP_SYS_ADMIN);
+	cb->args[NPU_MEM_NL_ARG_TGID] = task_tgid_nr(current);
+	return 0;
+}
+
+static void *npu_mem_nl_dump_put(struct sk_buff *skb, struct netlink_callback *cb,
+				 u8 cmd)
+{
+	return genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
+			   &npu_mem_nl_family, NLM_F_MULTI, cmd);
+}
+
+/*
+ * End a dump step: @ret is 0 if everything fitted, else the error of the
+ * entry that did not.  An entry too big for an empty message is an error.
+ */
+static int npu_mem_nl_dump_end(struct sk_buff *skb, int ret)
+{
+	if (ret && !skb->len)
+		return ret;
+	return skb->len;
+}
+
+static int npu_mem_nl_fill_device(struct sk_buff *skb, struct netlink_callback *cb,
+				  struct npu_mem_dev *dev)
+{
+	void *hdr;
+	u64 used;
+
+	spin_lock(&dev->lock);
+	used = dev->used;
+	spin_unlock(&dev->lock);
+
+	hdr = npu_mem_nl_dump_put(skb, cb, NPU_MEM_CMD_GET_DEVICE);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, NPU_MEM_A_DEV_ID, dev->id) ||
+	    npu_mem_nl_put_u64(skb, NPU_MEM_A_DEV_TOTAL, dev->total,
+			       NPU_MEM_A_DEV_PAD) ||
+	    npu_mem_nl_put_u64(skb, NPU_MEM_A_DEV_USED, used, NPU_MEM_A_DEV_PAD) ||
+	    nla_put_u32(skb, NPU_MEM_A_DEV_OBJECTS, atomic_read(&dev->nr_objs)) ||
+	    nla_put_u32(skb, NPU_MEM_A_DEV_EXPORTS, atomic_read(&dev->nr_exports))) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int npu_mem_nl_get_device_dump(struct sk_buff *skb,
+				      struct netlink_callback *cb)
+{
+	struct npu_mem_sys *sys = npu_mem_nl_sys;
+	unsigned long i = cb->args[NPU_MEM_NL_ARG_NEXT];
+	int ret = 0;
+
+	for (; i < sys->num_devices; i++) {
+		ret = npu_mem_nl_fill_device(skb, cb, &sys->devs[i]);
+		if (ret)
+			break;
+	}
+	cb->args[NPU_MEM_NL_ARG_NEXT] = i;
+	return npu_mem_nl_dump_end(skb, ret);
+}
+
+/* The holders of @obj the caller may see.  Called with @obj->lock held. */
+static int npu_mem_nl_put_holders(struct sk_buff *skb, struct npu_mem_obj *obj,
+				  bool admin, pid_t tgid)
+{
+	struct npu_mem_handle *h;
+	struct nlattr *nest;
+
+	lockdep_assert_held(&obj->lock);
+	list_for_each_entry(h, &obj->handles, obj_node) {
+		if (!admin && h->tgid != tgid)
+			continue;
+		nest = nla_nest_start(skb, NPU_MEM_A_OBJ_HOLDER);
+		if (!nest ||
+		    nla_put_u32(skb, NPU_MEM_A_HOLDER_TGID, h->tgid) ||
+		    nla_put_u32(skb, NPU_MEM_A_HOLDER_DEVICE, h->device) ||
+		    (h->imported && nla_put_flag(skb, NPU_MEM_A_HOLDER_IMPORTED)))
+			return -EMSGSIZE;
+		nla_nest_end(skb, nest);
+	}
+	return 0;
+}
+
+/* Report @obj if the caller may see it.  Return: 0 or -EMSGSIZE. */
+static int npu_mem_nl_fill_object(struct sk_buff *skb, struct netlink_callback *cb,
+				  struct npu_mem_obj *obj)
+{
+	bool admin = cb->args[NPU_MEM_NL_ARG_ADMIN];
+	pid_t tgid = cb->args[NPU_MEM_NL_ARG_TGID];
+	struct npu_mem_share *share;
+	bool whitelist = false;
+	u32 nr_pids = 0;
+	void *hdr;
+	int ret;
+
+	if (!npu_mem_obj_visible(obj, admin, tgid))
+		return 0;
+
+	hdr = npu_mem_nl_dump_put(skb, cb, NPU_MEM_CMD_GET_OBJECT);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, NPU_MEM_A_OBJ_ID, obj->id) ||
+	    nla_put_u32(skb, NPU_MEM_A_OBJ_DEVICE, obj->dev->id) ||
+	    npu_mem_nl_put_u64(skb, NPU_MEM_A_OBJ_SIZE, obj->size,
+			       NPU_MEM_A_OBJ_PAD) ||
+	    nla_put_u32(skb, NPU_MEM_A_OBJ_PAGE_KIND, obj->page_kind) ||
+	    nla_put_u32(skb, NPU_MEM_A_OBJ_OWNER_TGID, obj->owner.tgid) ||
+	    nla_put_string(skb, NPU_MEM_A_OBJ_OWNER_COMM, obj->owner.comm) ||
+	    nla_put_u32(skb, NPU_MEM_A_OBJ_HOLDERS,
+			refcount_read(&obj->holders)) ||
+	    nla_put_u32(skb, NPU_MEM_A_OBJ_MAPPINGS, atomic_read(&obj->nr_maps)))
+		goto err_cancel;
+
+	spin_lock(&obj->lock);
+	ret = npu_mem_nl_put_holders(skb, obj, admin, tgid);
+	share = obj->share;
+	if (share)
+		kref_get(&share->ref);
+	spin_unlock(&obj->lock);
+	if (ret)
+		goto err_put_share;
+
+	if (share) {
+		mutex_lock(&share->lock);
+		whitelist = !share->no_validation;
+		nr_pids = share->nr_pids;
+		mutex_unlock(&share->lock);
+		if (nla_put_flag(skb, NPU_MEM_A_OBJ_EXPORTED) ||
+		    nla_put_u8(skb, NPU_MEM_A_OBJ_WHITELIST, whitelist) ||
+		    nla_put_u32(skb, NPU_MEM_A_OBJ_WHITELIST_SIZE, nr_pids) ||
+		    (admin && npu_mem_nl_put_u64(skb, NPU_MEM_A_OBJ_SHAREABLE,
+						 share->value, NPU_MEM_A_OBJ_PAD)))
+			goto err_put_share;
+		npu_mem_share_put(share);
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+
+err_put_share:
+	if (share)
+		npu_mem_share_put(share);
+err_cancel:
+	genlmsg_cancel(skb, hdr);
+	return -EMSGSIZE;
+}
+
+static int npu_mem_nl_get_object_dump(struct sk_buff *skb,
+				      struct netlink_callback *cb)
+{
+	unsigned long id = cb->args[NPU_MEM_NL_ARG_NEXT];
+	struct npu_mem_obj *obj;
+	int ret = 0;
+
+	while ((obj = npu_mem_obj_find(npu_mem_nl_sys, &id))) {
+		ret = npu_mem_nl_fill_object(skb, cb, obj);
+		npu_mem_obj_put(obj);
+		if (ret)
+			break;
+		id++;
+	}
+	cb->args[NPU_MEM_NL_ARG_NEXT] = id;
+	return npu_mem_nl_dump_end(skb, ret);
+}
+
+/* Report one open file.  Called with the machine's ctx_lock held. */
+static int npu_mem_nl_fill_proc(struct sk_buff *skb, struct netlink_callback *cb,
+				struct npu_mem_ctx *ctx)
+{
+	u64 allocated = 0, imported = 0;
+	struct npu_mem_handle *h;
+	u32 handles = 0;
+	unsigned long i;
+	void *hdr;
+
+	mutex_lock(&ctx->lock);
+	xa_for_each(&ctx->handles, i, h) {
+		if (h->imported)
+			imported += h->obj->size;
+		else
+			allocated += h->obj->size;
+		handles++;
+	}
+	mutex_unlock(&ctx->lock);
+
+	hdr = npu_mem_nl_dump_put(skb, cb, NPU_MEM_CMD_GET_PROC);
+	if (!hdr)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, NPU_MEM_A_PROC_FILE, ctx->id) ||
+	    nla_put_u32(skb, NPU_MEM_A_PROC_TGID, ctx->owner.tgid) ||
+	    nla_put_string(skb, NPU_MEM_A_PROC_COMM, ctx->owner.comm) ||
+	    npu_mem_nl_put_u64(skb, NPU_MEM_A_PROC_ALLOCATED, allocated,
+			       NPU_MEM_A_PROC_PAD) ||
+	    npu_mem_nl_put_u64(skb, NPU_MEM_A_PROC_IMPORTED, imported,
+			       NPU_MEM_A_PROC_PAD) ||
+	    nla_put_u32(skb, NPU_MEM_A_PROC_HANDLES, handles) ||
+	    nla_put_u32(skb, NPU_MEM_A_PROC_MAPPINGS, atomic_read(&ctx->nr_maps))) {
+		genlmsg_cancel(skb, hdr);
+		return -EMSGSIZE;
+	}
+	genlmsg_end(skb, hdr);
+	return 0;
+}
+
+static int npu_mem_nl_get_proc_dump(struct sk_buff *skb,
+				    struct netlink_callback *cb)
+{
+	bool admin = cb->args[NPU_MEM_NL_ARG_ADMIN];
+	pid_t tgid = cb->args[NPU_MEM_NL_ARG_TGID];
+	unsigned long id = cb->args[NPU_MEM_NL_ARG_NEXT];
+	struct npu_mem_sys *sys = npu_mem_nl_sys;
+	struct npu_mem_ctx *ctx;
+	int ret = 0;
+
+	mutex_lock(&sys->ctx_lock);
+	for (ctx = xa_find(&sys->ctxs, &id, ULONG_MAX, XA_PRESENT); ctx;
+	     ctx = xa_find_after(&sys->ctxs, &id, ULONG_MAX, XA_PRESENT)) {
+		if (!admin && ctx->owner.tgid != tgid)
+			continue;
+		ret = npu_mem_nl_fill_proc(skb, cb, ctx);
+		if (ret)
+			break;
+	}
+	mutex_unlock(&sys->ctx_lock);
+	/* On -EMSGSIZE resume at the entry that did not fit, else past all. */
+	cb->args[NPU_MEM_NL_ARG_NEXT] = ret ? id : ULONG_MAX;
+	return npu_mem_nl_dump_end(skb, ret);
+}
+
+/**
+ * npu_mem_nl_notify - multicast an event to the "events" group
+ * @sys: the machine it happened on (only the module's is reported)
+ * @ev: the event
+ *
+ * May sleep.  Best effort, like every netlink notification: a listener whose
+ * socket buffer is full misses events (and gets ENOBUFS on its next read).
+ */
+void npu_mem_nl_notify(struct npu_mem_sys *sys, const struct npu_mem_event *ev)
+{
+	struct sk_buff *skb;
+	void *hdr;
+
+	might_sleep();
+	if (sys != READ_ONCE(npu_mem_nl_sys) ||
+	    !genl_has_listeners(&npu_mem_nl_family, &init_net,
+				NPU_MEM_NL_MCGRP_EVENTS))
+		return;
+
+	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &npu_mem_nl_family, 0, NPU_MEM_CMD_EVENT);
+	if (!hdr)
+		goto err_free;
+	if (nla_put_u32(skb, NPU_MEM_A_EV_TYPE, ev->type) ||
+	    npu_mem_nl_put_u64(skb, NPU_MEM_A_EV_TIME, ktime_get_real_ns(),
+			       NPU_MEM_A_EV_PAD) ||
+	    (ev->obj && nla_put_u32(skb, NPU_MEM_A_EV_OBJ, ev->obj)) ||
+	    nla_put_u32(skb, NPU_MEM_A_EV_DEVICE, ev->device) ||
+	    (ev->size && npu_mem_nl_put_u64(skb, NPU_MEM_A_EV_SIZE, ev->size,
+					    NPU_MEM_A_EV_PAD)) ||
+	    (ev->who && (nla_put_u32(skb, NPU_MEM_A_EV_TGID, ev->who->tgid) ||
+			 nla_put_string(skb, NPU_MEM_A_EV_COMM, ev->who->comm))) ||
+	    (ev->reason && nla_put_u32(skb, NPU_MEM_A_EV_REASON, ev->reason)) ||
+	    (ev->pids && nla_put_u32(skb, NPU_MEM_A_EV_PIDS, ev->pids)) ||
+	    (ev->value && npu_mem_nl_put_u64(skb, NPU_MEM_A_EV_SHAREABLE,
+					     ev->value, NPU_MEM_A_EV_PAD)))
+		goto err_free;
+	genlmsg_end(skb, hdr);
+	genlmsg_multicast(&npu_mem_nl_family, skb, 0, NPU_MEM_NL_MCGRP_EVENTS,
+			  GFP_KERNEL);
+	return;
+
+err_free:
+	nlmsg_free(skb);
+}
+
+static const struct genl_ops npu_mem_nl_ops[] = {
+	{
+		.cmd = NPU_MEM_CMD_GET_INFO,
+		.doit = npu_mem_nl_get_info,
+	},
+	{
+		.cmd = NPU_MEM_CMD_GET_DEVICE,
+		.start = npu_mem_nl_dump_start,
+		.dumpit = npu_mem_nl_get_device_dump,
+	},
+	{
+		.cmd = NPU_MEM_CMD_GET_OBJECT,
+		.start = npu_mem_nl_dump_start,
+		.dumpit = npu_mem_nl_get_object_dump,
+	},
+	{
+		.cmd = NPU_MEM_CMD_GET_PROC,
+		.start = npu_mem_nl_dump_start,
+		.dumpit = npu_mem_nl_get_proc_dump,
+	},
+};
+
+static const struct genl_multicast_group npu_mem_nl_mcgrps[] = {
+	/* Events name other processes and carry shareable values. */
+	[NPU_MEM_NL_MCGRP_EVENTS] = {
+		.name = NPU_MEM_GENL_MCGRP_EVENTS,
+		.flags = GENL_MCAST_CAP_SYS_ADMIN,
+	},
+};
+
+static struct genl_family npu_mem_nl_family __ro_after_init = {
+	.name = NPU_MEM_GENL_NAME,
+	.version = NPU_MEM_GENL_VERSION,
+	.module = THIS_MODULE,
+	.parallel_ops = true,
+	.ops = npu_mem_nl_ops,
+	.n_ops = ARRAY_SIZE(npu_mem_nl_ops),
+	.resv_start_op = NPU_MEM_CMD_EVENT + 1,
+	.mcgrps = npu_mem_nl_mcgrps,
+	.n_mcgrps = ARRAY_SIZE(npu_mem_nl_mcgrps),
+};
+
+/* Report @sys through the family.  Return: 0 or -errno. */
+int npu_mem_nl_register(struct npu_mem_sys *sys)
+{
+	int ret;
+
+	WRITE_ONCE(npu_mem_nl_sys, sys);
+	ret = genl_register_family(&npu_mem_nl_family);
+	if (ret)
+		WRITE_ONCE(npu_mem_nl_sys, NULL);
+	return ret;
+}
+
+void npu_mem_nl_unregister(void)
+{
+	genl_unregister_family(&npu_mem_nl_family);
+	WRITE_ONCE(npu_mem_nl_sys, NULL);
+}
