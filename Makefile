@@ -21,8 +21,11 @@ STATIC := -static
 
 TEST_SRCS := $(wildcard tests/user/test_*.c)
 TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(TEST_SRCS))
-TEST_HDRS := $(wildcard tests/user/*.h) uapi/npu_mem.h
-TOOL_BINS := $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem-vm-tests
+TEST_HDRS := $(wildcard tests/user/*.h) uapi/npu_mem.h uapi/npu_mem_netlink.h
+TOOL_BINS := $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem-vm-tests $(STAGE)/bin/npu-mem
+# npu-mem talks generic netlink through libnl-genl-3 (Debian: libnl-genl-3-dev).
+NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
+NL_LIBS = $(shell pkg-config --static --libs libnl-genl-3.0)
 
 .PHONY: all module userspace check demo install clean
 
@@ -50,6 +53,10 @@ $(STAGE)/bin/npu-mem-demo: tools/npu-mem-demo.c uapi/npu_mem.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $<
 
+$(STAGE)/bin/npu-mem: $(wildcard tools/npu-mem/*.c) uapi/npu_mem.h uapi/npu_mem_netlink.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(NL_CFLAGS) $(STATIC) -o $@ $(filter %.c,$^) $(NL_LIBS)
+
 $(STAGE)/bin/npu-mem-vm-tests: tests/vm/run-in-vm.sh
 	@mkdir -p $(dir $@)
 	install -m 0755 $< $@
@@ -66,8 +73,10 @@ demo:
 
 install: userspace
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/npu_mem
-	install -m 0755 $(STAGE)/bin/npu-mem-demo $(DESTDIR)$(PREFIX)/bin/
-	install -m 0644 uapi/npu_mem.h $(DESTDIR)$(PREFIX)/include/npu_mem/
+	install -m 0755 $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem $(DESTDIR)$(PREFIX)/bin/
+	install -m 0644 uapi/npu_mem.h uapi/npu_mem_netlink.h $(DESTDIR)$(PREFIX)/include/npu_mem/
+	install -d $(DESTDIR)$(PREFIX)/share/man/man8
+	install -m 0644 tools/npu-mem/npu-mem.8 $(DESTDIR)$(PREFIX)/share/man/man8/
 
 clean:
 	rm -rf $(BUILD)
