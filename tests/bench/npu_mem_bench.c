@@ -539,7 +539,7 @@ static void bench_scaling(void)
 static void bench_concurrency(void)
 {
 	static const int procs[] = { 1, 2, 4, 8 };
-	int per = quick ? 500 : 3000, fd = npu_open();
+	int per = quick ? 500 : 20000, fd = npu_open();
 	int total = per * 8;
 	uint64_t gran = granularity(), off;
 	uint64_t *values = calloc(total, sizeof(*values));
@@ -586,7 +586,7 @@ static void bench_concurrency(void)
 		ops = 2.0 * per * p / ((now_ns() - t0) / 1e9);
 		if (p == 1)
 			one = ops;
-		snprintf(metric, sizeof(metric), "import+free ops/s, %d process%s", p,
+		snprintf(metric, sizeof(metric), "import+free ops/s with %d process%s", p,
 			 p == 1 ? "" : "es");
 		report("concurrency", metric, ops, "ops/s", "1 process", ops / one);
 	}
