@@ -5,6 +5,7 @@
 #   make demo       the cross-process sharing demo, in the test VM
 #   make check      every test: compile checks, checkpatch, sparse, KUnit and integration
 #                   tests in the VM; ends with "N passed, N failed"
+#   make bench      npu_mem against memfd and dma-buf heaps, in the VM (perf kernel)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -22,12 +23,13 @@ STATIC := -static
 TEST_SRCS := $(wildcard tests/user/test_*.c)
 TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/user/*.h) uapi/npu_mem.h uapi/npu_mem_netlink.h
-TOOL_BINS := $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem-vm-tests $(STAGE)/bin/npu-mem
+TOOL_BINS := $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem-vm-tests $(STAGE)/bin/npu-mem-bench \
+	     $(STAGE)/bin/npu-mem
 # npu-mem talks generic netlink through libnl-genl-3 (Debian: libnl-genl-3-dev).
 NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 NL_LIBS = $(shell pkg-config --static --libs libnl-genl-3.0)
 
-.PHONY: all module userspace check demo install clean
+.PHONY: all module userspace check demo bench install clean
 
 all: module userspace
 
@@ -48,6 +50,10 @@ userspace: $(TEST_BINS) $(TOOL_BINS) $(STAGE)/include/npu_mem.h
 $(STAGE)/tests/%: tests/user/%.c $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $< -lpthread
+
+$(STAGE)/bin/npu-mem-bench: tests/bench/npu_mem_bench.c tests/user/npu.h uapi/npu_mem.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $<
 
 $(STAGE)/bin/npu-mem-demo: tools/npu-mem-demo.c uapi/npu_mem.h
 	@mkdir -p $(dir $@)
@@ -70,6 +76,10 @@ check:
 
 demo:
 	tools/vm-run -- npu-mem-demo
+
+# BENCH_ARGS=--quick for a short run, --save to refresh doc/bench/.
+bench:
+	tests/bench/run-bench $(BENCH_ARGS)
 
 install: userspace
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/npu_mem

@@ -17,6 +17,7 @@
  * those dropped by close() as NPU_MEM_EVENT_FREED.
  */
 #include <linux/mm.h>
+#include <linux/cred.h>
 #include <linux/sched.h>
 #include <linux/sched/signal.h>
 #include <linux/slab.h>
@@ -37,6 +38,7 @@ void npu_mem_owner_current(struct npu_mem_owner *owner)
 	owner->tgid = task_tgid_nr(current);
 	owner->start_time = current->group_leader->start_time;
 	get_task_comm(owner->comm, current->group_leader);
+	owner->uid = current_euid();
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_owner_current);
 
@@ -187,6 +189,7 @@ int npu_mem_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_kind,
 	}
 	h->device = device;
 	h->tgid = ctx->owner.tgid;
+	h->uid = ctx->owner.uid;
 	npu_mem_obj_link(h->obj, h);
 	ev.obj = h->obj->id;
 

@@ -12,13 +12,17 @@
  * so an object freed meanwhile is either skipped or reported with the state
  * it had; GET_PROC walks npu_mem_sys.ctxs under its ctx_lock, which keeps the
  * contexts alive.  Who is asking is decided once, in .start, in the context
- * of the process that sent the request.
+ * of the process that sent the request: without CAP_SYS_ADMIN, it sees the
+ * objects and files of processes with its effective uid (its own user's, as
+ * a monitor is a process of its own), only the holders with that uid, and no
+ * shareable value.
  *
  * Events are built and multicast with GFP_KERNEL: npu_mem_nl_notify() must
  * not be called under a spinlock (might_sleep() checks it).  Nothing is built
  * when nobody listens.
  */
 #include <linux/capability.h>
+#include <linux/cred.h>
 #include <linux/ktime.h>
 #include <linux/netlink.h>
 #include <linux/sched.h>
@@ -32,7 +36,7 @@
 enum {
 	NPU_MEM_NL_ARG_NEXT,	/* next id to report */
 	NPU_MEM_NL_ARG_ADMIN,	/* the requester has CAP_SYS_ADMIN */
-	NPU_MEM_NL_ARG_TGID,	/* the requester's bare tgid */
+	NPU_MEM_NL_ARG_UID,	/* the requester's effective kuid */
 };
 
 enum {
@@ -86,7 +90,7 @@ static int npu_mem_nl_dump_start(struct netlink_callback *cb)
 {
 	cb->args[NPU_MEM_NL_ARG_NEXT] = 0;
 	cb->args[NPU_MEM_NL_ARG_ADMIN] = netlink_capable(cb->skb, CAP_SYS_ADMIN);
-	cb->args[NPU_MEM_NL_ARG_TGID] = task_tgid_nr(current);
+	cb->args[NPU_MEM_NL_ARG_UID] = __kuid_val(current_euid());
 	return 0;
 }
 
@@ -152,14 +156,14 @@ static int npu_mem_nl_get_device_dump(struct sk_buff *skb,
 
 /* The holders of @obj the caller may see.  Called with @obj->lock held. */
 static int npu_mem_nl_put_holders(struct sk_buff *skb, struct npu_mem_obj *obj,
-				  bool admin, pid_t tgid)
+				  bool admin, kuid_t uid)
 {
 	struct npu_mem_handle *h;
 	struct nlattr *nest;
 
 	lockdep_assert_held(&obj->lock);
 	list_for_each_entry(h, &obj->handles, obj_node) {
-		if (!admin && h->tgid != tgid)
+		if (!admin && !uid_eq(h->uid, uid))
 			continue;
 		nest = nla_nest_start(skb, NPU_MEM_A_OBJ_HOLDER);
 		if (!nest ||
@@ -176,15 +180,15 @@ static int npu_mem_nl_put_holders(struct sk_buff *skb, struct npu_mem_obj *obj,
 static int npu_mem_nl_fill_object(struct sk_buff *skb, struct netlink_callback *cb,
 				  struct npu_mem_obj *obj)
 {
+	kuid_t uid = KUIDT_INIT(cb->args[NPU_MEM_NL_ARG_UID]);
 	bool admin = cb->args[NPU_MEM_NL_ARG_ADMIN];
-	pid_t tgid = cb->args[NPU_MEM_NL_ARG_TGID];
 	struct npu_mem_share *share;
 	bool whitelist = false;
 	u32 nr_pids = 0;
 	void *hdr;
 	int ret;
 
-	if (!npu_mem_obj_visible(obj, admin, tgid))
+	if (!npu_mem_obj_visible(obj, admin, uid))
 		return 0;
 
 	hdr = npu_mem_nl_dump_put(skb, cb, NPU_MEM_CMD_GET_OBJECT);
@@ -203,7 +207,7 @@ static int npu_mem_nl_fill_object(struct sk_buff *skb, struct netlink_callback *
 		goto err_cancel;
 
 	spin_lock(&obj->lock);
-	ret = npu_mem_nl_put_holders(skb, obj, admin, tgid);
+	ret = npu_mem_nl_put_holders(skb, obj, admin, uid);
 	share = obj->share;
 	if (share)
 		kref_get(&share->ref);
@@ -295,8 +299,8 @@ static int npu_mem_nl_fill_proc(struct sk_buff *skb, struct netlink_callback *cb
 static int npu_mem_nl_get_proc_dump(struct sk_buff *skb,
 				    struct netlink_callback *cb)
 {
+	kuid_t uid = KUIDT_INIT(cb->args[NPU_MEM_NL_ARG_UID]);
 	bool admin = cb->args[NPU_MEM_NL_ARG_ADMIN];
-	pid_t tgid = cb->args[NPU_MEM_NL_ARG_TGID];
 	unsigned long id = cb->args[NPU_MEM_NL_ARG_NEXT];
 	struct npu_mem_sys *sys = npu_mem_nl_sys;
 	struct npu_mem_ctx *ctx;
@@ -305,7 +309,7 @@ static int npu_mem_nl_get_proc_dump(struct sk_buff *skb,
 	mutex_lock(&sys->ctx_lock);
 	for (ctx = xa_find(&sys->ctxs, &id, ULONG_MAX, XA_PRESENT); ctx;
 	     ctx = xa_find_after(&sys->ctxs, &id, ULONG_MAX, XA_PRESENT)) {
-		if (!admin && ctx->owner.tgid != tgid)
+		if (!admin && !uid_eq(ctx->owner.uid, uid))
 			continue;
 		ret = npu_mem_nl_fill_proc(skb, cb, ctx);
 		if (ret)

@@ -47,6 +47,7 @@
 #include <linux/sched.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/uidgid.h>
 #include <linux/xarray.h>
 
 #include "uapi/npu_mem.h"
@@ -127,6 +128,7 @@ struct npu_mem_sys {
  * @tgid: tgid in the initial pid namespace (the "bare tgid")
  * @start_time: the process's start time (task->start_time, CLOCK_MONOTONIC ns)
  * @comm: its command name when the identity was taken (for display only)
+ * @uid: its effective uid then: whose it is for netlink's unprivileged view
  *
  * A tgid alone can be reused; tgid and start time together cannot.
  */
@@ -134,6 +136,7 @@ struct npu_mem_owner {
 	pid_t tgid;
 	u64 start_time;
 	char comm[TASK_COMM_LEN];
+	kuid_t uid;
 };
 
 /**
@@ -206,6 +209,7 @@ struct npu_mem_share {
  * @share: the value it was exported as or imported from (holds a reference),
  *	or NULL
  * @tgid: bare tgid of the owning context's process
+ * @uid: effective uid of that process (see struct npu_mem_owner)
  * @obj_node: entry in @obj's handles list, under its lock; empty until the
  *	handle has become a holder
  */
@@ -216,6 +220,7 @@ struct npu_mem_handle {
 	struct npu_mem_obj *obj;
 	struct npu_mem_share *share;
 	pid_t tgid;
+	kuid_t uid;
 	struct list_head obj_node;
 };
 
@@ -258,6 +263,7 @@ int npu_mem_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *inf
 
 /* object.c */
 u64 npu_mem_page_kind_granularity(u32 page_kind);
+bool npu_mem_test_granularity_valid(void);
 struct npu_mem_obj *npu_mem_obj_alloc(struct npu_mem_sys *sys,
 				      const struct npu_mem_owner *owner,
 				      u32 device, u64 size, u32 page_kind);
@@ -266,7 +272,7 @@ struct npu_mem_obj *npu_mem_obj_create(struct npu_mem_sys *sys, u32 device,
 struct npu_mem_obj *npu_mem_obj_find(struct npu_mem_sys *sys, unsigned long *id);
 void npu_mem_obj_link(struct npu_mem_obj *obj, struct npu_mem_handle *h);
 void npu_mem_obj_unlink(struct npu_mem_obj *obj, struct npu_mem_handle *h);
-bool npu_mem_obj_visible(struct npu_mem_obj *obj, bool admin, pid_t tgid);
+bool npu_mem_obj_visible(struct npu_mem_obj *obj, bool admin, kuid_t uid);
 void npu_mem_obj_hold(struct npu_mem_obj *obj);
 void npu_mem_obj_unhold(struct npu_mem_obj *obj);
 void npu_mem_obj_put(struct npu_mem_obj *obj);

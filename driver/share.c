@@ -382,6 +382,7 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 	h->obj = share->obj;
 	h->share = share;
 	h->tgid = tgid;
+	h->uid = ctx->owner.uid;
 	INIT_LIST_HEAD(&h->obj_node);
 
 	mutex_lock(&ctx->lock);

@@ -8,10 +8,10 @@
  * later versions: readers must ignore attribute types they do not know.
  *
  * Permissions: GET_DEVICE and GET_INFO are open to everyone.  GET_OBJECT and
- * GET_PROC show an unprivileged caller only its own objects and files; only
- * CAP_SYS_ADMIN sees everything, and only CAP_SYS_ADMIN is ever shown a
- * shareable value or other processes' holders.  Joining the "events" group
- * needs CAP_SYS_ADMIN.
+ * GET_PROC show a caller without CAP_SYS_ADMIN only the objects and files of
+ * processes running with its effective uid, and of an object's holders only
+ * those; only CAP_SYS_ADMIN sees everything, and only CAP_SYS_ADMIN is ever
+ * shown a shareable value.  Joining the "events" group needs CAP_SYS_ADMIN.
  */
 #ifndef _UAPI_NPU_MEM_NETLINK_H
 #define _UAPI_NPU_MEM_NETLINK_H

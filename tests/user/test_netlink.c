@@ -278,7 +278,7 @@ static int64_t worker_do(struct worker *w, uint64_t op, uint64_t a, uint64_t b)
 	put64(w->to, op);
 	put64(w->to, a);
 	put64(w->to, b);
-	return (int64_t)get64(w->from);
+	return op == W_EXIT ? 0 : (int64_t)get64(w->from);
 }
 
 /* ---- the unprivileged view, in a child running as UNPRIV_UID */

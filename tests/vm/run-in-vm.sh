@@ -9,16 +9,19 @@ rc=0
 
 if [ $# -eq 0 ]; then
 	echo "=== kunit"
-	if [ -f /lib/npu_mem/npu_mem_kunit.ko ]; then
-		insmod /lib/npu_mem/npu_mem_kunit.ko || { echo "not ok - insmod npu_mem_kunit.ko"; rc=1; }
-		for r in /sys/kernel/debug/kunit/npu_mem*/results; do
-			[ -f "$r" ] && cat "$r"
-		done
-		rmmod npu_mem_kunit
-	else
-		echo "not ok - npu_mem_kunit.ko is missing"
-		rc=1
-	fi
+	# One module at a time: the results glob then sees only its suites.
+	for k in npu_mem_kunit npu_mem_nl_kunit; do
+		if [ -f /lib/npu_mem/$k.ko ]; then
+			insmod /lib/npu_mem/$k.ko || { echo "not ok - insmod $k.ko"; rc=1; }
+			for r in /sys/kernel/debug/kunit/npu_mem*/results; do
+				[ -f "$r" ] && cat "$r"
+			done
+			rmmod $k
+		else
+			echo "not ok - $k.ko is missing"
+			rc=1
+		fi
+	done
 	set -- $(cd $tests && ls)
 fi
 

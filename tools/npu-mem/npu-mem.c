@@ -60,9 +60,9 @@ static void usage(FILE *f)
 "  -q, --quiet                watch: do not announce on stderr that it listens\n"
 "  -h, --help                 this text\n"
 "\n"
-"Permissions: without CAP_SYS_ADMIN, objects and procs show only the caller's\n"
-"own objects and files, holders other than the caller are left out, and\n"
-"shareable values are never shown.\n"
+"Permissions: without CAP_SYS_ADMIN, objects and procs show only the objects\n"
+"and files of processes running with the caller's effective uid, holders of\n"
+"other users are left out, and shareable values are never shown.\n"
 "\n"
 "Events: allocated, freed, exported, pids-set, imported, import-refused (with a\n"
 "reason: not-whitelisted, pid-reused, self-import, duplicate, dead-value),\n"
@@ -602,7 +602,7 @@ static void info_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 	       get_u32(tb, NPU_MEM_A_INFO_GENL_VERSION));
 	printf("devices:      %u\n", get_u32(tb, NPU_MEM_A_INFO_NUM_DEVICES));
 	printf("view:         %s\n", has(tb, NPU_MEM_A_INFO_ADMIN) ?
-	       "everything (CAP_SYS_ADMIN)" : "own objects and files only");
+	       "everything (CAP_SYS_ADMIN)" : "own user's objects and files only");
 	printf("this tool:    ABI %u.%u, netlink family version %u\n",
 	       NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR, NPU_MEM_GENL_VERSION);
 }
