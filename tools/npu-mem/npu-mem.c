@@ -729,6 +729,14 @@ static void event_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 	fflush(stdout);
 }
 
+/* Notifications carry sequence number 0: accept them. */
+static int no_seq_check(struct nl_msg *msg, void *arg)
+{
+	(void)msg;
+	(void)arg;
+	return NL_OK;
+}
+
 static int cmd_watch(struct nm *nm, unsigned long count, bool quiet)
 {
 	struct nm_parse p = { .maxattr = NPU_MEM_A_EV_MAX, .fn = event_row };
@@ -751,7 +759,6 @@ static int cmd_watch(struct nm *nm, unsigned long count, bool quiet)
 		       nl_geterror(ret), ret == -NLE_PERM ? " (needs CAP_SYS_ADMIN)" : "");
 		return 1;
 	}
-	nl_socket_disable_seq_check(nm->sock);
 	nl_socket_set_nonblocking(nm->sock);
 	nl_socket_set_buffer_size(nm->sock, 1 << 20, 0);
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
@@ -761,6 +768,7 @@ static int cmd_watch(struct nm *nm, unsigned long count, bool quiet)
 	}
 	p.arg = &ws;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_handler, &p);
+	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
 
 	/* Signals are only delivered inside ppoll(): no wakeup is lost. */
 	sigemptyset(&block);
