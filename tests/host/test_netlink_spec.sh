@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# uapi/npu_mem.yaml and uapi/npu_mem_netlink.h must agree: every attribute, enum entry and
+# operation of the spec must have the value the YNL rules give it (first attribute 1, first
+# operation 1, enums from value-start), under the C name YNL would generate.
+set -euo pipefail
+. "$(dirname "$0")/../../scripts/common.sh"
+need_pkgs python3-yaml gcc
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+
+python3 - "$NPU_TOP/uapi/npu_mem.yaml" >"$tmp/check.c" <<'PY'
+import sys, yaml
+spec = yaml.safe_load(open(sys.argv[1]))
+fam = spec["name"].upper().replace("-", "_")
+c = lambda s: s.upper().replace("-", "_")
+print('#include "uapi/npu_mem_netlink.h"')
+def check(name, value):
+    print(f'_Static_assert({name} == {value}, "{name} != {value}");')
+n = 0
+for d in spec.get("definitions", []):
+    if d["type"] != "enum":
+        continue
+    for i, e in enumerate(d["entries"]):
+        e = e["name"] if isinstance(e, dict) else e
+        check(f"{fam}_{c(d['name'])}_{c(e)}", d.get("value-start", 0) + i); n += 1
+for s in spec["attribute-sets"]:
+    for i, a in enumerate(s["attributes"]):
+        check(f"{fam}_A_{c(s['name'])}_{c(a['name'])}", a.get("value", i + 1)); n += 1
+    check(f"{fam}_A_{c(s['name'])}_MAX", len(s["attributes"])); n += 1
+for i, o in enumerate(spec["operations"]["list"]):
+    check(f"{fam}_CMD_{c(o['name'])}", o.get("value", i + 1)); n += 1
+groups = [g["name"] for g in spec["mcast-groups"]["list"]]
+print(f'static const char grp[] = {fam}_GENL_MCGRP_EVENTS;')
+print(f'static const char fam[] = {fam}_GENL_NAME;')
+print('int main(void) { return __builtin_strcmp(grp, "%s") || __builtin_strcmp(fam, "%s"); }'
+      % (groups[0], spec["name"]))
+sys.stderr.write(f"{n} values checked\n")
+PY
+gcc -Wall -Werror -I"$NPU_TOP" -o "$tmp/check" "$tmp/check.c"
+"$tmp/check"
