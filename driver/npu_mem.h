@@ -288,6 +288,10 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle);
 void npu_mem_share_drop_importer(struct npu_mem_share *share,
 				 struct npu_mem_handle *h, pid_t tgid);
 int npu_mem_refusal_errno(u32 reason);
+#if IS_ENABLED(CONFIG_KUNIT)
+u32 npu_mem_share_may_import(struct npu_mem_share *share,
+			     const struct npu_mem_owner *owner);
+#endif
 
 /* context.c */
 struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,

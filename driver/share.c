@@ -296,8 +296,8 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_set_pids);
  * Return: 0, or why not: NPU_MEM_REFUSAL_DUPLICATE, _NOT_WHITELISTED or
  * _PID_REUSED.
  */
-static u32 npu_mem_share_may_import(struct npu_mem_share *share,
-				    const struct npu_mem_owner *owner)
+VISIBLE_IF_KUNIT u32 npu_mem_share_may_import(struct npu_mem_share *share,
+					      const struct npu_mem_owner *owner)
 {
 	void *entry;
 
@@ -314,6 +314,7 @@ static u32 npu_mem_share_may_import(struct npu_mem_share *share,
 		return NPU_MEM_REFUSAL_PID_REUSED;
 	return 0;
 }
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_share_may_import);
 
 /* Tell the "events" group that @ctx's import of @value was refused. */
 static void npu_mem_import_refused(struct npu_mem_ctx *ctx, u64 value,

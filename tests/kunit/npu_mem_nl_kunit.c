@@ -115,6 +115,50 @@ static void npu_mem_nl_refusals_reach_import(struct kunit *test)
 			npu_mem_refusal_errno(NPU_MEM_REFUSAL_DEAD_VALUE));
 }
 
+/* @owner's refusal reason for value @v, as the import check sees it. */
+static u32 nk_reason(struct kunit *test, u64 v, pid_t tgid, u64 start)
+{
+	struct nk_fixture *fx = test->priv;
+	struct npu_mem_owner owner = { .tgid = tgid, .start_time = start };
+	struct npu_mem_share *share = npu_mem_share_get(fx->sys, v);
+	u32 reason;
+
+	KUNIT_ASSERT_NOT_NULL(test, share);
+	mutex_lock(&share->lock);
+	reason = npu_mem_share_may_import(share, &owner);
+	mutex_unlock(&share->lock);
+	npu_mem_share_put(share);
+	return reason;
+}
+
+/* Each reason the events report, from the check itself. */
+static void npu_mem_nl_refusal_reasons(struct kunit *test)
+{
+	struct npu_mem_ctx *a = nk_proc(test, 100, 1000);
+	struct npu_mem_ctx *b = nk_proc(test, 200, 1000);
+	u64 later = ktime_get_ns() + NSEC_PER_SEC * 3600;
+	s32 pid = 200;
+	u32 ha, ha2, hb;
+	u64 v, v2;
+
+	KUNIT_ASSERT_EQ(test, npu_mem_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_export(a, ha, 0, &v), 0);
+	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, 1), NPU_MEM_REFUSAL_NOT_WHITELISTED);
+	KUNIT_ASSERT_EQ(test, npu_mem_set_pids(a, v, &pid, 1), 0);
+	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, 1), 0);
+	/* Pid 200 again, but a process started after the entry was set. */
+	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, later), NPU_MEM_REFUSAL_PID_REUSED);
+	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 300, 1), NPU_MEM_REFUSAL_NOT_WHITELISTED);
+	KUNIT_ASSERT_EQ(test, npu_mem_import(b, v, 0, &hb), 0);
+	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, 1), NPU_MEM_REFUSAL_DUPLICATE);
+
+	/* Without pid validation only the one-to-one rule is left. */
+	KUNIT_ASSERT_EQ(test, npu_mem_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha2), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_export(a, ha2,
+					     NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &v2), 0);
+	KUNIT_EXPECT_EQ(test, nk_reason(test, v2, 300, later), 0);
+}
+
 /* The registry holds live objects by id; dumps find them in id order. */
 static void npu_mem_nl_registry(struct kunit *test)
 {
@@ -217,6 +261,7 @@ static void npu_mem_nl_device_counters(struct kunit *test)
 static struct kunit_case npu_mem_nl_cases[] = {
 	KUNIT_CASE(npu_mem_nl_refusal_errnos),
 	KUNIT_CASE(npu_mem_nl_refusals_reach_import),
+	KUNIT_CASE(npu_mem_nl_refusal_reasons),
 	KUNIT_CASE(npu_mem_nl_registry),
 	KUNIT_CASE(npu_mem_nl_visibility),
 	KUNIT_CASE(npu_mem_nl_device_counters),
