@@ -119,7 +119,7 @@ struct npu_mem_sys {
 	atomic_t nr_objs;
 	struct xarray objs;
 	u32 next_obj_id;
-	struct mutex ctx_lock;
+	struct mutex ctx_lock;		/* protects ctxs, pins its contexts */
 	struct xarray ctxs;
 };
 
@@ -167,7 +167,7 @@ struct npu_mem_obj {
 	struct list_head pages;
 	u32 id;
 	struct npu_mem_owner owner;
-	spinlock_t lock;
+	spinlock_t lock;		/* protects share, handles */
 	struct npu_mem_share *share;
 	struct list_head handles;
 	atomic_t nr_maps;
