@@ -406,7 +406,11 @@ static struct genl_family npu_mem_nl_family __ro_after_init = {
 	.parallel_ops = true,
 	.ops = npu_mem_nl_ops,
 	.n_ops = ARRAY_SIZE(npu_mem_nl_ops),
-	.resv_start_op = NPU_MEM_CMD_EVENT + 1,
+	/*
+	 * .resv_start_op 0: every command is new, so the core validates them
+	 * strictly: reserved header bytes and unknown flags are errors, and
+	 * as no command has a policy, so is any request attribute.
+	 */
 	.mcgrps = npu_mem_nl_mcgrps,
 	.n_mcgrps = ARRAY_SIZE(npu_mem_nl_mcgrps),
 };
