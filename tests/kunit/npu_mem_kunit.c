@@ -12,6 +12,7 @@
  * hook destroys whatever is left and checks that nothing leaked.
  */
 #include <kunit/test.h>
+#include <linux/delay.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -467,16 +468,23 @@ static void npu_mem_share_pid_reuse(struct kunit *test)
 {
 	struct npu_mem_ctx *a = kt_proc(test, 1001);
 	struct npu_mem_ctx *old, *reused;
-	u64 v;
+	struct npu_mem_share *share;
+	u64 v, set_time;
 	u32 h;
 
 	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
 	old = kt_proc(test, 1002);
 	kt_set_pid(test, a, v, 1002);
+	share = npu_mem_share_get(a->sys, v);
+	KUNIT_ASSERT_NOT_NULL(test, share);
+	set_time = xa_to_value(xa_load(&share->whitelist, 1002));
+	npu_mem_share_put(share);
 	/* Pid 1002 died and a new process got the pid after the entry was set. */
-	reused = kt_proc_at(test, 1002, ktime_get_ns() + 1);
+	reused = kt_proc_at(test, 1002, set_time + 1);
 	KUNIT_EXPECT_EQ(test, npu_mem_import(reused, v, 0, &h), -EACCES);
 	/* Re-adding refreshes the entry: the current holder of the pid may. */
+	while (ktime_get_ns() <= set_time + 1)
+		msleep(1);	/* the VM's clock may be jiffies-coarse */
 	kt_set_pid(test, a, v, 1002);
 	KUNIT_EXPECT_EQ(test, npu_mem_import(reused, v, 0, &h), 0);
 	/* One handle per pid: the earlier process with that pid is refused. */
