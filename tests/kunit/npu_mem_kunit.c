@@ -484,7 +484,7 @@ static void npu_mem_share_pid_reuse(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, npu_mem_import(reused, v, 0, &h), -EACCES);
 	/* Re-adding refreshes the entry: the current holder of the pid may. */
 	while (ktime_get_ns() <= set_time + 1)
-		msleep(1);	/* the VM's clock may be jiffies-coarse */
+		usleep_range(1000, 2000);	/* the clock may be coarse */
 	kt_set_pid(test, a, v, 1002);
 	KUNIT_EXPECT_EQ(test, npu_mem_import(reused, v, 0, &h), 0);
 	/* One handle per pid: the earlier process with that pid is refused. */
