@@ -1,22 +1,254 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
  * npu_mem: internal interfaces shared by the driver's files and its KUnit suites.
+ *
+ * Objects and counts
+ *
+ *   struct npu_mem_sys     the simulated machine: devices and the table of
+ *                          shareable values.  The module has one; KUnit builds
+ *                          private ones.
+ *   struct npu_mem_dev     one simulated device: capacity and a backend.
+ *   struct npu_mem_obj     a physical object.  @ref (kref) keeps the struct;
+ *                          @holders counts who keeps the *memory*: the
+ *                          allocating handle, each importing handle and each
+ *                          mapping.  The last holder frees the backing memory,
+ *                          returns the capacity and kills the shareable value.
+ *   struct npu_mem_share   an export record (the shareable value), with the
+ *                          exporter's identity, the whitelist and the importers.
+ *   struct npu_mem_ctx     one open file: the owner's identity and its handles.
+ *   struct npu_mem_handle  a per-file handle: one holder of one object.
+ *
+ * Lock order (outer to inner):
+ *
+ *   mmap_lock -> npu_mem_ctx.lock -> npu_mem_share.lock
+ *             -> { xa_lock(&npu_mem_sys.shares), npu_mem_dev.lock }
+ *
+ * Dropping a holder may free memory and take the two innermost locks, so it
+ * may be called with any of the outer ones held.  User memory is never
+ * touched with npu_mem_ctx.lock held (mmap() takes it under mmap_lock).
  */
 #ifndef _NPU_MEM_H
 #define _NPU_MEM_H
 
 #include <linux/kconfig.h>
+#include <linux/kref.h>
+#include <linux/list.h>
+#include <linux/mmu_notifier.h>
+#include <linux/mutex.h>
+#include <linux/refcount.h>
+#include <linux/spinlock.h>
 #include <linux/types.h>
+#include <linux/xarray.h>
 
 #include "uapi/npu_mem.h"
 
 #define NPU_MEM_MAX_DEVICES	64
 
-extern unsigned int npu_mem_num_devices;
+struct npu_mem_dev;
+struct npu_mem_obj;
+struct vm_area_struct;
 
-#if IS_ENABLED(CONFIG_KUNIT)
-/* Internals the KUnit suites call; static when KUnit is off. */
+/**
+ * struct npu_mem_backend_ops - how a device provides memory
+ * @alloc: give @obj backing memory of @obj->size bytes, charged to the caller
+ *	(the device's capacity has already been reserved); 0 or -errno, and on
+ *	error nothing is left allocated
+ * @free: release what @alloc gave @obj
+ * @map: map all of @obj into @vma (whose size is @obj->size); 0 or -errno
+ *
+ * The simulated backend uses host pages; a real HBM backend would hand out
+ * device physical ranges instead.
+ */
+struct npu_mem_backend_ops {
+	int (*alloc)(struct npu_mem_dev *dev, struct npu_mem_obj *obj);
+	void (*free)(struct npu_mem_dev *dev, struct npu_mem_obj *obj);
+	int (*map)(struct npu_mem_obj *obj, struct vm_area_struct *vma);
+};
+
+/**
+ * struct npu_mem_dev - a simulated device
+ * @id: device id
+ * @total: capacity in bytes
+ * @ops: backend
+ * @lock: protects @used
+ * @used: bytes reserved by live objects
+ */
+struct npu_mem_dev {
+	u32 id;
+	u64 total;
+	const struct npu_mem_backend_ops *ops;
+	spinlock_t lock;
+	u64 used;
+};
+
+/**
+ * struct npu_mem_sys - the simulated machine
+ * @num_devices: number of entries in @devs
+ * @devs: the devices
+ * @shares: share index (low 32 bits of a value) -> struct npu_mem_share.
+ *	Its xa_lock protects the mapping; lookups take their share reference
+ *	inside it.
+ * @next_index: last share index handed out; indexes are never reused
+ * @nr_objs: live physical objects (for leak checks)
+ */
+struct npu_mem_sys {
+	unsigned int num_devices;
+	struct npu_mem_dev *devs;
+	struct xarray shares;
+	atomic64_t next_index;
+	atomic_t nr_objs;
+};
+
+/**
+ * struct npu_mem_owner - identity of a process
+ * @tgid: tgid in the initial pid namespace (the "bare tgid")
+ * @start_time: the process's start time (task->start_time, CLOCK_MONOTONIC ns)
+ *
+ * A tgid alone can be reused; tgid and start time together cannot.
+ */
+struct npu_mem_owner {
+	pid_t tgid;
+	u64 start_time;
+};
+
+/**
+ * struct npu_mem_obj - a physical object
+ * @ref: lifetime of this struct
+ * @holders: holders of the backing memory (see the top of this file)
+ * @sys: the machine
+ * @dev: the device the memory is on
+ * @size: bytes
+ * @page_kind: NPU_MEM_PAGE_*
+ * @pages: backend-private: the simulated backend's page list
+ * @share: the export record, set once by the exporter while it holds a
+ *	holder; holds a reference on it that the last holder drops
+ */
+struct npu_mem_obj {
+	struct kref ref;
+	refcount_t holders;
+	struct npu_mem_sys *sys;
+	struct npu_mem_dev *dev;
+	u64 size;
+	u32 page_kind;
+	struct list_head pages;
+	struct npu_mem_share *share;
+};
+
+/**
+ * struct npu_mem_share - an export record
+ * @ref: lifetime of this struct
+ * @value: the full 64-bit shareable value
+ * @index: its low 32 bits, the key in npu_mem_sys.shares
+ * @obj: the exported object (holds a kref, not a holder)
+ * @exporter: the exporting process
+ * @no_validation: exported with NPU_MEM_EXPORT_DISABLE_PID_VALIDATION
+ * @lock: protects @whitelist, @nr_pids and @importers
+ * @whitelist: tgid -> xa_mk_value(time the entry was set, monotonic ns)
+ * @nr_pids: entries in @whitelist
+ * @importers: tgid -> the importing process's struct npu_mem_handle; one
+ *	per process (the one-to-one rule)
+ */
+struct npu_mem_share {
+	struct kref ref;
+	u64 value;
+	u32 index;
+	struct npu_mem_obj *obj;
+	struct npu_mem_owner exporter;
+	bool no_validation;
+	struct mutex lock;
+	struct xarray whitelist;
+	unsigned int nr_pids;
+	struct xarray importers;
+};
+
+/**
+ * struct npu_mem_handle - one process's handle on an object
+ * @id: id in the owning context's table
+ * @device: device the handle is bound to (the import target for imports)
+ * @imported: made by import
+ * @obj: the object; the handle is one of its holders
+ * @share: the value it was exported as or imported from (holds a reference),
+ *	or NULL
+ */
+struct npu_mem_handle {
+	u32 id;
+	u32 device;
+	bool imported;
+	struct npu_mem_obj *obj;
+	struct npu_mem_share *share;
+};
+
+/**
+ * struct npu_mem_ctx - one open of /dev/npu_mem
+ * @sys: the machine
+ * @owner: the opening process
+ * @mm: the owner's mm (file contexts only; pinned by the mmu notifier)
+ * @mn: mmu notifier whose .release tears the context down at process death
+ * @lock: protects @handles and @dead
+ * @handles: handle id -> struct npu_mem_handle
+ * @dead: torn down; every operation fails
+ */
+struct npu_mem_ctx {
+	struct npu_mem_sys *sys;
+	struct npu_mem_owner owner;
+	struct mm_struct *mm;
+	struct mmu_notifier mn;
+	struct mutex lock;
+	struct xarray handles;
+	bool dead;
+};
+
+extern unsigned int npu_mem_num_devices;
+extern const struct npu_mem_backend_ops npu_mem_host_backend;
+
+/* device.c */
+struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
+				       const struct npu_mem_backend_ops *ops);
+void npu_mem_sys_destroy(struct npu_mem_sys *sys);
+struct npu_mem_dev *npu_mem_sys_dev(struct npu_mem_sys *sys, u32 id);
+int npu_mem_dev_reserve(struct npu_mem_dev *dev, u64 size);
+void npu_mem_dev_unreserve(struct npu_mem_dev *dev, u64 size);
+u64 npu_mem_dev_free_bytes(struct npu_mem_dev *dev);
+int npu_mem_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *info);
+
+/* object.c */
+u64 npu_mem_page_kind_granularity(u32 page_kind);
+struct npu_mem_obj *npu_mem_obj_create(struct npu_mem_sys *sys, u32 device,
+				       u64 size, u32 page_kind);
+void npu_mem_obj_hold(struct npu_mem_obj *obj);
+void npu_mem_obj_unhold(struct npu_mem_obj *obj);
+void npu_mem_obj_put(struct npu_mem_obj *obj);
+
+/* share.c */
+struct npu_mem_share *npu_mem_share_get(struct npu_mem_sys *sys, u64 value);
+void npu_mem_share_put(struct npu_mem_share *share);
+void npu_mem_share_kill(struct npu_mem_share *share);
+int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value);
+int npu_mem_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids,
+		     u32 count);
+int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle);
+void npu_mem_share_drop_importer(struct npu_mem_share *share,
+				 struct npu_mem_handle *h, pid_t tgid);
+
+/* context.c */
+struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
+				       const struct npu_mem_owner *owner);
+void npu_mem_ctx_teardown(struct npu_mem_ctx *ctx);
+void npu_mem_ctx_destroy(struct npu_mem_ctx *ctx);
+int npu_mem_ctx_add_handle(struct npu_mem_ctx *ctx, struct npu_mem_handle *h);
+int npu_mem_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_kind,
+		  u32 *handle);
+int npu_mem_free(struct npu_mem_ctx *ctx, u32 handle);
+int npu_mem_handle_info(struct npu_mem_ctx *ctx, struct npu_mem_handle_info *info);
+bool npu_mem_owner_equal(const struct npu_mem_owner *a,
+			 const struct npu_mem_owner *b);
+void npu_mem_owner_current(struct npu_mem_owner *owner);
+u64 npu_mem_handle_mmap_offset(u32 handle);
+
+/* mmap.c */
+int npu_mem_ctx_mmap(struct npu_mem_ctx *ctx, struct vm_area_struct *vma);
+
+/* npu_mem_main.c */
 int npu_mem_version_fill(struct npu_mem_version *ver);
-#endif
 
 #endif /* _NPU_MEM_H */

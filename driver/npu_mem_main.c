@@ -2,13 +2,21 @@
 /*
  * npu_mem: simulated NPU device memory shared between processes.
  *
- * This file holds the module's entry points and the /dev/npu_mem misc device.
+ * This file holds the module's entry points, the /dev/npu_mem misc device,
+ * its file operations and the ioctl dispatch.  Every file operation first
+ * checks that the caller is the process that opened the file (its recorded
+ * bare tgid and start time, and the same mm): a file inherited over fork()
+ * or passed over a socket is useless to anyone else (EBADFD).
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
 #include <linux/miscdevice.h>
+#include <linux/mm.h>
+#include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
 #include <linux/uaccess.h>
 #include <kunit/visibility.h>
 
@@ -18,9 +26,17 @@
 unsigned int npu_mem_num_devices = 2;
 module_param_named(num_devices, npu_mem_num_devices, uint, 0444);
 MODULE_PARM_DESC(num_devices, "number of simulated NPU devices (1-64, default 2)");
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_num_devices);
+
+static unsigned int npu_mem_dev_mem_mb = 512;
+module_param_named(mem_mb, npu_mem_dev_mem_mb, uint, 0444);
+MODULE_PARM_DESC(mem_mb, "memory of each simulated device in MiB (multiple of 2, default 512)");
+
+/* The module's machine: set once by init, before the device is registered. */
+static struct npu_mem_sys *npu_mem_sys;
 
 /* Fill the answer to NPU_MEM_IOCTL_VERSION; rejects unknown input flags. */
-VISIBLE_IF_KUNIT int npu_mem_version_fill(struct npu_mem_version *ver)
+int npu_mem_version_fill(struct npu_mem_version *ver)
 {
 	if (ver->flags)
 		return -EINVAL;
@@ -31,37 +47,235 @@ VISIBLE_IF_KUNIT int npu_mem_version_fill(struct npu_mem_version *ver)
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_version_fill);
 
-static long npu_mem_ioctl_version(void __user *uarg)
+/* The opener's address space is going: release what the process held. */
+static void npu_mem_mn_release(struct mmu_notifier *mn, struct mm_struct *mm)
 {
-	struct npu_mem_version ver;
+	npu_mem_ctx_teardown(container_of(mn, struct npu_mem_ctx, mn));
+}
+
+static const struct mmu_notifier_ops npu_mem_mn_ops = {
+	.release = npu_mem_mn_release,
+};
+
+static int npu_mem_open(struct inode *inode, struct file *file)
+{
+	struct npu_mem_owner owner;
+	struct npu_mem_ctx *ctx;
 	int ret;
 
-	if (copy_from_user(&ver, uarg, sizeof(ver)))
-		return -EFAULT;
-	ret = npu_mem_version_fill(&ver);
+	if (!current->mm)
+		return -EINVAL;
+	npu_mem_owner_current(&owner);
+	ctx = npu_mem_ctx_create(npu_mem_sys, &owner);
+	if (!ctx)
+		return -ENOMEM;
+	ctx->mn.ops = &npu_mem_mn_ops;
+	ret = mmu_notifier_register(&ctx->mn, current->mm);
+	if (ret) {
+		npu_mem_ctx_destroy(ctx);
+		return ret;
+	}
+	ctx->mm = current->mm;
+	file->private_data = ctx;
+	return 0;
+}
+
+static int npu_mem_release(struct inode *inode, struct file *file)
+{
+	struct npu_mem_ctx *ctx = file->private_data;
+
+	/* Runs .release unless exit_mmap() already has, then waits for it. */
+	mmu_notifier_unregister(&ctx->mn, ctx->mm);
+	npu_mem_ctx_destroy(ctx);
+	return 0;
+}
+
+/* Return: 0 if the caller is @ctx's owner, running in its mm; else -EBADFD. */
+static int npu_mem_check_caller(struct npu_mem_ctx *ctx)
+{
+	struct npu_mem_owner me;
+
+	npu_mem_owner_current(&me);
+	if (!npu_mem_owner_equal(&me, &ctx->owner) || current->mm != ctx->mm)
+		return -EBADFD;
+	return 0;
+}
+
+static int npu_mem_ioc_version(struct npu_mem_ctx *ctx, void *arg)
+{
+	return npu_mem_version_fill(arg);
+}
+
+static int npu_mem_ioc_device_info(struct npu_mem_ctx *ctx, void *arg)
+{
+	return npu_mem_device_info(ctx->sys, arg);
+}
+
+static int npu_mem_ioc_alloc(struct npu_mem_ctx *ctx, void *arg)
+{
+	struct npu_mem_alloc *a = arg;
+	int ret;
+
+	if (a->flags)
+		return -EINVAL;
+	ret = npu_mem_alloc(ctx, a->device, a->size, a->page_kind, &a->handle);
+	if (!ret)
+		a->mmap_offset = npu_mem_handle_mmap_offset(a->handle);
+	return ret;
+}
+
+static int npu_mem_ioc_free(struct npu_mem_ctx *ctx, void *arg)
+{
+	struct npu_mem_free *f = arg;
+
+	if (f->flags)
+		return -EINVAL;
+	return npu_mem_free(ctx, f->handle);
+}
+
+static int npu_mem_ioc_export(struct npu_mem_ctx *ctx, void *arg)
+{
+	struct npu_mem_export *e = arg;
+
+	return npu_mem_export(ctx, e->handle, e->flags, &e->shareable);
+}
+
+static int npu_mem_ioc_set_pids(struct npu_mem_ctx *ctx, void *arg)
+{
+	struct npu_mem_set_pids *s = arg;
+	s32 *pids;
+	int ret;
+
+	if (s->flags || !s->count)
+		return -EINVAL;
+	if (s->count > NPU_MEM_MAX_PIDS)
+		return -E2BIG;
+	pids = kvmalloc_array(s->count, sizeof(*pids), GFP_KERNEL);
+	if (!pids)
+		return -ENOMEM;
+	if (copy_from_user(pids, u64_to_user_ptr(s->pids),
+			   array_size(s->count, sizeof(*pids)))) {
+		ret = -EFAULT;
+		goto out_free;
+	}
+	ret = npu_mem_set_pids(ctx, s->shareable, pids, s->count);
+out_free:
+	kvfree(pids);
+	return ret;
+}
+
+static int npu_mem_ioc_import(struct npu_mem_ctx *ctx, void *arg)
+{
+	struct npu_mem_import *im = arg;
+	int ret;
+
+	if (im->flags || im->reserved)
+		return -EINVAL;
+	ret = npu_mem_import(ctx, im->shareable, im->device, &im->handle);
+	if (!ret)
+		im->mmap_offset = npu_mem_handle_mmap_offset(im->handle);
+	return ret;
+}
+
+static int npu_mem_ioc_bare_tgid(struct npu_mem_ctx *ctx, void *arg)
+{
+	struct npu_mem_bare_tgid *t = arg;
+
+	if (t->flags)
+		return -EINVAL;
+	t->tgid = ctx->owner.tgid;
+	return 0;
+}
+
+static int npu_mem_ioc_handle_info(struct npu_mem_ctx *ctx, void *arg)
+{
+	struct npu_mem_handle_info *info = arg;
+
+	if (info->flags)
+		return -EINVAL;
+	return npu_mem_handle_info(ctx, info);
+}
+
+/* Big enough for every ioctl's argument. */
+union npu_mem_ioctl_arg {
+	struct npu_mem_version version;
+	struct npu_mem_device_info device_info;
+	struct npu_mem_alloc alloc;
+	struct npu_mem_free free;
+	struct npu_mem_export export;
+	struct npu_mem_set_pids set_pids;
+	struct npu_mem_import import;
+	struct npu_mem_bare_tgid bare_tgid;
+	struct npu_mem_handle_info handle_info;
+};
+
+struct npu_mem_ioctl_desc {
+	unsigned int cmd;
+	int (*func)(struct npu_mem_ctx *ctx, void *arg);
+};
+
+#define NPU_MEM_IOCTL_DEF(_cmd, _func) \
+	[_IOC_NR(_cmd)] = { .cmd = (_cmd), .func = (_func) }
+
+static const struct npu_mem_ioctl_desc npu_mem_ioctls[] = {
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_VERSION, npu_mem_ioc_version),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_DEVICE_INFO, npu_mem_ioc_device_info),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_ALLOC, npu_mem_ioc_alloc),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_FREE, npu_mem_ioc_free),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_EXPORT, npu_mem_ioc_export),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_SET_PIDS, npu_mem_ioc_set_pids),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_IMPORT, npu_mem_ioc_import),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_BARE_TGID, npu_mem_ioc_bare_tgid),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_HANDLE_INFO, npu_mem_ioc_handle_info),
+};
+
+static long npu_mem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+{
+	struct npu_mem_ctx *ctx = file->private_data;
+	void __user *uarg = (void __user *)arg;
+	const struct npu_mem_ioctl_desc *desc;
+	union npu_mem_ioctl_arg karg;
+	unsigned int nr = _IOC_NR(cmd);
+	unsigned int size = _IOC_SIZE(cmd);
+	int ret;
+
+	if (_IOC_TYPE(cmd) != NPU_MEM_IOCTL_BASE || nr >= ARRAY_SIZE(npu_mem_ioctls))
+		return -ENOTTY;
+	desc = &npu_mem_ioctls[nr];
+	if (!desc->func || desc->cmd != cmd || WARN_ON_ONCE(size > sizeof(karg)))
+		return -ENOTTY;
+
+	ret = npu_mem_check_caller(ctx);
 	if (ret)
 		return ret;
-	if (copy_to_user(uarg, &ver, sizeof(ver)))
+	if (copy_from_user(&karg, uarg, size))
+		return -EFAULT;
+	ret = desc->func(ctx, &karg);
+	if (ret)
+		return ret;
+	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, &karg, size))
 		return -EFAULT;
 	return 0;
 }
 
-static long npu_mem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
+static int npu_mem_mmap(struct file *file, struct vm_area_struct *vma)
 {
-	void __user *uarg = (void __user *)arg;
+	struct npu_mem_ctx *ctx = file->private_data;
+	int ret;
 
-	switch (cmd) {
-	case NPU_MEM_IOCTL_VERSION:
-		return npu_mem_ioctl_version(uarg);
-	default:
-		return -ENOTTY;
-	}
+	ret = npu_mem_check_caller(ctx);
+	if (ret)
+		return ret;
+	return npu_mem_ctx_mmap(ctx, vma);
 }
 
 static const struct file_operations npu_mem_fops = {
 	.owner = THIS_MODULE,
+	.open = npu_mem_open,
+	.release = npu_mem_release,
 	.unlocked_ioctl = npu_mem_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
+	.mmap = npu_mem_mmap,
 };
 
 static struct miscdevice npu_mem_misc = {
@@ -80,20 +294,37 @@ static int __init npu_mem_init(void)
 		       npu_mem_num_devices, NPU_MEM_MAX_DEVICES);
 		return -EINVAL;
 	}
+	if (!npu_mem_dev_mem_mb || npu_mem_dev_mem_mb % 2) {
+		pr_err("mem_mb=%u is not a positive multiple of 2\n",
+		       npu_mem_dev_mem_mb);
+		return -EINVAL;
+	}
+
+	npu_mem_sys = npu_mem_sys_create(npu_mem_num_devices,
+					 (u64)npu_mem_dev_mem_mb << 20,
+					 &npu_mem_host_backend);
+	if (IS_ERR(npu_mem_sys))
+		return PTR_ERR(npu_mem_sys);
 
 	ret = misc_register(&npu_mem_misc);
 	if (ret) {
 		pr_err("cannot register /dev/%s: %d\n", NPU_MEM_DEVICE_NAME, ret);
-		return ret;
+		goto err_destroy_sys;
 	}
-	pr_info("%u simulated devices, ABI %d.%d\n", npu_mem_num_devices,
-		NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR);
+	pr_info("%u simulated devices of %u MiB, ABI %d.%d\n", npu_mem_num_devices,
+		npu_mem_dev_mem_mb, NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR);
 	return 0;
+
+err_destroy_sys:
+	npu_mem_sys_destroy(npu_mem_sys);
+	return ret;
 }
 
 static void __exit npu_mem_exit(void)
 {
+	/* Open files pin the module: no context, hence no object, is left. */
 	misc_deregister(&npu_mem_misc);
+	npu_mem_sys_destroy(npu_mem_sys);
 }
 
 module_init(npu_mem_init);

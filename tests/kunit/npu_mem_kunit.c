@@ -5,11 +5,161 @@
  * They live in a module of their own: 6.1 runs a module's suites before its
  * module_init and 6.12 after, so nothing here may depend on the driver's init
  * having run or not.  Internals are reached through EXPORT_SYMBOL_IF_KUNIT.
+ *
+ * Every case builds a private machine (two 8 MiB devices behind a counting,
+ * failure-injecting wrapper of the host backend) and pretend processes:
+ * contexts whose owner (bare tgid, start time) the case chooses.  The exit
+ * hook destroys whatever is left and checks that nothing leaked.
  */
 #include <kunit/test.h>
+#include <linux/ktime.h>
+#include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/slab.h>
 
 #include "driver/npu_mem.h"
+
+#define KT_DEV_SIZE	(8ULL << 20)
+#define KT_2M		NPU_MEM_GRANULARITY
+#define KT_MAX_CTX	8
+
+/* Backend wrapper: counts calls, fails on demand. */
+static struct {
+	int fail_alloc;		/* next alloc returns this error if non-zero */
+	int fail_map;
+	int allocs;
+	int frees;
+} kt_be;
+
+static int kt_be_alloc(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
+{
+	int ret;
+
+	if (kt_be.fail_alloc)
+		return kt_be.fail_alloc;
+	ret = npu_mem_host_backend.alloc(dev, obj);
+	if (!ret)
+		kt_be.allocs++;
+	return ret;
+}
+
+static void kt_be_free(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
+{
+	kt_be.frees++;
+	npu_mem_host_backend.free(dev, obj);
+}
+
+static int kt_be_map(struct npu_mem_obj *obj, struct vm_area_struct *vma)
+{
+	return kt_be.fail_map ?: npu_mem_host_backend.map(obj, vma);
+}
+
+static const struct npu_mem_backend_ops kt_backend = {
+	.alloc = kt_be_alloc,
+	.free = kt_be_free,
+	.map = kt_be_map,
+};
+
+struct kt_fixture {
+	struct npu_mem_sys *sys;
+	struct npu_mem_ctx *ctx[KT_MAX_CTX];
+	int nr_ctx;
+};
+
+static int kt_init(struct kunit *test)
+{
+	struct kt_fixture *fx;
+
+	memset(&kt_be, 0, sizeof(kt_be));
+	fx = kunit_kzalloc(test, sizeof(*fx), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, fx);
+	fx->sys = npu_mem_sys_create(2, KT_DEV_SIZE, &kt_backend);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(fx->sys));
+	test->priv = fx;
+	return 0;
+}
+
+static void kt_exit(struct kunit *test)
+{
+	struct kt_fixture *fx = test->priv;
+	int i;
+
+	for (i = 0; i < fx->nr_ctx; i++)
+		if (fx->ctx[i])
+			npu_mem_ctx_destroy(fx->ctx[i]);
+	/* Everything must be back: objects, capacity, share table. */
+	KUNIT_EXPECT_EQ(test, atomic_read(&fx->sys->nr_objs), 0);
+	KUNIT_EXPECT_TRUE(test, xa_empty(&fx->sys->shares));
+	KUNIT_EXPECT_EQ(test, npu_mem_dev_free_bytes(&fx->sys->devs[0]), KT_DEV_SIZE);
+	KUNIT_EXPECT_EQ(test, npu_mem_dev_free_bytes(&fx->sys->devs[1]), KT_DEV_SIZE);
+	KUNIT_EXPECT_EQ(test, kt_be.allocs, kt_be.frees);
+	npu_mem_sys_destroy(fx->sys);
+}
+
+/* A pretend process: @tgid, started at @start (monotonic ns). */
+static struct npu_mem_ctx *kt_proc_at(struct kunit *test, pid_t tgid, u64 start)
+{
+	struct kt_fixture *fx = test->priv;
+	struct npu_mem_owner owner = { .tgid = tgid, .start_time = start };
+	struct npu_mem_ctx *ctx;
+
+	KUNIT_ASSERT_LT(test, fx->nr_ctx, KT_MAX_CTX);
+	ctx = npu_mem_ctx_create(fx->sys, &owner);
+	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	fx->ctx[fx->nr_ctx++] = ctx;
+	return ctx;
+}
+
+static struct npu_mem_ctx *kt_proc(struct kunit *test, pid_t tgid)
+{
+	return kt_proc_at(test, tgid, ktime_get_ns());
+}
+
+/* Simulate the death of @ctx's process (the mmu notifier's teardown). */
+static void kt_kill(struct kunit *test, struct npu_mem_ctx *ctx)
+{
+	struct kt_fixture *fx = test->priv;
+	int i;
+
+	for (i = 0; i < fx->nr_ctx; i++) {
+		if (fx->ctx[i] == ctx) {
+			npu_mem_ctx_destroy(ctx);
+			fx->ctx[i] = NULL;
+		}
+	}
+}
+
+static u64 kt_free_bytes(struct kunit *test, u32 dev)
+{
+	struct kt_fixture *fx = test->priv;
+
+	return npu_mem_dev_free_bytes(&fx->sys->devs[dev]);
+}
+
+static u32 kt_alloc(struct kunit *test, struct npu_mem_ctx *ctx, u32 dev, u64 size)
+{
+	u32 h = 0;
+
+	KUNIT_ASSERT_EQ(test, npu_mem_alloc(ctx, dev, size, NPU_MEM_PAGE_HUGE, &h), 0);
+	KUNIT_ASSERT_NE(test, h, 0);
+	return h;
+}
+
+static u64 kt_export(struct kunit *test, struct npu_mem_ctx *ctx, u32 h, u32 flags)
+{
+	u64 v = 0;
+
+	KUNIT_ASSERT_EQ(test, npu_mem_export(ctx, h, flags, &v), 0);
+	KUNIT_ASSERT_NE(test, v, 0);
+	return v;
+}
+
+static void kt_set_pid(struct kunit *test, struct npu_mem_ctx *ctx, u64 v, s32 pid)
+{
+	KUNIT_ASSERT_EQ(test, npu_mem_set_pids(ctx, v, &pid, 1), 0);
+}
+
+/* ---- version ---------------------------------------------------------- */
 
 static void npu_mem_version_reports_abi(struct kunit *test)
 {
@@ -41,7 +191,529 @@ static struct kunit_suite npu_mem_version_suite = {
 	.test_cases = npu_mem_version_cases,
 };
 
-kunit_test_suites(&npu_mem_version_suite);
+/* ---- object model ----------------------------------------------------- */
+
+static void npu_mem_obj_capacity_is_exact(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	u32 h1, h2, h3;
+
+	h1 = kt_alloc(test, a, 0, 4 * KT_2M);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE - 4 * KT_2M);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE);
+	/* 6 MiB do not fit in the 4 MiB left: ENOMEM, nothing changes. */
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, 3 * KT_2M, 0, &h2), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE - 4 * KT_2M);
+	KUNIT_EXPECT_EQ(test, kt_be.allocs, 1);
+	/* Exactly what is left fits. */
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, 2 * KT_2M, 0, &h2), 0);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, KT_2M, 0, &h3), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, npu_mem_free(a, h1), 0);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), 4 * KT_2M);
+	KUNIT_EXPECT_EQ(test, npu_mem_free(a, h2), 0);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
+	KUNIT_EXPECT_EQ(test, atomic_read(&((struct kt_fixture *)test->priv)->sys->nr_objs), 0);
+}
+
+static void npu_mem_obj_rejects_bad_sizes(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	u32 h;
+
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, 0, NPU_MEM_PAGE_NORMAL, &h), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, KT_2M / 2, NPU_MEM_PAGE_NORMAL, &h), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, KT_2M + PAGE_SIZE, NPU_MEM_PAGE_HUGE, &h),
+			-EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, KT_2M, NPU_MEM_PAGE_HUGE1G, &h), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, KT_2M, 3, &h), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, -KT_2M, NPU_MEM_PAGE_HUGE, &h), -ENOMEM);
+	/* A whole 1 GiB object is well-formed but does not fit an 8 MiB device. */
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, NPU_MEM_GRANULARITY_HUGE1G,
+					    NPU_MEM_PAGE_HUGE1G, &h), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
+}
+
+static void npu_mem_obj_rejects_bad_device(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_device_info info = { .device = 2 };
+	u32 h;
+
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 2, KT_2M, 0, &h), -ENODEV);
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, U32_MAX, KT_2M, 0, &h), -ENODEV);
+	KUNIT_EXPECT_EQ(test, npu_mem_device_info(a->sys, &info), -ENODEV);
+	info.device = 1;
+	KUNIT_EXPECT_EQ(test, npu_mem_device_info(a->sys, &info), 0);
+	KUNIT_EXPECT_EQ(test, info.total, KT_DEV_SIZE);
+	KUNIT_EXPECT_EQ(test, info.free, KT_DEV_SIZE);
+	KUNIT_EXPECT_EQ(test, info.granularity, KT_2M);
+	KUNIT_EXPECT_EQ(test, info.granularity_huge1g, 1ULL << 30);
+	info.flags = 1;
+	KUNIT_EXPECT_EQ(test, npu_mem_device_info(a->sys, &info), -EINVAL);
+}
+
+static void npu_mem_obj_memory_is_zeroed(struct kunit *test)
+{
+	struct npu_mem_obj *obj;
+	struct page *page;
+	u8 *p;
+	int bad = 0;
+	u64 i;
+
+	obj = npu_mem_obj_create(((struct kt_fixture *)test->priv)->sys, 1,
+				 2 * KT_2M, NPU_MEM_PAGE_NORMAL);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(obj));
+	KUNIT_EXPECT_EQ(test, refcount_read(&obj->holders), 1);
+	list_for_each_entry(page, &obj->pages, lru) {
+		p = page_address(page);
+		for (i = 0; i < (PAGE_SIZE << compound_order(page)); i += 64)
+			bad |= p[i];
+		memset(p, 0xa5, 64);	/* dirty it for whoever comes next */
+	}
+	KUNIT_EXPECT_EQ(test, bad, 0);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE - 2 * KT_2M);
+	npu_mem_obj_unhold(obj);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE);
+}
+
+static void npu_mem_obj_handles_are_per_context(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001), *b = kt_proc(test, 1002);
+	struct npu_mem_handle_info info = { };
+	u32 h;
+
+	h = kt_alloc(test, a, 1, KT_2M);
+	info.handle = h;
+	KUNIT_EXPECT_EQ(test, npu_mem_handle_info(b, &info), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_free(b, h), -ENOENT);
+	KUNIT_ASSERT_EQ(test, npu_mem_handle_info(a, &info), 0);
+	KUNIT_EXPECT_EQ(test, info.device, 1);
+	KUNIT_EXPECT_EQ(test, info.origin_device, 1);
+	KUNIT_EXPECT_EQ(test, info.size, KT_2M);
+	KUNIT_EXPECT_EQ(test, info.page_kind, NPU_MEM_PAGE_HUGE);
+	KUNIT_EXPECT_EQ(test, info.info_flags, 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_free(a, h), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_free(a, h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_free(a, 0), -ENOENT);
+}
+
+static void npu_mem_obj_teardown_frees_everything(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	u32 h;
+
+	kt_alloc(test, a, 0, KT_2M);
+	kt_alloc(test, a, 1, 2 * KT_2M);
+	kt_alloc(test, a, 1, KT_2M);
+	npu_mem_ctx_teardown(a);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE);
+	/* A torn-down context refuses everything. */
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, KT_2M, 0, &h), -EBADFD);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
+	npu_mem_ctx_teardown(a);	/* idempotent */
+}
+
+static struct kunit_case npu_mem_obj_cases[] = {
+	KUNIT_CASE(npu_mem_obj_capacity_is_exact),
+	KUNIT_CASE(npu_mem_obj_rejects_bad_sizes),
+	KUNIT_CASE(npu_mem_obj_rejects_bad_device),
+	KUNIT_CASE(npu_mem_obj_memory_is_zeroed),
+	KUNIT_CASE(npu_mem_obj_handles_are_per_context),
+	KUNIT_CASE(npu_mem_obj_teardown_frees_everything),
+	{}
+};
+
+static struct kunit_suite npu_mem_obj_suite = {
+	.name = "npu_mem_object",
+	.init = kt_init,
+	.exit = kt_exit,
+	.test_cases = npu_mem_obj_cases,
+};
+
+/* ---- sharing rules ---------------------------------------------------- */
+
+static void npu_mem_share_values_unique_and_checked(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
+	u64 v1, v2;
+	u32 h;
+
+	v1 = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 1);
+	v2 = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 1);
+	KUNIT_EXPECT_NE(test, v1, v2);
+	KUNIT_EXPECT_NE(test, lower_32_bits(v1), lower_32_bits(v2));
+	/* Every bit of the value counts. */
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, v1 ^ (1ULL << 63), 0, &h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, v1 ^ (1ULL << 32), 0, &h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, lower_32_bits(v1), 0, &h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, 0, 0, &h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, v1, 1, &h), 0);
+}
+
+static void npu_mem_share_value_dies_with_memory(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
+	u64 v, v2;
+	u32 h, hb;
+
+	h = kt_alloc(test, a, 0, KT_2M);
+	v = kt_export(test, a, h, NPU_MEM_EXPORT_DISABLE_PID_VALIDATION);
+	KUNIT_EXPECT_EQ(test, npu_mem_free(a, h), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, v, 0, &hb), -ENOENT);
+	/* A new export never gets the dead value back. */
+	v2 = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 1);
+	KUNIT_EXPECT_NE(test, lower_32_bits(v2), lower_32_bits(v));
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, v, 0, &hb), -ENOENT);
+}
+
+static void npu_mem_share_export_rules(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
+	u64 v, v2;
+	u32 h, hb;
+
+	h = kt_alloc(test, a, 0, KT_2M);
+	KUNIT_EXPECT_EQ(test, npu_mem_export(a, h, 2, &v), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_export(a, h + 1, 0, &v), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_export(b, h, 0, &v), -ENOENT);
+	v = kt_export(test, a, h, 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_export(a, h, 0, &v2), -EEXIST);
+	KUNIT_EXPECT_EQ(test, npu_mem_export(a, h, 1, &v2), -EEXIST);
+	kt_set_pid(test, a, v, 1002);
+	KUNIT_ASSERT_EQ(test, npu_mem_import(b, v, 1, &hb), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_export(b, hb, 0, &v2), -EPERM);
+	KUNIT_EXPECT_EQ(test, npu_mem_export(b, hb, 1, &v2), -EPERM);
+}
+
+static void npu_mem_share_import_unknown(struct kunit *test)
+{
+	struct npu_mem_ctx *b = kt_proc(test, 1002);
+	u32 h;
+
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, 0x1234567800000001ULL, 0, &h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, 0x1234567800000001ULL, 5, &h), -ENODEV);
+}
+
+static void npu_mem_share_self_import(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *a2;
+	u64 v;
+	u32 h;
+
+	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
+	kt_set_pid(test, a, v, 1001);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(a, v, 0, &h), -ELOOP);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(a, v, 1, &h), -ELOOP);
+	/* Through a second open file of the same process, too. */
+	a2 = kt_proc_at(test, 1001, a->owner.start_time);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(a2, v, 1, &h), -ELOOP);
+}
+
+static void npu_mem_share_duplicate_import(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
+	struct npu_mem_ctx *b2 = kt_proc_at(test, 1002, 0);
+	u64 v;
+	u32 h, h2;
+
+	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
+	kt_set_pid(test, a, v, 1002);
+	KUNIT_ASSERT_EQ(test, npu_mem_import(b, v, 0, &h), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, v, 0, &h2), -EEXIST);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, v, 1, &h2), -EEXIST);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b2, v, 1, &h2), -EEXIST);
+	/* Once freed, the process may import again. */
+	KUNIT_EXPECT_EQ(test, npu_mem_free(b, h), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b2, v, 1, &h2), 0);
+}
+
+static void npu_mem_share_whitelist(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
+	struct npu_mem_ctx *c = kt_proc_at(test, 1003, 0);
+	struct npu_mem_handle_info info = { };
+	s32 pids[] = { 0, 1002, 0 };
+	u64 v;
+	u32 h;
+
+	h = kt_alloc(test, a, 0, 2 * KT_2M);
+	v = kt_export(test, a, h, 0);
+	/* Nobody is on an empty whitelist. */
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, v, 1, &h), -EACCES);
+	KUNIT_ASSERT_EQ(test, npu_mem_set_pids(a, v, pids, ARRAY_SIZE(pids)), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(c, v, 1, &h), -EACCES);
+	KUNIT_ASSERT_EQ(test, npu_mem_import(b, v, 1, &h), 0);
+	info.handle = h;
+	KUNIT_ASSERT_EQ(test, npu_mem_handle_info(b, &info), 0);
+	KUNIT_EXPECT_EQ(test, info.device, 1);
+	KUNIT_EXPECT_EQ(test, info.origin_device, 0);
+	KUNIT_EXPECT_EQ(test, info.size, 2 * KT_2M);
+	KUNIT_EXPECT_EQ(test, info.info_flags, NPU_MEM_INFO_IMPORTED);
+	KUNIT_EXPECT_EQ(test, info.shareable, v);
+	/* Importing uses no capacity on either device. */
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE - 2 * KT_2M);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE);
+}
+
+static void npu_mem_share_pid_reuse(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *old, *reused;
+	u64 v;
+	u32 h;
+
+	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
+	old = kt_proc(test, 1002);
+	kt_set_pid(test, a, v, 1002);
+	/* Pid 1002 died and a new process got the pid after the entry was set. */
+	reused = kt_proc_at(test, 1002, ktime_get_ns() + 1);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(reused, v, 0, &h), -EACCES);
+	/* Re-adding refreshes the entry: the current holder of the pid may. */
+	kt_set_pid(test, a, v, 1002);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(reused, v, 0, &h), 0);
+	/* One handle per pid: the earlier process with that pid is refused. */
+	KUNIT_EXPECT_EQ(test, npu_mem_import(old, v, 0, &h), -EEXIST);
+}
+
+static void npu_mem_share_set_pids_rules(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
+	struct npu_mem_ctx *a_later = kt_proc(test, 1001);
+	s32 zeros[3] = { }, neg[2] = { 5, -1 }, pid = 1002;
+	u64 v, vn;
+	u32 h;
+
+	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
+	vn = kt_export(test, a, kt_alloc(test, a, 0, KT_2M),
+		       NPU_MEM_EXPORT_DISABLE_PID_VALIDATION);
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(b, v, &pid, 1), -EACCES);
+	/* Same pid, another process (pid reused): not the exporter either. */
+	a_later->owner.start_time = a->owner.start_time + 1;
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a_later, v, &pid, 1), -EACCES);
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, vn, &pid, 1), -EPERM);
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v, zeros, 3), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v, neg, 2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v, &pid, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v ^ (1ULL << 40), &pid, 1), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v, &pid, 1), 0);
+	/* Without validation anyone may import. */
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, vn, 0, &h), 0);
+}
+
+static void npu_mem_share_too_many_pids(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_share *share;
+	u32 i, n = NPU_MEM_MAX_PIDS + 1;
+	s32 *pids;
+	u64 v;
+
+	pids = kunit_kmalloc_array(test, n, sizeof(*pids), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pids);
+	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
+	for (i = 0; i < n; i++)
+		pids[i] = n - i;	/* unsorted on purpose */
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v, pids, n), -E2BIG);
+	/* 65535 entries fit... */
+	for (i = 0; i < n; i++)
+		pids[i] = i + 1;
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v, pids, n - 1), 0);
+	share = npu_mem_share_get(a->sys, v);
+	KUNIT_ASSERT_NOT_NULL(test, share);
+	KUNIT_EXPECT_EQ(test, share->nr_pids, NPU_MEM_MAX_PIDS);
+	/* ...refreshing them is fine, one more is not and changes nothing. */
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v, pids, 100), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v, &pids[n - 2], 2), -E2BIG);
+	KUNIT_EXPECT_EQ(test, share->nr_pids, NPU_MEM_MAX_PIDS);
+	KUNIT_EXPECT_NULL(test, xa_load(&share->whitelist, n));
+	npu_mem_share_put(share);
+}
+
+static void npu_mem_share_duplicates_count_once(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_share *share;
+	s32 pids[] = { 7, 7, 0, 9, 7, 9 };
+	u64 v;
+
+	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v, pids, ARRAY_SIZE(pids)), 0);
+	share = npu_mem_share_get(a->sys, v);
+	KUNIT_ASSERT_NOT_NULL(test, share);
+	KUNIT_EXPECT_EQ(test, share->nr_pids, 2);
+	KUNIT_EXPECT_NULL(test, xa_load(&share->whitelist, 0));
+	npu_mem_share_put(share);
+}
+
+static struct kunit_case npu_mem_share_cases[] = {
+	KUNIT_CASE(npu_mem_share_values_unique_and_checked),
+	KUNIT_CASE(npu_mem_share_value_dies_with_memory),
+	KUNIT_CASE(npu_mem_share_export_rules),
+	KUNIT_CASE(npu_mem_share_import_unknown),
+	KUNIT_CASE(npu_mem_share_self_import),
+	KUNIT_CASE(npu_mem_share_duplicate_import),
+	KUNIT_CASE(npu_mem_share_whitelist),
+	KUNIT_CASE(npu_mem_share_pid_reuse),
+	KUNIT_CASE(npu_mem_share_set_pids_rules),
+	KUNIT_CASE(npu_mem_share_too_many_pids),
+	KUNIT_CASE(npu_mem_share_duplicates_count_once),
+	{}
+};
+
+static struct kunit_suite npu_mem_share_suite = {
+	.name = "npu_mem_share",
+	.init = kt_init,
+	.exit = kt_exit,
+	.test_cases = npu_mem_share_cases,
+};
+
+/* ---- lifetime --------------------------------------------------------- */
+
+static void npu_mem_life_exporter_frees_first(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
+	struct npu_mem_ctx *c = kt_proc_at(test, 1003, 0);
+	s32 pids[] = { 1002, 1003 };
+	u32 h, hb, hc;
+	u64 v;
+
+	h = kt_alloc(test, a, 0, KT_2M);
+	v = kt_export(test, a, h, 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_set_pids(a, v, pids, 2), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_import(b, v, 1, &hb), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_free(a, h), 0);
+	/* The memory lives and stays importable. */
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE - KT_2M);
+	KUNIT_EXPECT_EQ(test, kt_be.frees, 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_import(c, v, 0, &hc), 0);
+	/* The exporter can still manage the whitelist. */
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v, pids, 1), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_free(b, hb), 0);
+	KUNIT_EXPECT_EQ(test, kt_be.frees, 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_free(c, hc), 0);
+	KUNIT_EXPECT_EQ(test, kt_be.frees, 1);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, v, 1, &hb), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_set_pids(a, v, pids, 1), -ENOENT);
+}
+
+static void npu_mem_life_process_death(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
+	struct npu_mem_ctx *c = kt_proc_at(test, 1003, 0);
+	u32 hb, hc;
+	u64 v;
+
+	v = kt_export(test, a, kt_alloc(test, a, 1, 2 * KT_2M),
+		      NPU_MEM_EXPORT_DISABLE_PID_VALIDATION);
+	KUNIT_ASSERT_EQ(test, npu_mem_import(b, v, 0, &hb), 0);
+	kt_kill(test, a);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE - 2 * KT_2M);
+	kt_kill(test, b);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(c, v, 0, &hc), -ENOENT);
+}
+
+static void npu_mem_life_mapping_holds_memory(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
+	struct npu_mem_handle *h;
+	struct npu_mem_obj *obj;
+	u32 id, hb;
+	u64 v;
+
+	id = kt_alloc(test, a, 0, KT_2M);
+	v = kt_export(test, a, id, NPU_MEM_EXPORT_DISABLE_PID_VALIDATION);
+	h = xa_load(&a->handles, id);
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	obj = h->obj;
+	npu_mem_obj_hold(obj);		/* what mmap() does for its VMA */
+	kt_kill(test, a);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE - KT_2M);
+	/* Still live: a mapping is a holder, the value stays importable. */
+	KUNIT_ASSERT_EQ(test, npu_mem_import(b, v, 1, &hb), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_free(b, hb), 0);
+	KUNIT_EXPECT_EQ(test, kt_be.frees, 0);
+	npu_mem_obj_unhold(obj);	/* the last munmap */
+	KUNIT_EXPECT_EQ(test, kt_be.frees, 1);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
+	KUNIT_EXPECT_EQ(test, npu_mem_import(b, v, 1, &hb), -ENOENT);
+}
+
+static struct kunit_case npu_mem_life_cases[] = {
+	KUNIT_CASE(npu_mem_life_exporter_frees_first),
+	KUNIT_CASE(npu_mem_life_process_death),
+	KUNIT_CASE(npu_mem_life_mapping_holds_memory),
+	{}
+};
+
+static struct kunit_suite npu_mem_life_suite = {
+	.name = "npu_mem_lifetime",
+	.init = kt_init,
+	.exit = kt_exit,
+	.test_cases = npu_mem_life_cases,
+};
+
+/* ---- backend failures ------------------------------------------------- */
+
+static void npu_mem_backend_alloc_failure(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	u32 h = 0;
+
+	kt_be.fail_alloc = -ENOMEM;
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, KT_2M, 0, &h), -ENOMEM);
+	KUNIT_EXPECT_EQ(test, h, 0);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
+	KUNIT_EXPECT_TRUE(test, xa_empty(&a->handles));
+	kt_be.fail_alloc = -EIO;
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 1, KT_2M, 0, &h), -EIO);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE);
+	kt_be.fail_alloc = 0;
+	kt_alloc(test, a, 0, KT_DEV_SIZE);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), 0);
+}
+
+static void npu_mem_backend_dead_context_alloc(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	u32 h;
+
+	/* The object is made, then the handle cannot be added: all unwound. */
+	npu_mem_ctx_teardown(a);
+	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, KT_2M, 0, &h), -EBADFD);
+	KUNIT_EXPECT_EQ(test, kt_be.allocs, 1);
+	KUNIT_EXPECT_EQ(test, kt_be.frees, 1);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
+}
+
+static struct kunit_case npu_mem_backend_cases[] = {
+	KUNIT_CASE(npu_mem_backend_alloc_failure),
+	KUNIT_CASE(npu_mem_backend_dead_context_alloc),
+	{}
+};
+
+static struct kunit_suite npu_mem_backend_suite = {
+	.name = "npu_mem_backend",
+	.init = kt_init,
+	.exit = kt_exit,
+	.test_cases = npu_mem_backend_cases,
+};
+
+kunit_test_suites(&npu_mem_version_suite, &npu_mem_obj_suite, &npu_mem_share_suite,
+		  &npu_mem_life_suite, &npu_mem_backend_suite);
 
 MODULE_DESCRIPTION("KUnit tests for npu_mem");
 MODULE_LICENSE("GPL");

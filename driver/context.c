@@ -1,0 +1,218 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * npu_mem: per-process contexts (one per open file) and their handles.
+ *
+ * A context records its owner (bare tgid + start time) when the file is
+ * opened; the ioctl and mmap entry points refuse any other caller, and the
+ * functions below only ever consult the recorded owner, so KUnit can make
+ * contexts for pretend processes.
+ *
+ * Process death: a file context registers an mmu notifier on the opener's mm.
+ * Its .release runs when the address space goes (exit, SIGKILL, execve), even
+ * if a forked child still holds the file, and tears the context down.  File
+ * release unregisters the notifier, which runs .release itself if the mm is
+ * still alive and otherwise waits (SRCU) for a concurrent one to finish; the
+ * teardown is idempotent, so the two may come in either order or race.
+ */
+#include <linux/mm.h>
+#include <linux/sched.h>
+#include <linux/sched/signal.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "npu_mem.h"
+
+bool npu_mem_owner_equal(const struct npu_mem_owner *a,
+			 const struct npu_mem_owner *b)
+{
+	return a->tgid == b->tgid && a->start_time == b->start_time;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_owner_equal);
+
+/* The calling process's identity. */
+void npu_mem_owner_current(struct npu_mem_owner *owner)
+{
+	owner->tgid = task_tgid_nr(current);
+	owner->start_time = current->group_leader->start_time;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_owner_current);
+
+u64 npu_mem_handle_mmap_offset(u32 handle)
+{
+	return (u64)handle << PAGE_SHIFT;
+}
+
+/* Return: a live context owned by @owner without an mm (KUnit, open()). */
+struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
+				       const struct npu_mem_owner *owner)
+{
+	struct npu_mem_ctx *ctx;
+
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return NULL;
+	ctx->sys = sys;
+	ctx->owner = *owner;
+	mutex_init(&ctx->lock);
+	xa_init_flags(&ctx->handles, XA_FLAGS_ALLOC1);
+	return ctx;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_create);
+
+/* Drop one handle that has been removed from its context's table. */
+static void npu_mem_handle_destroy(struct npu_mem_ctx *ctx,
+				   struct npu_mem_handle *h)
+{
+	if (h->share) {
+		if (h->imported)
+			npu_mem_share_drop_importer(h->share, h, ctx->owner.tgid);
+		npu_mem_share_put(h->share);
+	}
+	npu_mem_obj_unhold(h->obj);
+	kfree(h);
+}
+
+/*
+ * Free every handle of @ctx, as if the owner had called FREE on each, and
+ * refuse any further operation.  Mappings hold their own references and go
+ * with their VMAs.  Idempotent.
+ */
+void npu_mem_ctx_teardown(struct npu_mem_ctx *ctx)
+{
+	struct npu_mem_handle *h;
+	unsigned long id;
+
+	mutex_lock(&ctx->lock);
+	ctx->dead = true;
+	xa_for_each(&ctx->handles, id, h) {
+		xa_erase(&ctx->handles, id);
+		npu_mem_handle_destroy(ctx, h);
+	}
+	mutex_unlock(&ctx->lock);
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_teardown);
+
+void npu_mem_ctx_destroy(struct npu_mem_ctx *ctx)
+{
+	npu_mem_ctx_teardown(ctx);
+	xa_destroy(&ctx->handles);
+	mutex_destroy(&ctx->lock);
+	kfree(ctx);
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_destroy);
+
+/*
+ * Give @h an id in @ctx's table.  Called with @ctx->lock held.
+ * Return: 0, -EBADFD if @ctx is torn down, -ENOMEM.
+ */
+int npu_mem_ctx_add_handle(struct npu_mem_ctx *ctx, struct npu_mem_handle *h)
+{
+	lockdep_assert_held(&ctx->lock);
+	if (ctx->dead)
+		return -EBADFD;
+	if (xa_alloc(&ctx->handles, &h->id, h, xa_limit_31b, GFP_KERNEL))
+		return -ENOMEM;
+	return 0;
+}
+
+/**
+ * npu_mem_alloc - NPU_MEM_IOCTL_ALLOC for @ctx
+ * @ctx: the caller's context
+ * @device: device id
+ * @size: bytes
+ * @page_kind: NPU_MEM_PAGE_*
+ * @handle: out: the new handle's id
+ *
+ * Return: 0, -EINVAL, -ENODEV, -ENOMEM or -EBADFD; see npu_mem_obj_create().
+ */
+int npu_mem_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_kind,
+		  u32 *handle)
+{
+	struct npu_mem_handle *h;
+	int ret;
+
+	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	if (!h)
+		return -ENOMEM;
+	h->obj = npu_mem_obj_create(ctx->sys, device, size, page_kind);
+	if (IS_ERR(h->obj)) {
+		ret = PTR_ERR(h->obj);
+		goto err_free_handle;
+	}
+	h->device = device;
+
+	mutex_lock(&ctx->lock);
+	ret = npu_mem_ctx_add_handle(ctx, h);
+	if (!ret)
+		*handle = h->id;
+	mutex_unlock(&ctx->lock);
+	if (ret)
+		goto err_unhold;
+	return 0;
+
+err_unhold:
+	npu_mem_obj_unhold(h->obj);
+err_free_handle:
+	kfree(h);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_alloc);
+
+/* NPU_MEM_IOCTL_FREE for @ctx.  Return: 0, -ENOENT or -EBADFD. */
+int npu_mem_free(struct npu_mem_ctx *ctx, u32 handle)
+{
+	struct npu_mem_handle *h;
+	int ret = 0;
+
+	mutex_lock(&ctx->lock);
+	if (ctx->dead) {
+		ret = -EBADFD;
+		goto out_unlock;
+	}
+	h = xa_erase(&ctx->handles, handle);
+	if (!h) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	npu_mem_handle_destroy(ctx, h);
+out_unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_free);
+
+/* NPU_MEM_IOCTL_HANDLE_INFO for @ctx.  Return: 0, -ENOENT or -EBADFD. */
+int npu_mem_handle_info(struct npu_mem_ctx *ctx, struct npu_mem_handle_info *info)
+{
+	struct npu_mem_handle *h;
+	int ret = 0;
+
+	mutex_lock(&ctx->lock);
+	if (ctx->dead) {
+		ret = -EBADFD;
+		goto out_unlock;
+	}
+	h = xa_load(&ctx->handles, info->handle);
+	if (!h) {
+		ret = -ENOENT;
+		goto out_unlock;
+	}
+	info->device = h->device;
+	info->page_kind = h->obj->page_kind;
+	info->size = h->obj->size;
+	info->origin_device = h->obj->dev->id;
+	info->info_flags = 0;
+	info->shareable = 0;
+	if (h->imported)
+		info->info_flags |= NPU_MEM_INFO_IMPORTED;
+	if (h->share) {
+		info->shareable = h->share->value;
+		if (!h->imported)
+			info->info_flags |= NPU_MEM_INFO_EXPORTED;
+	}
+	info->mmap_offset = npu_mem_handle_mmap_offset(h->id);
+out_unlock:
+	mutex_unlock(&ctx->lock);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_handle_info);

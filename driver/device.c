@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * npu_mem: simulated devices, their capacity, and the host-memory backend.
+ */
+#include <linux/gfp.h>
+#include <linux/mm.h>
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "npu_mem.h"
+
+/**
+ * npu_mem_sys_create - build a simulated machine
+ * @num_devices: 1 .. NPU_MEM_MAX_DEVICES
+ * @dev_size: capacity of each device, a multiple of NPU_MEM_GRANULARITY
+ * @ops: backend of every device
+ *
+ * Return: the machine or an ERR_PTR().
+ */
+struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
+				       const struct npu_mem_backend_ops *ops)
+{
+	struct npu_mem_sys *sys;
+	unsigned int i;
+
+	if (!num_devices || num_devices > NPU_MEM_MAX_DEVICES ||
+	    !dev_size || !IS_ALIGNED(dev_size, NPU_MEM_GRANULARITY))
+		return ERR_PTR(-EINVAL);
+
+	sys = kzalloc(sizeof(*sys), GFP_KERNEL);
+	if (!sys)
+		return ERR_PTR(-ENOMEM);
+	sys->devs = kcalloc(num_devices, sizeof(*sys->devs), GFP_KERNEL);
+	if (!sys->devs) {
+		kfree(sys);
+		return ERR_PTR(-ENOMEM);
+	}
+	sys->num_devices = num_devices;
+	for (i = 0; i < num_devices; i++) {
+		struct npu_mem_dev *dev = &sys->devs[i];
+
+		dev->id = i;
+		dev->total = dev_size;
+		dev->ops = ops;
+		spin_lock_init(&dev->lock);
+	}
+	/* Index 0 is never handed out: a zeroed value names nothing. */
+	xa_init(&sys->shares);
+	atomic64_set(&sys->next_index, 0);
+	atomic_set(&sys->nr_objs, 0);
+	return sys;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_sys_create);
+
+/*
+ * Every context of @sys must be gone: then no object, hence no share, is left.
+ */
+void npu_mem_sys_destroy(struct npu_mem_sys *sys)
+{
+	unsigned int i;
+
+	WARN_ON(atomic_read(&sys->nr_objs));
+	WARN_ON(!xa_empty(&sys->shares));
+	for (i = 0; i < sys->num_devices; i++)
+		WARN_ON(sys->devs[i].used);
+	xa_destroy(&sys->shares);
+	kfree(sys->devs);
+	kfree(sys);
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_sys_destroy);
+
+/* Return: device @id of @sys, or NULL if there is none. */
+struct npu_mem_dev *npu_mem_sys_dev(struct npu_mem_sys *sys, u32 id)
+{
+	if (id >= sys->num_devices)
+		return NULL;
+	return &sys->devs[id];
+}
+
+/* Take @size bytes of @dev's capacity: 0, or -ENOMEM and nothing changed. */
+int npu_mem_dev_reserve(struct npu_mem_dev *dev, u64 size)
+{
+	int ret = -ENOMEM;
+
+	spin_lock(&dev->lock);
+	if (size <= dev->total - dev->used) {
+		dev->used += size;
+		ret = 0;
+	}
+	spin_unlock(&dev->lock);
+	return ret;
+}
+
+void npu_mem_dev_unreserve(struct npu_mem_dev *dev, u64 size)
+{
+	spin_lock(&dev->lock);
+	if (!WARN_ON(size > dev->used))
+		dev->used -= size;
+	spin_unlock(&dev->lock);
+}
+
+u64 npu_mem_dev_free_bytes(struct npu_mem_dev *dev)
+{
+	u64 free;
+
+	spin_lock(&dev->lock);
+	free = dev->total - dev->used;
+	spin_unlock(&dev->lock);
+	return free;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_dev_free_bytes);
+
+/* Fill the answer to NPU_MEM_IOCTL_DEVICE_INFO. */
+int npu_mem_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *info)
+{
+	struct npu_mem_dev *dev;
+
+	if (info->flags)
+		return -EINVAL;
+	dev = npu_mem_sys_dev(sys, info->device);
+	if (!dev)
+		return -ENODEV;
+	info->total = dev->total;
+	info->free = npu_mem_dev_free_bytes(dev);
+	info->granularity = NPU_MEM_GRANULARITY;
+	info->granularity_huge1g = NPU_MEM_GRANULARITY_HUGE1G;
+	return 0;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_device_info);
+
+/*
+ * The host backend: device memory is host pages owned by the driver, in
+ * 2 MiB-contiguous chunks where the page allocator can give them.  Large
+ * orders neither retry nor warn (the system heap's policy); order 0 may
+ * reclaim.  Everything is zeroed and charged to the caller's memcg.
+ */
+static const unsigned int npu_mem_host_orders[] = { 9, 4, 0 };
+
+#define NPU_MEM_HOST_GFP	(GFP_USER | __GFP_ZERO | __GFP_ACCOUNT)
+#define NPU_MEM_HOST_GFP_HIGH	(NPU_MEM_HOST_GFP | __GFP_COMP | __GFP_NORETRY | \
+				 __GFP_NOWARN)
+
+static void npu_mem_host_free(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
+{
+	struct page *page, *tmp;
+
+	list_for_each_entry_safe(page, tmp, &obj->pages, lru) {
+		list_del(&page->lru);
+		__free_pages(page, compound_order(page));
+	}
+}
+
+static struct page *npu_mem_host_alloc_chunk(u64 left)
+{
+	unsigned int i, order;
+	struct page *page;
+
+	for (i = 0; i < ARRAY_SIZE(npu_mem_host_orders); i++) {
+		order = npu_mem_host_orders[i];
+		if (left < (PAGE_SIZE << order))
+			continue;
+		page = alloc_pages(order ? NPU_MEM_HOST_GFP_HIGH : NPU_MEM_HOST_GFP,
+				   order);
+		if (page)
+			return page;
+	}
+	return NULL;
+}
+
+static int npu_mem_host_alloc(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
+{
+	u64 left = obj->size;
+	struct page *page;
+
+	while (left) {
+		page = npu_mem_host_alloc_chunk(left);
+		if (!page)
+			goto err_free;
+		list_add_tail(&page->lru, &obj->pages);
+		left -= PAGE_SIZE << compound_order(page);
+		if (fatal_signal_pending(current))
+			goto err_free;
+		cond_resched();
+	}
+	return 0;
+
+err_free:
+	npu_mem_host_free(dev, obj);
+	return -ENOMEM;
+}
+
+/* Map eagerly, one remap_pfn_range() per contiguous chunk. */
+static int npu_mem_host_map(struct npu_mem_obj *obj, struct vm_area_struct *vma)
+{
+	unsigned long addr = vma->vm_start;
+	struct page *page;
+	unsigned long len;
+	int ret;
+
+	list_for_each_entry(page, &obj->pages, lru) {
+		len = PAGE_SIZE << compound_order(page);
+		ret = remap_pfn_range(vma, addr, page_to_pfn(page), len,
+				      vma->vm_page_prot);
+		if (ret)
+			return ret;
+		addr += len;
+	}
+	return 0;
+}
+
+const struct npu_mem_backend_ops npu_mem_host_backend = {
+	.alloc = npu_mem_host_alloc,
+	.free = npu_mem_host_free,
+	.map = npu_mem_host_map,
+};
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_host_backend);

@@ -1,0 +1,124 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * npu_mem: physical objects and their two counts.
+ *
+ * @ref (kref) keeps the struct; @holders keeps the memory.  A new object has
+ * one of each, both owned by the allocating handle.  The struct reference of
+ * the holders as a group is dropped by the last holder, after it has killed
+ * the shareable value and returned the memory; export records hold their own
+ * struct reference.
+ */
+#include <linux/slab.h>
+#include <kunit/visibility.h>
+
+#include "npu_mem.h"
+
+/* Return: the granularity of @page_kind, or 0 if it is not a page kind. */
+u64 npu_mem_page_kind_granularity(u32 page_kind)
+{
+	switch (page_kind) {
+	case NPU_MEM_PAGE_NORMAL:
+	case NPU_MEM_PAGE_HUGE:
+		return NPU_MEM_GRANULARITY;
+	case NPU_MEM_PAGE_HUGE1G:
+		return NPU_MEM_GRANULARITY_HUGE1G;
+	default:
+		return 0;
+	}
+}
+
+/**
+ * npu_mem_obj_create - allocate a physical object
+ * @sys: the machine
+ * @device: device id
+ * @size: bytes, a non-zero multiple of @page_kind's granularity
+ * @page_kind: NPU_MEM_PAGE_*
+ *
+ * Return: an object with one holder, or ERR_PTR(-EINVAL) for a bad size or
+ * page kind, -ENODEV for a bad device, -ENOMEM when the device's capacity or
+ * host memory is exhausted.  On error nothing is changed.
+ */
+struct npu_mem_obj *npu_mem_obj_create(struct npu_mem_sys *sys, u32 device,
+				       u64 size, u32 page_kind)
+{
+	u64 gran = npu_mem_page_kind_granularity(page_kind);
+	struct npu_mem_dev *dev;
+	struct npu_mem_obj *obj;
+	int ret;
+
+	if (!gran || !size || !IS_ALIGNED(size, gran))
+		return ERR_PTR(-EINVAL);
+	dev = npu_mem_sys_dev(sys, device);
+	if (!dev)
+		return ERR_PTR(-ENODEV);
+
+	obj = kzalloc(sizeof(*obj), GFP_KERNEL_ACCOUNT);
+	if (!obj)
+		return ERR_PTR(-ENOMEM);
+	kref_init(&obj->ref);
+	refcount_set(&obj->holders, 1);
+	obj->sys = sys;
+	obj->dev = dev;
+	obj->size = size;
+	obj->page_kind = page_kind;
+	INIT_LIST_HEAD(&obj->pages);
+
+	ret = npu_mem_dev_reserve(dev, size);
+	if (ret)
+		goto err_free_obj;
+	ret = dev->ops->alloc(dev, obj);
+	if (ret)
+		goto err_unreserve;
+	atomic_inc(&sys->nr_objs);
+	return obj;
+
+err_unreserve:
+	npu_mem_dev_unreserve(dev, size);
+err_free_obj:
+	kfree(obj);
+	return ERR_PTR(ret);
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_create);
+
+static void npu_mem_obj_release(struct kref *ref)
+{
+	struct npu_mem_obj *obj = container_of(ref, struct npu_mem_obj, ref);
+
+	atomic_dec(&obj->sys->nr_objs);
+	kfree(obj);
+}
+
+void npu_mem_obj_put(struct npu_mem_obj *obj)
+{
+	kref_put(&obj->ref, npu_mem_obj_release);
+}
+
+/* Add a holder; the caller must already be one (or hold a handle's lock). */
+void npu_mem_obj_hold(struct npu_mem_obj *obj)
+{
+	refcount_inc(&obj->holders);
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_hold);
+
+/*
+ * Drop a holder.  The last one kills the shareable value (no new importer can
+ * appear: imports take their holder with refcount_inc_not_zero()), gives the
+ * memory back to the backend and the capacity to the device.
+ */
+void npu_mem_obj_unhold(struct npu_mem_obj *obj)
+{
+	struct npu_mem_dev *dev = obj->dev;
+
+	if (!refcount_dec_and_test(&obj->holders))
+		return;
+
+	if (obj->share) {
+		npu_mem_share_kill(obj->share);
+		npu_mem_share_put(obj->share);
+		obj->share = NULL;
+	}
+	dev->ops->free(dev, obj);
+	npu_mem_dev_unreserve(dev, obj->size);
+	npu_mem_obj_put(obj);
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_unhold);

@@ -1,0 +1,351 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * npu_mem: export records (shareable values), whitelists and import.
+ *
+ * A shareable value is (random 32 bits << 32) | index.  The index comes from
+ * a 64-bit counter that is never rewound, so no value is handed out twice
+ * while the module is loaded (ENOSPC once 2^32 - 1 indexes are used); the
+ * random half makes values unguessable, and import checks the whole value.
+ * Lookup is one xarray load under its lock, which is also where the lookup
+ * takes its reference (kref_get_unless_zero), so a record being torn down is
+ * never returned.
+ *
+ * A record lives in npu_mem_sys.shares from export until its object's last
+ * holder lets go (npu_mem_share_kill()); after that the value is dead for
+ * ever.  The struct itself lives until its last reference: the object's, the
+ * exporter handle's, each importer handle's, and in-flight lookups'.
+ */
+#include <linux/ktime.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/sort.h>
+#include <kunit/visibility.h>
+
+#include "npu_mem.h"
+
+static void npu_mem_share_release(struct kref *ref)
+{
+	struct npu_mem_share *share = container_of(ref, struct npu_mem_share, ref);
+
+	/* The whitelist holds values, not pointers; importers are all gone. */
+	xa_destroy(&share->whitelist);
+	WARN_ON(!xa_empty(&share->importers));
+	xa_destroy(&share->importers);
+	mutex_destroy(&share->lock);
+	npu_mem_obj_put(share->obj);
+	kfree(share);
+}
+
+void npu_mem_share_put(struct npu_mem_share *share)
+{
+	kref_put(&share->ref, npu_mem_share_release);
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_share_put);
+
+/* Return: the live record for @value with a reference, or NULL. */
+struct npu_mem_share *npu_mem_share_get(struct npu_mem_sys *sys, u64 value)
+{
+	struct npu_mem_share *share;
+
+	xa_lock(&sys->shares);
+	share = xa_load(&sys->shares, lower_32_bits(value));
+	if (share && (share->value != value || !kref_get_unless_zero(&share->ref)))
+		share = NULL;
+	xa_unlock(&sys->shares);
+	return share;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_share_get);
+
+/* Make @share's value unknown for ever.  Called by the object's last holder. */
+void npu_mem_share_kill(struct npu_mem_share *share)
+{
+	xa_erase(&share->obj->sys->shares, share->index);
+}
+
+/**
+ * npu_mem_export - NPU_MEM_IOCTL_EXPORT for @ctx
+ * @ctx: the caller's context
+ * @handle: a handle of @ctx made by alloc
+ * @flags: NPU_MEM_EXPORT_* bits
+ * @value: out: the shareable value
+ *
+ * Return: 0, -EINVAL (flags), -ENOENT (no handle), -EPERM (imported handle),
+ * -EEXIST (already exported), -ENOSPC (indexes exhausted), -ENOMEM, -EBADFD.
+ */
+int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
+{
+	struct npu_mem_sys *sys = ctx->sys;
+	struct npu_mem_handle *h;
+	struct npu_mem_share *share;
+	s64 index;
+	int ret;
+
+	if (flags & ~NPU_MEM_EXPORT_DISABLE_PID_VALIDATION)
+		return -EINVAL;
+
+	share = kzalloc(sizeof(*share), GFP_KERNEL_ACCOUNT);
+	if (!share)
+		return -ENOMEM;
+	kref_init(&share->ref);
+	mutex_init(&share->lock);
+	xa_init(&share->whitelist);
+	xa_init(&share->importers);
+	share->exporter = ctx->owner;
+	share->no_validation = flags & NPU_MEM_EXPORT_DISABLE_PID_VALIDATION;
+
+	mutex_lock(&ctx->lock);
+	if (ctx->dead) {
+		ret = -EBADFD;
+		goto err_unlock;
+	}
+	h = xa_load(&ctx->handles, handle);
+	if (!h) {
+		ret = -ENOENT;
+		goto err_unlock;
+	}
+	if (h->imported) {
+		ret = -EPERM;
+		goto err_unlock;
+	}
+	if (h->share) {
+		ret = -EEXIST;
+		goto err_unlock;
+	}
+	index = atomic64_inc_return(&sys->next_index);
+	if (index > U32_MAX) {
+		ret = -ENOSPC;
+		goto err_unlock;
+	}
+	share->index = index;
+	share->value = ((u64)get_random_u32() << 32) | share->index;
+	share->obj = h->obj;
+	ret = xa_insert(&sys->shares, share->index, share, GFP_KERNEL);
+	if (ret)
+		goto err_unlock;
+
+	/* Visible now.  Our handle is a holder, so the object stays live. */
+	kref_get(&h->obj->ref);
+	kref_get(&share->ref);
+	h->obj->share = share;
+	h->share = share;
+	*value = share->value;
+	mutex_unlock(&ctx->lock);
+	return 0;
+
+err_unlock:
+	mutex_unlock(&ctx->lock);
+	xa_destroy(&share->importers);
+	xa_destroy(&share->whitelist);
+	mutex_destroy(&share->lock);
+	kfree(share);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_export);
+
+static int npu_mem_pid_cmp(const void *a, const void *b)
+{
+	s32 x = *(const s32 *)a, y = *(const s32 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Is @pids[@i] a pid to add: non-zero and not a repeat of the one before? */
+static bool npu_mem_pid_first(const s32 *pids, u32 i)
+{
+	return pids[i] && (i == 0 || pids[i] != pids[i - 1]);
+}
+
+/**
+ * npu_mem_set_pids - NPU_MEM_IOCTL_SET_PIDS for @ctx
+ * @ctx: the caller's context
+ * @value: a shareable value
+ * @pids: @count bare tgids (sorted in place)
+ * @count: number of @pids
+ *
+ * All or nothing.  Each entry records when it was set; it authorizes only a
+ * process that had started by then.
+ *
+ * Return: 0, -EINVAL (count 0, negative or only zero pids), -E2BIG (too
+ * many), -ENOENT (no live value), -EACCES (caller is not the exporter), -EPERM
+ * (exported without pid validation), -ENOMEM.
+ */
+int npu_mem_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids, u32 count)
+{
+	struct npu_mem_share *share;
+	u32 i, added = 0;
+	bool any = false;
+	u64 now;
+	int ret;
+
+	/* Times are stored as xarray values: a 64-bit long holds 62 bits of ns. */
+	BUILD_BUG_ON(BITS_PER_LONG < 64);
+
+	if (!count)
+		return -EINVAL;
+	if (count > NPU_MEM_MAX_PIDS)
+		return -E2BIG;
+	for (i = 0; i < count; i++) {
+		if (pids[i] < 0)
+			return -EINVAL;
+		any |= pids[i] != 0;
+	}
+	if (!any)
+		return -EINVAL;
+
+	share = npu_mem_share_get(ctx->sys, value);
+	if (!share)
+		return -ENOENT;
+	if (!npu_mem_owner_equal(&share->exporter, &ctx->owner)) {
+		ret = -EACCES;
+		goto out_put;
+	}
+	if (share->no_validation) {
+		ret = -EPERM;
+		goto out_put;
+	}
+
+	sort(pids, count, sizeof(*pids), npu_mem_pid_cmp, NULL);
+
+	mutex_lock(&share->lock);
+	for (i = 0; i < count; i++)
+		if (npu_mem_pid_first(pids, i) && !xa_load(&share->whitelist, pids[i]))
+			added++;
+	if (share->nr_pids + added > NPU_MEM_MAX_PIDS) {
+		ret = -E2BIG;
+		goto out_unlock;
+	}
+	/* Reserve the new slots so that the stores below cannot fail. */
+	for (i = 0; i < count; i++) {
+		if (!npu_mem_pid_first(pids, i))
+			continue;
+		ret = xa_reserve(&share->whitelist, pids[i], GFP_KERNEL_ACCOUNT);
+		if (ret)
+			goto err_release;
+	}
+	now = ktime_get_ns();
+	for (i = 0; i < count; i++)
+		if (npu_mem_pid_first(pids, i))
+			WARN_ON(xa_err(xa_store(&share->whitelist, pids[i],
+						xa_mk_value(now), GFP_KERNEL)));
+	share->nr_pids += added;
+	ret = 0;
+	goto out_unlock;
+
+err_release:
+	/* xa_release() leaves present entries alone. */
+	while (i--)
+		xa_release(&share->whitelist, pids[i]);
+out_unlock:
+	mutex_unlock(&share->lock);
+out_put:
+	npu_mem_share_put(share);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_set_pids);
+
+/*
+ * May @owner import @share?  Called with @share->lock held.
+ * Return: 0, -EEXIST (already imported), -EACCES (not whitelisted or stale).
+ */
+static int npu_mem_share_may_import(struct npu_mem_share *share,
+				    const struct npu_mem_owner *owner)
+{
+	void *entry;
+
+	lockdep_assert_held(&share->lock);
+	if (xa_load(&share->importers, owner->tgid))
+		return -EEXIST;
+	if (share->no_validation)
+		return 0;
+	entry = xa_load(&share->whitelist, owner->tgid);
+	/* An entry set before this process started was for an earlier one. */
+	if (!entry || xa_to_value(entry) < owner->start_time)
+		return -EACCES;
+	return 0;
+}
+
+/**
+ * npu_mem_import - NPU_MEM_IOCTL_IMPORT for @ctx
+ * @ctx: the caller's context
+ * @value: the shareable value
+ * @device: the device to bind the new handle to
+ * @handle: out: the new handle's id
+ *
+ * Return: 0, -ENODEV, -ENOENT (no live value), -ELOOP (caller is the
+ * exporter), -EEXIST (caller already imported it), -EACCES (whitelist),
+ * -ENOMEM, -EBADFD.
+ */
+int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
+{
+	pid_t tgid = ctx->owner.tgid;
+	struct npu_mem_share *share;
+	struct npu_mem_handle *h;
+	int ret;
+
+	if (!npu_mem_sys_dev(ctx->sys, device))
+		return -ENODEV;
+	share = npu_mem_share_get(ctx->sys, value);
+	if (!share)
+		return -ENOENT;
+	if (npu_mem_owner_equal(&share->exporter, &ctx->owner)) {
+		ret = -ELOOP;
+		goto err_put_share;
+	}
+	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	if (!h) {
+		ret = -ENOMEM;
+		goto err_put_share;
+	}
+	h->device = device;
+	h->imported = true;
+	h->obj = share->obj;
+	h->share = share;
+
+	mutex_lock(&ctx->lock);
+	if (ctx->dead) {
+		ret = -EBADFD;
+		goto err_unlock_ctx;
+	}
+	mutex_lock(&share->lock);
+	ret = npu_mem_share_may_import(share, &ctx->owner);
+	if (ret)
+		goto err_unlock_share;
+	ret = xa_insert(&share->importers, tgid, h, GFP_KERNEL_ACCOUNT);
+	if (ret)
+		goto err_unlock_share;
+	ret = npu_mem_ctx_add_handle(ctx, h);
+	if (ret)
+		goto err_drop_importer;
+	/* The last holder may have gone since the lookup: the value is dead. */
+	if (!refcount_inc_not_zero(&share->obj->holders)) {
+		ret = -ENOENT;
+		goto err_remove_handle;
+	}
+	*handle = h->id;
+	mutex_unlock(&share->lock);
+	mutex_unlock(&ctx->lock);
+	return 0;
+
+err_remove_handle:
+	xa_erase(&ctx->handles, h->id);
+err_drop_importer:
+	xa_erase(&share->importers, tgid);
+err_unlock_share:
+	mutex_unlock(&share->lock);
+err_unlock_ctx:
+	mutex_unlock(&ctx->lock);
+	kfree(h);
+err_put_share:
+	npu_mem_share_put(share);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_import);
+
+/* Forget that @tgid imported @share through @h (its handle is going). */
+void npu_mem_share_drop_importer(struct npu_mem_share *share,
+				 struct npu_mem_handle *h, pid_t tgid)
+{
+	mutex_lock(&share->lock);
+	xa_cmpxchg(&share->importers, tgid, h, NULL, 0);
+	mutex_unlock(&share->lock);
+}
