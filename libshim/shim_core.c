@@ -3,6 +3,7 @@
  * libshim core: process state and its lock, fork handling, error messages,
  * aclInit/aclFinalize, devices, streams, host memory and copies.
  */
+#define _GNU_SOURCE	/* PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP */
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -14,8 +15,18 @@
 #include "npu_dev.h"
 #include "shim.h"
 
+/*
+ * Writers first: a thread that keeps querying (read lock) must not starve
+ * threads that allocate and map (write lock).  glibc's default prefers readers.
+ */
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#define SHIM_RWLOCK_INIT PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#else
+#define SHIM_RWLOCK_INIT PTHREAD_RWLOCK_INITIALIZER
+#endif
+
 struct shim_state shim = {
-	.lock = PTHREAD_RWLOCK_INITIALIZER,
+	.lock = SHIM_RWLOCK_INIT,
 	.fd = -1,
 };
 
@@ -70,9 +81,16 @@ static void atfork_parent(void)
  */
 static void atfork_child(void)
 {
+	static const pthread_rwlock_t fresh = SHIM_RWLOCK_INIT;
+
 	if (shim.inited)
 		shim_release_all(false);
-	pthread_rwlock_unlock(&shim.lock);
+	/*
+	 * glibc ties a write lock to the writer's tid, which differs in the
+	 * child: unlocking would corrupt the lock.  The child has one thread
+	 * and nobody else can hold it, so start from a fresh lock.
+	 */
+	memcpy(&shim.lock, &fresh, sizeof(fresh));
 }
 
 static void atfork_register(void)

@@ -271,50 +271,93 @@ static void flow_exporter_frees_first(void)
 	close(c.to_child[0]); close(c.to_child[1]); close(c.to_parent[0]); close(c.to_parent[1]);
 }
 
-/* 4. A whitelist entry does not authorize a later process that reuses the pid. */
-static void flow_pid_reuse(void)
+/* Write @val to a /proc/sys file; 0 on success. */
+static int sysctl_write(const char *path, long val)
 {
-	aclrtDrvMemHandle h, hi;
-	uint64_t sh = 0;
-	int32_t stale;
-	pid_t x, y;
-	void *va;
-	char last[32];
-	int fd;
+	char buf[32];
+	int fd = open(path, O_WRONLY), ok;
 
-	x = fork();
+	if (fd < 0)
+		return -1;
+	snprintf(buf, sizeof(buf), "%ld", val);
+	ok = write(fd, buf, strlen(buf)) == (ssize_t)strlen(buf);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+static long sysctl_read(const char *path)
+{
+	char buf[32] = "";
+	int fd = open(path, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atol(buf) : -1;
+}
+
+static pid_t spawn_and_reap(void)
+{
+	pid_t x = fork();
+
 	if (x == 0)
 		_exit(0);
 	wait_child(x);
+	return x;
+}
+
+/*
+ * 4. A whitelist entry does not authorize a later process that reuses the
+ * pid.  Pids are steered by shrinking pid_max right above a freed pid P (>= 310),
+ * so that allocation wraps (to 300) and soon hands out P again.
+ */
+static void flow_pid_reuse(void)
+{
+	static const char *pid_max = "/proc/sys/kernel/pid_max";
+	aclrtDrvMemHandle h, hi;
+	long old_max = sysctl_read(pid_max);
+	uint64_t sh = 0;
+	int32_t stale;
+	pid_t x, y;
+	int i, st;
+	void *va;
+
+	do
+		x = spawn_and_reap();
+	while (x > 0 && x < 310);
 	stale = (int32_t)x;
 	ACL_OK("exporter4: aclInit", aclInit(NULL));
 	ACL_OK("exporter4: SetDevice(0)", aclrtSetDevice(0));
 	h = alloc_fill(0, 'G', &va);
 	ACL_OK("exporter4: Export (whitelist)", aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 0, &sh));
 	ACL_OK("exporter4: SetPid of an exited process's pid", aclrtMemSetPidToShareableHandle(sh, &stale, 1));
-	fd = open("/proc/sys/kernel/ns_last_pid", O_WRONLY);
-	snprintf(last, sizeof(last), "%d", (int)stale - 1);
-	if (fd < 0 || write(fd, last, strlen(last)) < 0) {
-		printf("# cannot steer pids (ns_last_pid): pid-reuse check skipped\n");
-		if (fd >= 0)
-			close(fd);
+	if (old_max < 0 || sysctl_write(pid_max, (long)stale + 1)) {
+		printf("# cannot lower pid_max: pid-reuse check skipped\n");
 	} else {
-		close(fd);
-		y = fork();
-		if (y == 0) {
-			if (getpid() != stale) {
-				printf("# pid %d was not reused (got %d): pid-reuse check skipped\n", stale, getpid());
-				_exit(0);
+		for (i = 0; i < 4096; i++) {
+			y = fork();
+			if (y == 0) {
+				if (getpid() != stale)
+					_exit(3);
+				ACL_OK("reuser: aclInit", aclInit(NULL));
+				ACL_OK("reuser: SetDevice", aclrtSetDevice(0));
+				ACL_IS_MSG("reuser: a process reusing a whitelisted pid is refused (507899)",
+					   aclrtMemImportFromShareableHandle(sh, 0, &hi), ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+					   "whitelist");
+				aclFinalize();
+				exit(tap_done());
 			}
-			ACL_OK("reuser: aclInit", aclInit(NULL));
-			ACL_OK("reuser: SetDevice", aclrtSetDevice(0));
-			ACL_IS_MSG("reuser: a process reusing a whitelisted pid is refused (507899)",
-				   aclrtMemImportFromShareableHandle(sh, 0, &hi), ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				   "whitelist");
-			aclFinalize();
-			exit(tap_done());
+			st = wait_child(y);
+			if (y == stale) {
+				TAP_CHECK("pid reuser exited cleanly", st == 0);
+				break;
+			}
 		}
-		TAP_CHECK("pid reuser exited cleanly", wait_child(y) == 0);
+		sysctl_write(pid_max, old_max);
+		if (i == 4096)
+			tap_result(0, "pid reuse happened", "pid %d was never handed out again", (int)stale);
 	}
 	unmap_free(h, va);
 	ACL_OK("exporter4: aclFinalize", aclFinalize());
