@@ -11,6 +11,7 @@ kdir=$(cd "$1" && pwd)
 out=$2
 shift 2
 [ -f "$kdir/Makefile" ] || die "$kdir is not a kernel build or headers directory"
+need_pkgs rsync make gcc
 
 mkdir -p "$out"
 out=$(cd "$out" && pwd)

@@ -57,8 +57,15 @@ headers_dir_61() {
 		grep -E '/linux-headers-6\.1\.[0-9]+-[0-9]+-amd64$' | sort -V | tail -n 1
 }
 headers_pkg_612() {
-	apt-cache pkgnames linux-headers-6.12. 2>/dev/null |
-		grep -E '^linux-headers-6\.12\.[0-9]+\+deb[0-9]+-amd64$' | sort -V | tail -n 1
+	local pkg
+	pkg=$(apt-cache pkgnames linux-headers-6.12. 2>/dev/null |
+		grep -E '^linux-headers-6\.12\.[0-9]+\+deb[0-9]+-amd64$' | sort -V | tail -n 1)
+	if [ -z "$pkg" ] && [ -z "${NPU_APT_UPDATED:-}" ]; then	# a fresh machine's lists are empty
+		apt-get update -qq >&2 && export NPU_APT_UPDATED=1
+		pkg=$(headers_pkg_612)
+	fi
+	[ -n "$pkg" ] || die "no linux-headers-6.12.*-amd64 package found"
+	echo "$pkg"
 }
 headers_dir_612() {
 	ls -d /usr/src/linux-headers-6.12.* 2>/dev/null |

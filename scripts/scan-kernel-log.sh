@@ -10,7 +10,7 @@ patterns=(
 	'BUG:' 'WARNING:' 'Oops' 'Kernel panic' 'general protection fault'
 	'KASAN' 'KFENCE:' 'UBSAN:'
 	'possible recursive locking' 'possible circular locking' 'inconsistent lock state'
-	'suspicious RCU usage' 'INFO: task .* blocked' 'lockdep'
+	'suspicious RCU usage' 'INFO: task .* blocked' 'INFO: possible irq lock inversion'
 	'unreferenced object' 'new suspected memory leaks'
 	'sleeping function called from invalid context'
 	'list_add corruption' 'list_del corruption'

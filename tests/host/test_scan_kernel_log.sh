@@ -8,6 +8,7 @@ bad=0
 
 clean='[    0.000000] Linux version 6.12.117 (gcc)
 [    0.100000] Lock dependency validator: Copyright (c) 2006 Red Hat, Inc., Ingo Molnar
+[    0.100000] rcu: 	RCU lockdep checking is enabled.
 [    0.200000] kmemleak: Kernel memory leak detector initialized (mem pool available: 15851)
 [    1.000000] npu_mem: 2 simulated devices, ABI 0.1
     # Subtest: npu_mem_version
