@@ -684,8 +684,12 @@ static aclError do_set_pids(const char *func, uint64_t sh, const int32_t *pid, s
 	if (pidNum > SHIM_MAX_PIDS)
 		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "pidNum %zu is more than %d",
 				 pidNum, SHIM_MAX_PIDS);
-	for (i = 0; i < pidNum; i++)
+	for (i = 0; i < pidNum; i++) {
+		if (pid[i] < 0)
+			return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "pid[%zu] is %d: pids are bare tgids (> 0)",
+					 i, (int)pid[i]);
 		any |= pid[i] != 0;
+	}
 	if (!any)
 		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
 				 "every pid in the list is 0: nothing to add to shareable handle 0x%llx",

@@ -210,6 +210,9 @@ int main(void)
 	}
 	E("SetPid: only zero pids (507899)", aclrtMemSetPidToShareableHandle(sh, pids0, 2),
 	  ACL_ERROR_RT_DRV_INTERNAL_ERROR, "aclrtMemSetPidToShareableHandle", "every pid in the list is 0");
+	pids0[1] = -5;
+	E("SetPid: negative pid (507899)", aclrtMemSetPidToShareableHandle(sh, pids0, 2),
+	  ACL_ERROR_RT_DRV_INTERNAL_ERROR, "aclrtMemSetPidToShareableHandle", "pid[1] is -5");
 	E("SetPidV2: FABRIC (207000)",
 	  aclrtMemSetPidToShareableHandleV2(&fab, ACL_MEM_SHARE_HANDLE_TYPE_FABRIC, &pid, 1),
 	  ACL_ERROR_RT_FEATURE_NOT_SUPPORT, "aclrtMemSetPidToShareableHandleV2", "FABRIC");
