@@ -21,7 +21,7 @@ patterns=(
 re=$(IFS='|'; echo "${patterns[*]}")
 # Console lines may carry a printk timestamp and CRs from the serial port.
 hits=$(tr -d '\r' <"$log" | sed -E 's/^\[ *[0-9]+\.[0-9]+\] //' | grep -E -n "$re" |
-	grep -v -E 'lockdep: (fixing up|DEBUG_LOCKS)|Lock dependency validator|KASAN: (not|disabled)|kmemleak: Kernel memory leak detector initialized' |
+	grep -v -E 'lockdep: (fixing up|DEBUG_LOCKS)|RCU lockdep checking is enabled|Lock dependency validator|KASAN: (not|disabled)|kmemleak: Kernel memory leak detector initialized' |
 	head -n 40)
 if [ -n "$hits" ]; then
 	echo "kernel log problems in $log:" >&2

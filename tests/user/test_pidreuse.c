@@ -1,0 +1,91 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A whitelist entry authorizes only the process that held the pid when the
+ * entry was set.  Whitelist pid X, let X die, then make the next process get
+ * pid X again (through /proc/sys/kernel/ns_last_pid): its import is refused
+ * (EACCES) until the exporter sets the pid again, after which it succeeds.
+ */
+#include <stdio.h>
+
+#include "tap.h"
+#include "npu.h"
+
+#define SZ (2 * MIB)
+
+static int set_last_pid(pid_t pid)
+{
+	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
+	int ok;
+
+	if (!f)
+		return -1;
+	ok = fprintf(f, "%d", pid) > 0;
+	return fclose(f) == 0 && ok ? 0 : -1;
+}
+
+int main(void)
+{
+	uint64_t free0 = npu_dev_free(0), value = 0;
+	int fd = npu_open(), to_child[2], to_parent[2], attempt;
+	int32_t x = 0;
+	uint32_t h = 0;
+	pid_t pid = -1;
+
+	TAP_CHECK("exporter allocates", npu_alloc(fd, 0, SZ, &h, NULL) == 0);
+	TAP_CHECK("exporter exports with the whitelist on", npu_export(fd, h, 0, &value) == 0);
+
+	for (attempt = 0; attempt < 5; attempt++) {
+		/* A process that whitelisted pid X belonged to, now gone. */
+		pid = fork();
+		if (pid == 0)
+			_exit(0);
+		reap(pid);
+		x = pid;
+		if (npu_set_pids(fd, value, &x, 1))
+			break;
+		usleep(10000);	/* the entry is clearly older than what comes next */
+
+		if (pipe(to_child) || pipe(to_parent) || set_last_pid(x - 1))
+			break;
+		pid = fork();
+		if (pid == 0) {
+			int cfd = npu_open();
+			uint32_t ch = 0;
+
+			close(to_child[1]);
+			close(to_parent[0]);
+			put64(to_parent[1], (uint64_t)npu_bare_tgid(cfd));
+			if (!get64(to_child[0]))
+				_exit(0);	/* did not get pid X: retry */
+			TAP_ERRNO("a process reusing a whitelisted pid is refused (EACCES)",
+				  npu_import(cfd, value, 0, &ch, NULL), EACCES);
+			put64(to_parent[1], 1);
+			get64(to_child[0]);	/* the exporter refreshed the entry */
+			TAP_CHECK("after the exporter sets the pid again, the import succeeds",
+				  npu_import(cfd, value, 0, &ch, NULL) == 0);
+			TAP_CHECK("the importer frees its handle", npu_free(cfd, ch) == 0);
+			_exit(tap_done());
+		}
+		close(to_child[0]);
+		close(to_parent[1]);
+		if ((pid_t)get64(to_parent[0]) == x)
+			break;
+		put64(to_child[1], 0);
+		reap(pid);
+		close(to_child[1]);
+		close(to_parent[0]);
+		pid = -1;
+	}
+	TAP_CHECK("a new process got the whitelisted pid again", pid > 0);
+	if (pid > 0) {
+		put64(to_child[1], 1);
+		get64(to_parent[0]);
+		TAP_CHECK("exporter refreshes the entry", npu_set_pids(fd, value, &x, 1) == 0);
+		put64(to_child[1], 1);
+		TAP_CHECK("the reusing process exits cleanly", reap(pid) == 0);
+	}
+	TAP_CHECK("exporter frees", npu_free(fd, h) == 0);
+	close(fd);
+	TAP_CHECK("device 0 free memory is back to its start", npu_dev_free(0) == free0);
+	return tap_done();
+}
