@@ -109,6 +109,7 @@ static int value_dead(uint64_t value)
 
 int main(void)
 {
+	alarm(120);	/* a hang is a failure, not a stuck run */
 	uint64_t free0 = npu_dev_free(0), free1 = npu_dev_free(1), value;
 	int vfd, rfd;
 	pid_t exp, imp, holder;

@@ -31,6 +31,7 @@ int main(void)
 	uint32_t h = 0;
 	pid_t pid = -1;
 
+	alarm(120);	/* a hang is a failure, not a stuck run */
 	TAP_CHECK("exporter allocates", npu_alloc(fd, 0, SZ, &h, NULL) == 0);
 	TAP_CHECK("exporter exports with the whitelist on", npu_export(fd, h, 0, &value) == 0);
 
@@ -41,12 +42,17 @@ int main(void)
 			_exit(0);
 		reap(pid);
 		x = pid;
-		if (npu_set_pids(fd, value, &x, 1))
-			break;
+		pid = -1;
+		TAP_CHECK("exporter whitelists a pid whose process has exited",
+			  npu_set_pids(fd, value, &x, 1) == 0);
 		usleep(10000);	/* the entry is clearly older than what comes next */
 
-		if (pipe(to_child) || pipe(to_parent) || set_last_pid(x - 1))
+		if (pipe(to_child) || pipe(to_parent))
 			break;
+		if (set_last_pid(x - 1)) {
+			tap_result(0, "write /proc/sys/kernel/ns_last_pid", "%s", strerror(errno));
+			break;
+		}
 		pid = fork();
 		if (pid == 0) {
 			int cfd = npu_open();

@@ -123,6 +123,7 @@ static int all_zero(const void *p, size_t n)
 
 int main(void)
 {
+	alarm(120);	/* a hang is a failure, not a stuck run */
 	uint64_t free0 = npu_dev_free(0), free1 = npu_dev_free(1);
 	struct chan imp, out, inh;
 	uint64_t value = 0, off = 0, off2 = 0, v2 = 0;
