@@ -7,6 +7,7 @@
 #   make demo       the cross-process sharing demo, in the test VM
 #   make check      every test: compile checks, checkpatch, sparse, KUnit and integration
 #                   tests in the VM; ends with "N passed, N failed"
+#   make bench      npu_mem against memfd and dma-buf heaps, in the VM (perf kernel)
 #   make install    PREFIX=/usr/local DESTDIR=
 #   make clean
 
@@ -24,7 +25,7 @@ STATIC := -static
 TEST_SRCS := $(filter-out tests/user/test_acl_%,$(wildcard tests/user/test_*.c))
 TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/user/*.h) uapi/npu_mem.h
-TOOL_BINS := $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem-vm-tests
+TOOL_BINS := $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem-vm-tests $(STAGE)/bin/npu-mem-bench
 
 # libshim: the ACL runtime library (libascendcl.so / .a) and its headers.
 SHIM_SRCS := $(wildcard libshim/*.c)
@@ -44,7 +45,7 @@ HOST_TEST_DIR := $(BUILD)/host-tests
 HOST_TEST_BINS := $(patsubst libshim/tests/%.c,$(HOST_TEST_DIR)/%,$(wildcard libshim/tests/test_*.c)) \
 	$(HOST_TEST_DIR)/test_acl_layout_cxx
 
-.PHONY: all module userspace libshim host-tests check demo install clean
+.PHONY: all module userspace libshim host-tests check demo bench install clean
 
 all: module userspace
 
@@ -111,6 +112,10 @@ $(STAGE)/tests/%: tests/user/%.c $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $< -lpthread
 
+$(STAGE)/bin/npu-mem-bench: tests/bench/npu_mem_bench.c tests/user/npu.h uapi/npu_mem.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $<
+
 $(STAGE)/bin/npu-mem-demo: tools/npu-mem-demo.c uapi/npu_mem.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $<
@@ -128,6 +133,10 @@ check:
 
 demo:
 	tools/vm-run -- npu-mem-demo
+
+# BENCH_ARGS=--quick for a short run, --save to refresh doc/bench/.
+bench:
+	tests/bench/run-bench $(BENCH_ARGS)
 
 install: userspace
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/include/npu_mem

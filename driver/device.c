@@ -122,7 +122,7 @@ int npu_mem_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *inf
 		return -ENODEV;
 	info->total = dev->total;
 	info->free = npu_mem_dev_free_bytes(dev);
-	info->granularity = NPU_MEM_GRANULARITY;
+	info->granularity = npu_mem_page_kind_granularity(NPU_MEM_PAGE_NORMAL);
 	info->granularity_huge1g = NPU_MEM_GRANULARITY_HUGE1G;
 	return 0;
 }

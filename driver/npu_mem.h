@@ -213,6 +213,7 @@ int npu_mem_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *inf
 
 /* object.c */
 u64 npu_mem_page_kind_granularity(u32 page_kind);
+bool npu_mem_test_granularity_valid(void);
 struct npu_mem_obj *npu_mem_obj_create(struct npu_mem_sys *sys, u32 device,
 				       u64 size, u32 page_kind);
 void npu_mem_obj_hold(struct npu_mem_obj *obj);

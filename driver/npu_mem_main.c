@@ -26,7 +26,6 @@
 unsigned int npu_mem_num_devices = 2;
 module_param_named(num_devices, npu_mem_num_devices, uint, 0444);
 MODULE_PARM_DESC(num_devices, "number of simulated NPU devices (1-64, default 2)");
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_num_devices);
 
 static unsigned int npu_mem_dev_mem_mb = 512;
 module_param_named(mem_mb, npu_mem_dev_mem_mb, uint, 0444);
@@ -297,6 +296,11 @@ static int __init npu_mem_init(void)
 	if (!npu_mem_dev_mem_mb || npu_mem_dev_mem_mb % 2) {
 		pr_err("mem_mb=%u is not a positive multiple of 2\n",
 		       npu_mem_dev_mem_mb);
+		return -EINVAL;
+	}
+	if (!npu_mem_test_granularity_valid()) {
+		pr_err("test_granularity_kb must be 0 or a power of 2 from %lu to 2048\n",
+		       PAGE_SIZE >> 10);
 		return -EINVAL;
 	}
 

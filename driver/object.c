@@ -8,10 +8,20 @@
  * the shareable value and returned the memory; export records hold their own
  * struct reference.
  */
+#include <linux/module.h>
 #include <linux/slab.h>
 #include <kunit/visibility.h>
 
 #include "npu_mem.h"
+
+/*
+ * For benchmarks and tests only: a 4 KiB granularity lets a VM hold 10^6 live
+ * objects.  Real devices (and ACL) use 2 MiB.
+ */
+static unsigned int npu_mem_test_granularity_kb;
+module_param_named(test_granularity_kb, npu_mem_test_granularity_kb, uint, 0444);
+MODULE_PARM_DESC(test_granularity_kb,
+		 "benchmarks/tests only: granularity of NORMAL and HUGE objects in KiB (4-2048, power of 2; default 0 = 2 MiB)");
 
 /* Return: the granularity of @page_kind, or 0 if it is not a page kind. */
 u64 npu_mem_page_kind_granularity(u32 page_kind)
@@ -19,6 +29,8 @@ u64 npu_mem_page_kind_granularity(u32 page_kind)
 	switch (page_kind) {
 	case NPU_MEM_PAGE_NORMAL:
 	case NPU_MEM_PAGE_HUGE:
+		if (npu_mem_test_granularity_kb)
+			return (u64)npu_mem_test_granularity_kb << 10;
 		return NPU_MEM_GRANULARITY;
 	case NPU_MEM_PAGE_HUGE1G:
 		return NPU_MEM_GRANULARITY_HUGE1G;
@@ -79,6 +91,15 @@ err_free_obj:
 	return ERR_PTR(ret);
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_create);
+
+/* Is the test_granularity_kb parameter usable?  Checked once by module init. */
+bool npu_mem_test_granularity_valid(void)
+{
+	unsigned int kb = npu_mem_test_granularity_kb;
+
+	return !kb || (kb >= PAGE_SIZE >> 10 && kb <= NPU_MEM_GRANULARITY >> 10 &&
+		       is_power_of_2(kb));
+}
 
 static void npu_mem_obj_release(struct kref *ref)
 {

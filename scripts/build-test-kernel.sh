@@ -1,21 +1,39 @@
 #!/usr/bin/env bash
-# Build (or find in the cache) the KUnit + debug test kernel from Debian's linux-source-6.12.
+# Build (or find in the cache) a test kernel from Debian's linux-source-6.12.
+#
+#   scripts/build-test-kernel.sh [debug|perf]
+#
+# debug (the default): tests/vm/kernel.config: KUnit plus the debug options that catch
+#   our kind of bug (KASAN, lockdep, kmemleak, ...); every test runs on it.
+# perf: the same with tests/vm/kernel-perf.config on top, which turns the debug options
+#   off again, for benchmarks.
 #
 # Prints the build directory on stdout: it holds arch/x86/boot/bzImage and everything an
-# external module build needs (make -C DIR M=...).  The cache key hashes the config fragment,
-# this script and the source package version, so editing any of them rebuilds.
+# external module build needs (make -C DIR M=...); DIR/source is the kernel source.  The
+# cache key hashes the fragments, this script, the compiler and the source package
+# version, so editing any of them rebuilds.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
-fragment=$NPU_TOP/tests/vm/kernel.config
+variant=${1:-debug}
+fragments=("$NPU_TOP/tests/vm/kernel.config")
+case $variant in
+debug) ;;
+perf) fragments+=("$NPU_TOP/tests/vm/kernel-perf.config") ;;
+*) die "unknown kernel variant '$variant' (debug or perf)" ;;
+esac
 src_pkg=linux-source-6.12
 
 need_pkgs $src_pkg build-essential bc flex bison libelf-dev libssl-dev cpio kmod xz-utils python3 rsync
 src_ver=$(dpkg-query -W -f='${Version}' $src_pkg)
 tarball=$(ls /usr/src/linux-source-6.12.tar.xz)
-key=$( { echo "$src_ver"; cat "$fragment" "$0"; gcc --version | head -n 1; } | sha256sum | cut -c1-16)
-dir=$NPU_CACHE/kernel-$key
+key=$( { echo "$src_ver"; cat "${fragments[@]}" "$0"; gcc --version | head -n 1; } |
+	sha256sum | cut -c1-16)
+dir=$NPU_CACHE/kernel-$variant-$key
 out=$dir/build
+# The unpacked source is shared by every variant of one source version (O= builds
+# never write into it).
+src=$NPU_CACHE/src-$src_pkg-$src_ver
 
 if [ -f "$dir/done" ]; then
 	echo "$out"
@@ -30,48 +48,61 @@ if [ -f "$dir/done" ]; then	# another run finished it while we waited
 	exit 0
 fi
 
-say "test kernel $key: not cached, building from $src_pkg $src_ver (about 5-10 minutes)"
-if [ ! -d "$dir/src" ]; then
-	say "unpacking $tarball"
-	rm -rf "$dir/src.tmp"
-	mkdir -p "$dir/src.tmp"
-	tar -xf "$tarball" -C "$dir/src.tmp" --strip-components=1
-	mv "$dir/src.tmp" "$dir/src"
-fi
+say "$variant test kernel $key: not cached, building from $src_pkg $src_ver (about 5-10 minutes)"
+(
+	flock 8
+	if [ ! -f "$src/.unpacked" ]; then
+		say "unpacking $tarball"
+		rm -rf "$src"
+		mkdir -p "$src"
+		tar -xf "$tarball" -C "$src" --strip-components=1
+		touch "$src/.unpacked"
+	fi
+) 8>"$NPU_CACHE/src.lock"
 
 rm -rf "$out"
 mkdir -p "$out"
-make -s -C "$dir/src" O="$out" tinyconfig >/dev/null
+make -s -C "$src" O="$out" tinyconfig >/dev/null
 
-# Apply the fragment: "=y" lines enable, "=m" lines make modules, "is not set" disable.
-enables=$(sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=y$/\1/p' "$fragment")
-modules=$(sed -n 's/^CONFIG_\([A-Za-z0-9_]*\)=m$/\1/p' "$fragment")
-disables=$(sed -n 's/^# CONFIG_\([A-Za-z0-9_]*\) is not set$/\1/p' "$fragment")
-apply_fragment() {
+# The fragments in order: a later line about an option overrides an earlier one.
+declare -A want=()
+while IFS= read -r line; do
+	case $line in
+	CONFIG_*=y) o=${line%=y}; want[${o#CONFIG_}]=y ;;
+	CONFIG_*=m) o=${line%=m}; want[${o#CONFIG_}]=m ;;
+	"# CONFIG_"*" is not set") o=${line#\# CONFIG_}; want[${o% is not set}]=n ;;
+	esac
+done < <(cat "${fragments[@]}")
+
+apply_fragments() {
 	local o args=()
-	for o in $enables; do args+=(--enable "$o"); done
-	for o in $modules; do args+=(--module "$o"); done
-	for o in $disables; do args+=(--disable "$o"); done
-	"$dir/src/scripts/config" --file "$out/.config" "${args[@]}"
-	make -s -C "$dir/src" O="$out" olddefconfig >/dev/null
+	for o in "${!want[@]}"; do
+		case ${want[$o]} in
+		y) args+=(--enable "$o") ;;
+		m) args+=(--module "$o") ;;
+		n) args+=(--disable "$o") ;;
+		esac
+	done
+	"$src/scripts/config" --file "$out/.config" "${args[@]}"
+	make -s -C "$src" O="$out" olddefconfig >/dev/null
 }
 # Some options only appear once their dependencies are on: apply until stable.
-apply_fragment
-apply_fragment
-apply_fragment
+apply_fragments
+apply_fragments
+apply_fragments
 
 dropped=""
-for o in $enables; do
-	grep -qx "CONFIG_$o=y" "$out/.config" || dropped+=" $o"
+for o in "${!want[@]}"; do
+	case ${want[$o]} in
+	y|m) grep -qx "CONFIG_$o=${want[$o]}" "$out/.config" || dropped+=" $o" ;;
+	n) grep -q "^CONFIG_$o=" "$out/.config" && dropped+=" !$o" ;;
+	esac
 done
-for o in $modules; do
-	grep -qx "CONFIG_$o=m" "$out/.config" || dropped+=" $o"
-done
-[ -z "$dropped" ] || die "options dropped by olddefconfig (missing dependencies?):$dropped"
+[ -z "$dropped" ] || die "options olddefconfig did not honour (missing dependencies?):$dropped"
 
 say "building bzImage and module support with $(nproc) jobs (log: $dir/build.log)"
-run_logged "$dir/build.log" "kernel build" \
-	make -C "$dir/src" O="$out" -j"$(nproc)" bzImage modules modules_prepare
+run_logged "$dir/build.log" "$variant kernel build" \
+	make -C "$src" O="$out" -j"$(nproc)" bzImage modules modules_prepare
 touch "$dir/done"
-say "test kernel ready: $out"
+say "$variant test kernel ready: $out"
 echo "$out"

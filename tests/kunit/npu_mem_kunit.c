@@ -12,6 +12,7 @@
  * hook destroys whatever is left and checks that nothing leaked.
  */
 #include <kunit/test.h>
+#include <linux/delay.h>
 #include <linux/ktime.h>
 #include <linux/mm.h>
 #include <linux/module.h>
@@ -463,6 +464,15 @@ static void npu_mem_share_whitelist(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE);
 }
 
+/* Return once ktime_get_ns() reads later than it did on entry. */
+static void kt_wait_for_clock_to_advance(void)
+{
+	u64 t = ktime_get_ns();
+
+	while (ktime_get_ns() == t)
+		usleep_range(100, 200);
+}
+
 static void npu_mem_share_pid_reuse(struct kunit *test)
 {
 	struct npu_mem_ctx *a = kt_proc(test, 1001);
@@ -473,8 +483,13 @@ static void npu_mem_share_pid_reuse(struct kunit *test)
 	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
 	old = kt_proc(test, 1002);
 	kt_set_pid(test, a, v, 1002);
-	/* Pid 1002 died and a new process got the pid after the entry was set. */
-	reused = kt_proc_at(test, 1002, ktime_get_ns() + 1);
+	/*
+	 * Pid 1002 died and a new process got the pid after the entry was set.
+	 * A real fork comes later on the clock; let the clock move past the
+	 * entry first, as it may tick as coarsely as a jiffy.
+	 */
+	kt_wait_for_clock_to_advance();
+	reused = kt_proc_at(test, 1002, ktime_get_ns());
 	KUNIT_EXPECT_EQ(test, npu_mem_import(reused, v, 0, &h), -EACCES);
 	/* Re-adding refreshes the entry: the current holder of the pid may. */
 	kt_set_pid(test, a, v, 1002);
