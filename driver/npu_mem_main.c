@@ -24,6 +24,7 @@
 #include "npu_mem.h"
 
 unsigned int npu_mem_num_devices = 2;
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_num_devices);
 module_param_named(num_devices, npu_mem_num_devices, uint, 0444);
 MODULE_PARM_DESC(num_devices, "number of simulated NPU devices (1-64, default 2)");
 

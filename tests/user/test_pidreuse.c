@@ -2,25 +2,29 @@
 /*
  * A whitelist entry authorizes only the process that held the pid when the
  * entry was set.  Whitelist pid X, let X die, then make the next process get
- * pid X again (through /proc/sys/kernel/ns_last_pid): its import is refused
+ * pid X again (clone3() with set_tid, which needs CAP_CHECKPOINT_RESTORE; the
+ * test kernel has no CONFIG_PID_NS, hence no ns_last_pid): its import is refused
  * (EACCES) until the exporter sets the pid again, after which it succeeds.
  */
+#include <linux/sched.h>
 #include <stdio.h>
+#include <sys/syscall.h>
 
 #include "tap.h"
 #include "npu.h"
 
 #define SZ (2 * MIB)
 
-static int set_last_pid(pid_t pid)
+/* fork() into pid @pid: 0 in the child, the pid in the parent, -1 on error. */
+static pid_t fork_as(pid_t pid)
 {
-	FILE *f = fopen("/proc/sys/kernel/ns_last_pid", "w");
-	int ok;
+	struct clone_args args = {
+		.exit_signal = SIGCHLD,
+		.set_tid = (uintptr_t)&pid,
+		.set_tid_size = 1,
+	};
 
-	if (!f)
-		return -1;
-	ok = fprintf(f, "%d", pid) > 0;
-	return fclose(f) == 0 && ok ? 0 : -1;
+	return syscall(SYS_clone3, &args, sizeof(args));
 }
 
 int main(void)
@@ -49,11 +53,11 @@ int main(void)
 
 		if (pipe(to_child) || pipe(to_parent))
 			break;
-		if (set_last_pid(x - 1)) {
-			tap_result(0, "write /proc/sys/kernel/ns_last_pid", "%s", strerror(errno));
+		pid = fork_as(x);
+		if (pid < 0) {
+			tap_result(0, "clone3() with set_tid", "%s", strerror(errno));
 			break;
 		}
-		pid = fork();
 		if (pid == 0) {
 			int cfd = npu_open();
 			uint32_t ch = 0;
