@@ -2,6 +2,8 @@
 #
 #   make            npu_mem.ko against KDIR (default: the running kernel's headers) and
 #                   the userspace pieces (libshim, tools, test programs)
+#   make libshim    libascendcl.so/.a, ascendcl.pc and the acl/ headers into build/stage
+#   make host-tests libshim's host tests (C and C++; run by tests/run-all host)
 #   make demo       the cross-process sharing demo, in the test VM
 #   make check      every test: compile checks, checkpatch, sparse, KUnit and integration
 #                   tests in the VM; ends with "N passed, N failed"
@@ -20,7 +22,7 @@ USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror -std=gnu11 -I$(CURDIR)
 # Programs that run in the VM are static: the initramfs needs nothing else for them.
 STATIC := -static
 
-TEST_SRCS := $(wildcard tests/user/test_*.c)
+TEST_SRCS := $(filter-out tests/user/test_acl_%,$(wildcard tests/user/test_*.c))
 TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/user/*.h) uapi/npu_mem.h uapi/npu_mem_netlink.h
 TOOL_BINS := $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem-vm-tests $(STAGE)/bin/npu-mem-bench \
@@ -29,7 +31,25 @@ TOOL_BINS := $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem-vm-tests $(STAGE)/bi
 NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 NL_LIBS = $(shell pkg-config --static --libs libnl-genl-3.0)
 
-.PHONY: all module userspace check demo bench install clean
+# libshim: the ACL runtime library (libascendcl.so / .a) and its headers.
+SHIM_SRCS := $(wildcard libshim/*.c)
+SHIM_INTERNAL := $(wildcard libshim/*.h)
+SHIM_PUB := $(shell find libshim/include/acl -name '*.h')
+SHIM_STAGED_HDRS := $(patsubst libshim/include/%,$(STAGE)/include/%,$(SHIM_PUB))
+SHIM_CFLAGS := $(USER_CFLAGS) -Ilibshim -Ilibshim/include -fvisibility=hidden -pthread
+SHIM_OBJDIR := $(BUILD)/libshim
+SHIM_PIC_OBJS := $(patsubst libshim/%.c,$(SHIM_OBJDIR)/pic/%.o,$(SHIM_SRCS))
+SHIM_OBJS := $(patsubst libshim/%.c,$(SHIM_OBJDIR)/static/%.o,$(SHIM_SRCS))
+SHIM_LIBS := $(STAGE)/lib/libascendcl.so $(STAGE)/lib/libascendcl.a $(STAGE)/lib/pkgconfig/ascendcl.pc
+# VM tests of the library: static, linked against libascendcl.a
+ACL_TEST_SRCS := $(wildcard tests/user/test_acl_*.c)
+ACL_TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(ACL_TEST_SRCS))
+# Host tests of the library (no device, no VM): built here, run by tests/run-all host
+HOST_TEST_DIR := $(BUILD)/host-tests
+HOST_TEST_BINS := $(patsubst libshim/tests/%.c,$(HOST_TEST_DIR)/%,$(wildcard libshim/tests/test_*.c)) \
+	$(HOST_TEST_DIR)/test_acl_layout_cxx
+
+.PHONY: all module userspace libshim host-tests check demo bench install clean
 
 all: module userspace
 
@@ -45,7 +65,52 @@ module:
 		     "(install linux-headers-$$(uname -r), pass KDIR=, or use tools/vm-run)" >&2; \
 	fi
 
-userspace: $(TEST_BINS) $(TOOL_BINS) $(STAGE)/include/npu_mem.h
+userspace: $(TEST_BINS) $(TOOL_BINS) $(STAGE)/include/npu_mem.h libshim $(ACL_TEST_BINS)
+
+libshim: $(SHIM_LIBS) $(SHIM_STAGED_HDRS)
+
+host-tests: $(HOST_TEST_BINS)
+
+$(SHIM_OBJDIR)/pic/%.o: libshim/%.c $(SHIM_INTERNAL) $(SHIM_PUB) uapi/npu_mem.h
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_CFLAGS) -fPIC -c -o $@ $<
+
+$(SHIM_OBJDIR)/static/%.o: libshim/%.c $(SHIM_INTERNAL) $(SHIM_PUB) uapi/npu_mem.h
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_CFLAGS) -c -o $@ $<
+
+$(STAGE)/lib/libascendcl.so: $(SHIM_PIC_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -pthread -Wl,-soname,libascendcl.so -Wl,--no-undefined -o $@ $^
+
+$(STAGE)/lib/libascendcl.a: $(SHIM_OBJS)
+	@mkdir -p $(dir $@)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(STAGE)/lib/pkgconfig/ascendcl.pc: libshim/ascendcl.pc.in
+	@mkdir -p $(dir $@)
+	sed 's|@PREFIX@|$(PREFIX)|' $< >$@
+
+$(STAGE)/include/acl/%.h: libshim/include/acl/%.h
+	@mkdir -p $(dir $@)
+	install -m 0644 $< $@
+
+$(STAGE)/tests/test_acl_%: tests/user/test_acl_%.c $(TEST_HDRS) $(STAGE)/lib/libascendcl.a $(SHIM_PUB)
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Ilibshim/include $(STATIC) -o $@ $< $(STAGE)/lib/libascendcl.a -lpthread
+
+$(HOST_TEST_DIR)/%: libshim/tests/%.c $(STAGE)/lib/libascendcl.so $(SHIM_PUB) tests/user/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Ilibshim -Ilibshim/include -o $@ $< -L$(STAGE)/lib -Wl,-rpath,$(STAGE)/lib -lascendcl -lpthread
+
+$(HOST_TEST_DIR)/test_acl_errmap: libshim/tests/test_acl_errmap.c $(STAGE)/lib/libascendcl.a $(SHIM_PUB) $(SHIM_INTERNAL) tests/user/tap.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) -Ilibshim -Ilibshim/include -o $@ $< $(STAGE)/lib/libascendcl.a -lpthread
+
+$(HOST_TEST_DIR)/test_acl_layout_cxx: libshim/tests/test_acl_layout.c $(SHIM_PUB) tests/user/tap.h
+	@mkdir -p $(dir $@)
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -Ilibshim/include -I. -o $@ $<
 
 $(STAGE)/tests/%: tests/user/%.c $(TEST_HDRS)
 	@mkdir -p $(dir $@)
@@ -87,6 +152,12 @@ install: userspace
 	install -m 0644 uapi/npu_mem.h uapi/npu_mem_netlink.h $(DESTDIR)$(PREFIX)/include/npu_mem/
 	install -d $(DESTDIR)$(PREFIX)/share/man/man8
 	install -m 0644 tools/npu-mem/npu-mem.8 $(DESTDIR)$(PREFIX)/share/man/man8/
+	install -d $(DESTDIR)$(PREFIX)/include/acl/error_codes $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0644 $(STAGE)/include/acl/*.h $(DESTDIR)$(PREFIX)/include/acl/
+	install -m 0644 $(STAGE)/include/acl/error_codes/*.h $(DESTDIR)$(PREFIX)/include/acl/error_codes/
+	install -m 0755 $(STAGE)/lib/libascendcl.so $(DESTDIR)$(PREFIX)/lib/
+	install -m 0644 $(STAGE)/lib/libascendcl.a $(DESTDIR)$(PREFIX)/lib/
+	sed 's|@PREFIX@|$(PREFIX)|' libshim/ascendcl.pc.in >$(DESTDIR)$(PREFIX)/lib/pkgconfig/ascendcl.pc
 
 clean:
 	rm -rf $(BUILD)

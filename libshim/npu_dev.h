@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libshim's only view of /dev/npu_mem.  Every ioctl and every mmap of the
+ * device file lives in npu_dev.c; the rest of the library calls these
+ * functions, which return 0 or a negative errno (the kernel's, unchanged).
+ */
+#ifndef NPU_MEM_SHIM_NPU_DEV_H
+#define NPU_MEM_SHIM_NPU_DEV_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define NPU_DEV_PATH "/dev/npu_mem"
+
+/* What the driver reports about one physical handle of this process. */
+struct npu_dev_handle_info {
+	uint64_t size;		/* bytes */
+	uint32_t device;	/* device the handle is bound to */
+	uint32_t mem_attr;	/* aclrtMemAttr given at allocation */
+	int imported;		/* 1 if created by import */
+};
+
+/* Open the device and check its ABI major; *ndev = number of simulated devices. */
+int npu_dev_open(int *fd, uint32_t *ndev);
+void npu_dev_close(int fd);
+
+int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total_bytes);
+int npu_dev_bare_tgid(int fd, int32_t *tgid);
+
+int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64_t *id);
+int npu_dev_free(int fd, uint64_t id);
+int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info);
+
+/* flags: 1 = no pid whitelist (ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION). */
+int npu_dev_export(int fd, uint64_t id, uint32_t flags, uint64_t *shareable);
+int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n);
+int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id);
+
+/*
+ * Map handle @id over [va, va + size) (va lies in a reservation of ours;
+ * MAP_FIXED replaces the PROT_NONE placeholder).  prot: PROT_* bits.
+ */
+int npu_dev_map(int fd, uint64_t id, void *va, size_t size, int prot);
+
+#endif /* NPU_MEM_SHIM_NPU_DEV_H */

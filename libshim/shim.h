@@ -1,0 +1,135 @@
+/* SPDX-License-Identifier: MIT */
+/* libshim internals: process state, records, error reporting. */
+#ifndef NPU_MEM_SHIM_H
+#define NPU_MEM_SHIM_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "acl/acl.h"
+
+#define SHIM_MAX_DEV	64
+#define SHIM_MAX_PIDS	65535
+#define SHIM_GRAN	(2UL << 20)	/* 2 MiB: normal and huge pages */
+#define SHIM_GRAN_1G	(1UL << 30)	/* HUGE1G attributes */
+
+/* A physical handle of this process (what aclrtDrvMemHandle points at). */
+struct shim_handle {
+	struct shim_handle *next;
+	uint64_t kid;			/* the driver's handle id */
+	size_t size;
+	int32_t dev;
+	aclrtPhysicalMemProp prop;
+	unsigned int ref;		/* create/import 1, +1 per map and retain */
+	unsigned int map_ref;		/* live mappings */
+	bool imported;
+	bool exported;
+	bool no_whitelist;		/* exported with DISABLE_PID_VALIDATION */
+	uint64_t share;			/* exported value, or the value imported */
+};
+
+/* A range from aclrtReserveMemAddress. */
+struct shim_resv {
+	struct shim_resv *next;
+	uintptr_t base;
+	size_t size;
+	unsigned int nmaps;
+};
+
+/* A mapping from aclrtMapMem / aclrtMemMapNoAccess. */
+struct shim_map {
+	struct shim_map *next;
+	uintptr_t va;
+	size_t size;
+	struct shim_handle *h;
+	struct shim_resv *r;
+	uint8_t acc_host;		/* aclrtMemAccessFlags for the host */
+	uint8_t acc_dev[SHIM_MAX_DEV];	/* ... and for each device */
+};
+
+struct shim_stream {
+	struct shim_stream *next;
+	int32_t dev;
+};
+
+struct shim_host {
+	struct shim_host *next;
+	void *p;
+};
+
+struct shim_state {
+	pthread_rwlock_t lock;
+	bool inited;
+	pid_t pid;			/* the process that called aclInit */
+	int fd;
+	uint32_t ndev;
+	unsigned int dev_ref[SHIM_MAX_DEV];	/* aclrtSetDevice count */
+	unsigned int dev_gen[SHIM_MAX_DEV];	/* bumped when a device is reset */
+	uint64_t peer[SHIM_MAX_DEV];		/* enabled peer-access bitmask */
+	struct shim_handle *handles;
+	struct shim_resv *resvs;
+	struct shim_map *maps;
+	struct shim_stream *streams;
+	struct shim_host *hosts;
+};
+
+extern struct shim_state shim;
+
+/* Record a failure for aclGetRecentErrMsg() and return @code. */
+aclError shim_fail(const char *func, aclError code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+#define FAIL(code, ...) shim_fail(__func__, (code), __VA_ARGS__)
+#define REQUIRE(cond, ...) do { if (!(cond)) return FAIL(ACL_ERROR_INVALID_PARAM, __VA_ARGS__); } while (0)
+
+/* Driver operations whose errnos map to aclErrors (shim_errmap.c). */
+enum shim_op {
+	SHIM_OP_OPEN,
+	SHIM_OP_INFO,
+	SHIM_OP_TGID,
+	SHIM_OP_ALLOC,
+	SHIM_OP_FREE,
+	SHIM_OP_PROPS,
+	SHIM_OP_EXPORT,
+	SHIM_OP_SETPID,
+	SHIM_OP_IMPORT,
+	SHIM_OP_MAP,
+	SHIM_OP_COUNT
+};
+
+/* Context a message may mention: {sh} {tgid} {dev} {size} {handle}. */
+struct shim_errctx {
+	uint64_t sh;
+	int32_t tgid;
+	int32_t dev;
+	uint64_t size;
+	const void *handle;
+};
+
+/* The aclError for driver errno @err (positive) in operation @op. */
+aclError shim_errno_code(enum shim_op op, int err);
+/* Map, record the message (prefixed by @func) and return the aclError. */
+aclError shim_fail_errno(const char *func, enum shim_op op, int err, const struct shim_errctx *ctx);
+#define FAIL_ERRNO(op, err, ctx) shim_fail_errno(__func__, (op), (err), (ctx))
+
+/* Take the lock (write or read) and check aclInit; on error nothing is held. */
+aclError shim_lock(const char *func, bool write);
+void shim_unlock(void);
+
+/* The calling thread's current device or -1 (caller holds the lock). */
+int32_t shim_current_device(void);
+
+struct shim_handle *shim_find_handle(const void *p);
+struct shim_map *shim_find_map(uintptr_t addr, size_t len);
+struct shim_resv *shim_find_resv(uintptr_t addr, size_t len);
+/* Drop one reference; at 0 release the driver handle and the record. */
+int shim_handle_put(struct shim_handle *h);
+/* Tear down everything (aclFinalize); @kernel false after fork. */
+void shim_release_all(bool kernel);
+
+size_t shim_granularity(aclrtMemAttr attr);
+/* Validate a prop as MallocPhysical does: 0 or FAIL()'s code. */
+aclError shim_check_prop(const char *func, const aclrtPhysicalMemProp *prop);
+
+#endif /* NPU_MEM_SHIM_H */

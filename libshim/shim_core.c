@@ -1,0 +1,741 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libshim core: process state and its lock, fork handling, error messages,
+ * aclInit/aclFinalize, devices, streams, host memory and copies.
+ */
+#define _GNU_SOURCE	/* PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "npu_dev.h"
+#include "shim.h"
+
+/*
+ * Writers first: a thread that keeps querying (read lock) must not starve
+ * threads that allocate and map (write lock).  glibc's default prefers readers.
+ */
+#ifdef PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#define SHIM_RWLOCK_INIT PTHREAD_RWLOCK_WRITER_NONRECURSIVE_INITIALIZER_NP
+#else
+#define SHIM_RWLOCK_INIT PTHREAD_RWLOCK_INITIALIZER
+#endif
+
+struct shim_state shim = {
+	.lock = SHIM_RWLOCK_INIT,
+	.fd = -1,
+};
+
+/* ---- error messages (per thread) ---- */
+
+static _Thread_local char err_msg[512];
+static _Thread_local char err_ret[512];
+static _Thread_local bool err_set;
+
+aclError shim_fail(const char *func, aclError code, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	n = snprintf(err_msg, sizeof(err_msg), "%s: ", func);
+	if (n < 0 || (size_t)n >= sizeof(err_msg))
+		n = 0;
+	va_start(ap, fmt);
+	vsnprintf(err_msg + n, sizeof(err_msg) - n, fmt, ap);
+	va_end(ap);
+	err_set = true;
+	return code;
+}
+
+const char *aclGetRecentErrMsg(void)
+{
+	if (!err_set)
+		return NULL;
+	memcpy(err_ret, err_msg, sizeof(err_ret));
+	err_set = false;
+	return err_ret;
+}
+
+/* ---- lock, fork ---- */
+
+static pthread_once_t atfork_once = PTHREAD_ONCE_INIT;
+
+static void atfork_prepare(void)
+{
+	pthread_rwlock_wrlock(&shim.lock);
+}
+
+static void atfork_parent(void)
+{
+	pthread_rwlock_unlock(&shim.lock);
+}
+
+/*
+ * In the child the parent's device file, handles and mappings mean nothing:
+ * forget them (the kernel refuses the inherited file anyway) and require a
+ * fresh aclInit, which reopens the device.
+ */
+static void atfork_child(void)
+{
+	static const pthread_rwlock_t fresh = SHIM_RWLOCK_INIT;
+
+	if (shim.inited)
+		shim_release_all(false);
+	/*
+	 * glibc ties a write lock to the writer's tid, which differs in the
+	 * child: unlocking would corrupt the lock.  The child has one thread
+	 * and nobody else can hold it, so start from a fresh lock.
+	 */
+	memcpy(&shim.lock, &fresh, sizeof(fresh));
+}
+
+static void atfork_register(void)
+{
+	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
+}
+
+aclError shim_lock(const char *func, bool write)
+{
+	if (write)
+		pthread_rwlock_wrlock(&shim.lock);
+	else
+		pthread_rwlock_rdlock(&shim.lock);
+	if (!shim.inited) {
+		pthread_rwlock_unlock(&shim.lock);
+		return shim_fail(func, ACL_ERROR_UNINITIALIZE, "aclInit has not been called%s",
+				 shim.pid && shim.pid != getpid() ?
+				 " in this process (state is not inherited across fork)" : "");
+	}
+	return ACL_SUCCESS;
+}
+
+void shim_unlock(void)
+{
+	pthread_rwlock_unlock(&shim.lock);
+}
+
+/* ---- lookups (caller holds the lock) ---- */
+
+struct shim_handle *shim_find_handle(const void *p)
+{
+	struct shim_handle *h;
+
+	for (h = shim.handles; h; h = h->next)
+		if (h == p)
+			return h;
+	return NULL;
+}
+
+struct shim_map *shim_find_map(uintptr_t addr, size_t len)
+{
+	struct shim_map *m;
+
+	for (m = shim.maps; m; m = m->next)
+		if (addr >= m->va && addr - m->va < m->size && len <= m->size - (addr - m->va))
+			return m;
+	return NULL;
+}
+
+struct shim_resv *shim_find_resv(uintptr_t addr, size_t len)
+{
+	struct shim_resv *r;
+
+	for (r = shim.resvs; r; r = r->next)
+		if (addr >= r->base && addr - r->base < r->size && len <= r->size - (addr - r->base))
+			return r;
+	return NULL;
+}
+
+int shim_handle_put(struct shim_handle *h)
+{
+	struct shim_handle **pp;
+	int ret;
+
+	if (h->ref > 1) {
+		h->ref--;
+		return 0;
+	}
+	ret = npu_dev_free(shim.fd, h->kid);
+	if (ret)
+		return ret;
+	for (pp = &shim.handles; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	free(h);
+	return 0;
+}
+
+/*
+ * aclFinalize (kernel = true): unmap, free and release everything.  After
+ * fork (kernel = false) only forget: records are leaked on purpose so that a
+ * parent's handle pointer can never alias a handle the child creates later.
+ */
+void shim_release_all(bool kernel)
+{
+	struct shim_resv *r, *rn;
+	struct shim_map *m, *mn;
+	struct shim_handle *h, *hn;
+	struct shim_stream *s, *sn;
+	struct shim_host *hp, *hpn;
+	int i;
+
+	for (m = shim.maps; m; m = mn) {
+		mn = m->next;
+		if (kernel)
+			free(m);
+	}
+	for (r = shim.resvs; r; r = rn) {
+		rn = r->next;
+		munmap((void *)r->base, r->size);
+		if (kernel)
+			free(r);
+	}
+	for (h = shim.handles; h; h = hn) {
+		hn = h->next;
+		if (kernel) {
+			npu_dev_free(shim.fd, h->kid);
+			free(h);
+		}
+	}
+	for (s = shim.streams; s; s = sn) {
+		sn = s->next;
+		if (kernel)
+			free(s);
+	}
+	for (hp = shim.hosts; hp; hp = hpn) {
+		hpn = hp->next;
+		if (kernel) {
+			free(hp->p);
+			free(hp);
+		}
+	}
+	shim.maps = NULL;
+	shim.resvs = NULL;
+	shim.handles = NULL;
+	shim.streams = NULL;
+	shim.hosts = NULL;
+	for (i = 0; i < SHIM_MAX_DEV; i++) {
+		shim.dev_ref[i] = 0;
+		shim.dev_gen[i]++;
+		shim.peer[i] = 0;
+	}
+	if (shim.fd >= 0)
+		npu_dev_close(shim.fd);
+	shim.fd = -1;
+	shim.ndev = 0;
+	shim.inited = false;
+}
+
+/* ---- init ---- */
+
+aclError aclInit(const char *configPath)
+{
+	uint32_t ndev;
+	int fd, ret;
+
+	pthread_once(&atfork_once, atfork_register);
+	if (configPath && access(configPath, R_OK) != 0)
+		return FAIL(ACL_ERROR_INVALID_FILE, "cannot read config file \"%s\": %s",
+			    configPath, strerror(errno));
+	pthread_rwlock_wrlock(&shim.lock);
+	if (shim.inited) {
+		pthread_rwlock_unlock(&shim.lock);
+		return FAIL(ACL_ERROR_REPEAT_INITIALIZE, "aclInit was already called");
+	}
+	ret = npu_dev_open(&fd, &ndev);
+	if (ret) {
+		pthread_rwlock_unlock(&shim.lock);
+		return FAIL_ERRNO(SHIM_OP_OPEN, -ret, NULL);
+	}
+	shim.fd = fd;
+	shim.ndev = ndev > SHIM_MAX_DEV ? SHIM_MAX_DEV : ndev;
+	shim.pid = getpid();
+	shim.inited = true;
+	pthread_rwlock_unlock(&shim.lock);
+	return ACL_SUCCESS;
+}
+
+aclError aclFinalize(void)
+{
+	pthread_rwlock_wrlock(&shim.lock);
+	if (!shim.inited) {
+		pthread_rwlock_unlock(&shim.lock);
+		return FAIL(ACL_ERROR_REPEAT_FINALIZE, "aclInit has not been called, or aclFinalize already was");
+	}
+	shim_release_all(true);
+	pthread_rwlock_unlock(&shim.lock);
+	return ACL_SUCCESS;
+}
+
+/* ---- devices ---- */
+
+static _Thread_local int32_t cur_dev = -1;
+static _Thread_local unsigned int cur_gen;
+
+int32_t shim_current_device(void)
+{
+	if (cur_dev < 0 || (uint32_t)cur_dev >= shim.ndev || !shim.dev_ref[cur_dev] ||
+	    shim.dev_gen[cur_dev] != cur_gen)
+		return -1;
+	return cur_dev;
+}
+
+#define CHECK_DEV(d) do {							\
+	if ((d) < 0 || (uint32_t)(d) >= shim.ndev) {				\
+		shim_unlock();							\
+		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID,			\
+			    "device %d does not exist (%u devices)", (int)(d), shim.ndev); \
+	}									\
+} while (0)
+
+aclError aclrtGetDeviceCount(uint32_t *count)
+{
+	aclError e;
+
+	REQUIRE(count, "count is NULL");
+	e = shim_lock(__func__, false);
+	if (e)
+		return e;
+	*count = shim.ndev;
+	shim_unlock();
+	return ACL_SUCCESS;
+}
+
+aclError aclrtSetDevice(int32_t deviceId)
+{
+	aclError e = shim_lock(__func__, true);
+
+	if (e)
+		return e;
+	CHECK_DEV(deviceId);
+	/* Each call binds the thread and counts once, as in CANN. */
+	shim.dev_ref[deviceId]++;
+	cur_dev = deviceId;
+	cur_gen = shim.dev_gen[deviceId];
+	shim_unlock();
+	return ACL_SUCCESS;
+}
+
+aclError aclrtGetDevice(int32_t *deviceId)
+{
+	aclError e;
+	int32_t d;
+
+	REQUIRE(deviceId, "deviceId is NULL");
+	e = shim_lock(__func__, false);
+	if (e)
+		return e;
+	d = shim_current_device();
+	shim_unlock();
+	if (d < 0)
+		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
+	*deviceId = d;
+	return ACL_SUCCESS;
+}
+
+static void destroy_streams_of(int32_t dev)
+{
+	struct shim_stream **pp = &shim.streams, *s;
+
+	while ((s = *pp)) {
+		if (s->dev == dev) {
+			*pp = s->next;
+			free(s);
+		} else {
+			pp = &s->next;
+		}
+	}
+}
+
+static aclError reset_device(const char *func, int32_t dev, bool force)
+{
+	aclError e = shim_lock(func, true);
+
+	if (e)
+		return e;
+	if (dev < 0 || (uint32_t)dev >= shim.ndev) {
+		shim_unlock();
+		return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID,
+				 "device %d does not exist (%u devices)", (int)dev, shim.ndev);
+	}
+	if (shim.dev_ref[dev] && (force || --shim.dev_ref[dev] == 0)) {
+		shim.dev_ref[dev] = 0;
+		shim.dev_gen[dev]++;
+		shim.peer[dev] = 0;
+		destroy_streams_of(dev);
+	}
+	shim_unlock();
+	return ACL_SUCCESS;
+}
+
+aclError aclrtResetDevice(int32_t deviceId)
+{
+	return reset_device(__func__, deviceId, false);
+}
+
+aclError aclrtResetDeviceForce(int32_t deviceId)
+{
+	return reset_device(__func__, deviceId, true);
+}
+
+static bool attr_is_ddr(aclrtMemAttr a)
+{
+	return a == ACL_DDR_MEM || a == ACL_DDR_MEM_HUGE || a == ACL_DDR_MEM_NORMAL ||
+	       a == ACL_DDR_MEM_P2P_HUGE || a == ACL_DDR_MEM_P2P_NORMAL;
+}
+
+aclError aclrtGetMemInfo(aclrtMemAttr attr, size_t *free_, size_t *total)
+{
+	uint64_t f, t;
+	int32_t dev;
+	aclError e;
+	int ret;
+
+	REQUIRE(free_, "free is NULL");
+	REQUIRE(total, "total is NULL");
+	REQUIRE((unsigned int)attr <= ACL_MEM_P2P_HUGE1G, "attr %d is not an aclrtMemAttr", (int)attr);
+	e = shim_lock(__func__, false);
+	if (e)
+		return e;
+	dev = shim_current_device();
+	if (dev < 0) {
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
+	}
+	if (attr_is_ddr(attr)) {	/* simulated devices have HBM only */
+		shim_unlock();
+		*free_ = 0;
+		*total = 0;
+		return ACL_SUCCESS;
+	}
+	ret = npu_dev_mem_info(shim.fd, (uint32_t)dev, &f, &t);
+	shim_unlock();
+	if (ret) {
+		struct shim_errctx c = { .dev = dev };
+
+		return FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+	}
+	*free_ = f;
+	*total = t;
+	return ACL_SUCCESS;
+}
+
+aclError aclrtDeviceGetBareTgid(int32_t *pid)
+{
+	aclError e;
+	int ret;
+
+	REQUIRE(pid, "pid is NULL");
+	e = shim_lock(__func__, false);
+	if (e)
+		return e;
+	ret = npu_dev_bare_tgid(shim.fd, pid);
+	shim_unlock();
+	return ret ? FAIL_ERRNO(SHIM_OP_TGID, -ret, NULL) : ACL_SUCCESS;
+}
+
+aclError aclrtDeviceCanAccessPeer(int32_t *canAccessPeer, int32_t deviceId, int32_t peerDeviceId)
+{
+	aclError e;
+
+	REQUIRE(canAccessPeer, "canAccessPeer is NULL");
+	e = shim_lock(__func__, false);
+	if (e)
+		return e;
+	CHECK_DEV(deviceId);
+	CHECK_DEV(peerDeviceId);
+	shim_unlock();
+	if (deviceId == peerDeviceId)
+		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "deviceId and peerDeviceId are both %d",
+			    (int)deviceId);
+	/* Simulated devices all share one memory: every pair can access each other. */
+	*canAccessPeer = 1;
+	return ACL_SUCCESS;
+}
+
+static aclError peer_access(const char *func, int32_t peer, bool enable)
+{
+	aclError e = shim_lock(func, true);
+	int32_t dev;
+
+	if (e)
+		return e;
+	dev = shim_current_device();
+	if (dev < 0) {
+		shim_unlock();
+		return shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
+				 "no current device: call aclrtSetDevice first");
+	}
+	if (peer < 0 || (uint32_t)peer >= shim.ndev) {
+		shim_unlock();
+		return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID,
+				 "peer device %d does not exist (%u devices)", (int)peer, shim.ndev);
+	}
+	if (peer == dev) {
+		shim_unlock();
+		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
+				 "peer device %d is the current device", (int)peer);
+	}
+	if (enable)
+		shim.peer[dev] |= 1ULL << peer;
+	else
+		shim.peer[dev] &= ~(1ULL << peer);
+	shim_unlock();
+	return ACL_SUCCESS;
+}
+
+aclError aclrtDeviceEnablePeerAccess(int32_t peerDeviceId, uint32_t flags)
+{
+	REQUIRE(flags == 0, "flags is %u, must be 0", flags);
+	return peer_access(__func__, peerDeviceId, true);
+}
+
+aclError aclrtDeviceDisablePeerAccess(int32_t peerDeviceId)
+{
+	return peer_access(__func__, peerDeviceId, false);
+}
+
+/* ---- streams: the simulated devices finish every operation at once ---- */
+
+static struct shim_stream *find_stream(const void *p)
+{
+	struct shim_stream *s;
+
+	for (s = shim.streams; s; s = s->next)
+		if (s == p)
+			return s;
+	return NULL;
+}
+
+aclError aclrtCreateStream(aclrtStream *stream)
+{
+	struct shim_stream *s;
+	aclError e;
+	int32_t dev;
+
+	REQUIRE(stream, "stream is NULL");
+	e = shim_lock(__func__, true);
+	if (e)
+		return e;
+	dev = shim_current_device();
+	if (dev < 0) {
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
+	}
+	s = calloc(1, sizeof(*s));
+	if (!s) {
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+	}
+	s->dev = dev;
+	s->next = shim.streams;
+	shim.streams = s;
+	shim_unlock();
+	*stream = s;
+	return ACL_SUCCESS;
+}
+
+static aclError destroy_stream(const char *func, aclrtStream stream)
+{
+	struct shim_stream **pp, *s;
+	aclError e;
+
+	if (!stream)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "stream is NULL");
+	e = shim_lock(func, true);
+	if (e)
+		return e;
+	for (pp = &shim.streams; (s = *pp); pp = &s->next) {
+		if (s == stream) {
+			*pp = s->next;
+			free(s);
+			shim_unlock();
+			return ACL_SUCCESS;
+		}
+	}
+	shim_unlock();
+	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process",
+			 stream);
+}
+
+aclError aclrtDestroyStream(aclrtStream stream)
+{
+	return destroy_stream(__func__, stream);
+}
+
+aclError aclrtDestroyStreamForce(aclrtStream stream)
+{
+	return destroy_stream(__func__, stream);
+}
+
+/* NULL is the default stream of the current device. */
+static aclError check_stream(const char *func, aclrtStream stream)
+{
+	if (stream ? !find_stream(stream) : shim_current_device() < 0)
+		return stream ?
+			shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
+				  "stream %p is not a live stream of this process", stream) :
+			shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
+				  "default stream needs a current device: call aclrtSetDevice first");
+	return ACL_SUCCESS;
+}
+
+aclError aclrtSynchronizeStream(aclrtStream stream)
+{
+	aclError e = shim_lock(__func__, false);
+
+	if (e)
+		return e;
+	e = check_stream(__func__, stream);
+	shim_unlock();
+	return e;
+}
+
+/* ---- host memory ---- */
+
+aclError aclrtMallocHost(void **hostPtr, size_t size)
+{
+	struct shim_host *hp;
+	aclError e;
+	void *p;
+
+	REQUIRE(hostPtr, "hostPtr is NULL");
+	REQUIRE(size, "size is 0");
+	e = shim_lock(__func__, true);
+	if (e)
+		return e;
+	hp = malloc(sizeof(*hp));
+	if (!hp || posix_memalign(&p, 4096, size)) {
+		free(hp);
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory (%zu bytes)", size);
+	}
+	hp->p = p;
+	hp->next = shim.hosts;
+	shim.hosts = hp;
+	shim_unlock();
+	*hostPtr = p;
+	return ACL_SUCCESS;
+}
+
+aclError aclrtFreeHost(void *hostPtr)
+{
+	struct shim_host **pp, *hp;
+	aclError e;
+
+	REQUIRE(hostPtr, "hostPtr is NULL");
+	e = shim_lock(__func__, true);
+	if (e)
+		return e;
+	for (pp = &shim.hosts; (hp = *pp); pp = &hp->next) {
+		if (hp->p == hostPtr) {
+			*pp = hp->next;
+			free(hp->p);
+			free(hp);
+			shim_unlock();
+			return ACL_SUCCESS;
+		}
+	}
+	shim_unlock();
+	return FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p was not allocated by aclrtMallocHost", hostPtr);
+}
+
+/* ---- copies ---- */
+
+/*
+ * Check one side of a copy: a device side must lie in one mapping that grants
+ * the access; any address inside a reservation is a device address.
+ */
+static aclError check_side(const char *func, const char *what, const void *p, size_t n,
+			   bool device, bool write)
+{
+	uintptr_t a = (uintptr_t)p;
+	struct shim_map *m;
+	unsigned int need = write ? ACL_RT_MEM_ACCESS_FLAGS_READWRITE : ACL_RT_MEM_ACCESS_FLAGS_READ;
+	unsigned int have;
+	uint32_t i;
+
+	if (!device && !shim_find_resv(a, 1))
+		return ACL_SUCCESS;
+	m = shim_find_map(a, n);
+	if (!m)
+		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
+				 "%s range [%p, +%zu) is not inside one mapped device range", what, p, n);
+	have = m->acc_host;
+	for (i = 0; i < shim.ndev; i++)
+		have |= m->acc_dev[i];
+	if ((have & need) != need)
+		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
+				 "%s range at %p is mapped without %s access (see aclrtMemSetAccess)",
+				 what, p, write ? "write" : "read");
+	return ACL_SUCCESS;
+}
+
+static aclError do_memcpy(const char *func, void *dst, size_t destMax, const void *src, size_t count,
+			  aclrtMemcpyKind kind, bool async, aclrtStream stream)
+{
+	bool sdev, ddev;
+	aclError e;
+
+	if (!dst)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "dst is NULL");
+	if (!src)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "src is NULL");
+	if ((unsigned int)kind > ACL_MEMCPY_DEFAULT)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "kind %d is not an aclrtMemcpyKind",
+				 (int)kind);
+	if (count > destMax)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "count %zu is larger than destMax %zu",
+				 count, destMax);
+	e = shim_lock(func, false);
+	if (e)
+		return e;
+	if (async)
+		e = check_stream(func, stream);
+	sdev = kind == ACL_MEMCPY_DEVICE_TO_HOST || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
+	ddev = kind == ACL_MEMCPY_HOST_TO_DEVICE || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
+	if (!e && count)
+		e = check_side(func, "src", src, count, sdev, false);
+	if (!e && count)
+		e = check_side(func, "dst", dst, count, ddev, true);
+	/* Held (shared) across the copy so that no mapping vanishes under it. */
+	if (!e && count)
+		memmove(dst, src, count);
+	shim_unlock();
+	return e;
+}
+
+aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, size_t count, aclrtMemcpyKind kind)
+{
+	return do_memcpy(__func__, dst, destMax, src, count, kind, false, NULL);
+}
+
+aclError aclrtMemcpyAsync(void *dst, size_t destMax, const void *src, size_t count,
+			  aclrtMemcpyKind kind, aclrtStream stream)
+{
+	return do_memcpy(__func__, dst, destMax, src, count, kind, true, stream);
+}
+
+aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count)
+{
+	aclError e;
+
+	REQUIRE(devPtr, "devPtr is NULL");
+	REQUIRE(count <= maxCount, "count %zu is larger than maxCount %zu", count, maxCount);
+	e = shim_lock(__func__, false);
+	if (e)
+		return e;
+	if (count)
+		e = check_side(__func__, "devPtr", devPtr, count, false, true);
+	if (!e && count)
+		memset(devPtr, value, count);
+	shim_unlock();
+	return e;
+}

@@ -1,0 +1,829 @@
+// SPDX-License-Identifier: MIT
+/*
+ * libshim virtual memory management and sharing: physical handles,
+ * reservations, mappings, access, export / set-pid / import.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "npu_dev.h"
+#include "shim.h"
+
+size_t shim_granularity(aclrtMemAttr attr)
+{
+	switch (attr) {
+	case ACL_HBM_MEM_HUGE1G:
+	case ACL_HBM_MEM_P2P_HUGE1G:
+	case ACL_MEM_HUGE1G:
+	case ACL_MEM_P2P_HUGE1G:
+		return SHIM_GRAN_1G;
+	default:
+		return SHIM_GRAN;
+	}
+}
+
+/* Device memory attributes MallocPhysical accepts (project decision 8). */
+static bool device_attr_ok(aclrtMemAttr a)
+{
+	switch (a) {
+	case ACL_DDR_MEM:
+	case ACL_HBM_MEM:
+	case ACL_HBM_MEM_HUGE:
+	case ACL_HBM_MEM_NORMAL:
+	case ACL_HBM_MEM_HUGE1G:
+	case ACL_MEM_NORMAL:
+	case ACL_MEM_HUGE:
+	case ACL_MEM_HUGE1G:
+	case ACL_MEM_P2P_NORMAL:
+	case ACL_MEM_P2P_HUGE:
+	case ACL_MEM_P2P_HUGE1G:
+		return true;
+	default:
+		return false;
+	}
+}
+
+aclError shim_check_prop(const char *func, const aclrtPhysicalMemProp *prop)
+{
+	if (!prop)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "prop is NULL");
+	if (prop->handleType != ACL_MEM_HANDLE_TYPE_NONE)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM,
+				 "prop->handleType is %d, must be ACL_MEM_HANDLE_TYPE_NONE",
+				 (int)prop->handleType);
+	if (prop->allocationType != ACL_MEM_ALLOCATION_TYPE_PINNED)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM,
+				 "prop->allocationType is %d, must be ACL_MEM_ALLOCATION_TYPE_PINNED",
+				 (int)prop->allocationType);
+	switch (prop->location.type) {
+	case ACL_MEM_LOCATION_TYPE_DEVICE:
+		break;
+	case ACL_MEM_LOCATION_TYPE_HOST:
+	case ACL_MEM_LOCATION_TYPE_HOST_NUMA:
+		return shim_fail(func, ACL_ERROR_RT_FEATURE_NOT_SUPPORT,
+				 "prop->location.type %d: npu_mem simulates device memory only",
+				 (int)prop->location.type);
+	default:
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM,
+				 "prop->location.type %d is not a valid location for physical memory",
+				 (int)prop->location.type);
+	}
+	if (!device_attr_ok(prop->memAttr))
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM,
+				 "prop->memAttr %d is not valid for device memory", (int)prop->memAttr);
+	return ACL_SUCCESS;
+}
+
+aclError aclrtMemGetAllocationGranularity(aclrtPhysicalMemProp *prop, aclrtMemGranularityOptions option,
+					  size_t *granularity)
+{
+	aclError e;
+
+	REQUIRE(granularity, "granularity is NULL");
+	REQUIRE(option == ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM ||
+		option == ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED,
+		"option %d is not MINIMUM or RECOMMENDED", (int)option);
+	e = shim_check_prop(__func__, prop);
+	if (e)
+		return e;
+	*granularity = shim_granularity(prop->memAttr);
+	return ACL_SUCCESS;
+}
+
+/* ---- physical handles ---- */
+
+static struct shim_handle *new_handle(uint64_t kid, size_t size, int32_t dev,
+				      const aclrtPhysicalMemProp *prop)
+{
+	struct shim_handle *h = calloc(1, sizeof(*h));
+
+	if (!h)
+		return NULL;
+	h->kid = kid;
+	h->size = size;
+	h->dev = dev;
+	h->prop = *prop;
+	h->ref = 1;
+	h->next = shim.handles;
+	shim.handles = h;
+	return h;
+}
+
+aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrtPhysicalMemProp *prop,
+			     uint64_t flags)
+{
+	struct shim_errctx c = { 0 };
+	struct shim_handle *h;
+	size_t gran;
+	uint64_t kid;
+	aclError e;
+	int ret;
+
+	REQUIRE(handle, "handle is NULL");
+	REQUIRE(size, "size is 0");
+	REQUIRE(flags == 0, "flags is 0x%llx, must be 0", (unsigned long long)flags);
+	e = shim_check_prop(__func__, prop);
+	if (e)
+		return e;
+	gran = shim_granularity(prop->memAttr);
+	if (size > SIZE_MAX - gran)
+		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "size %zu is too large", size);
+	size = (size + gran - 1) / gran * gran;	/* the driver's unit */
+	e = shim_lock(__func__, true);
+	if (e)
+		return e;
+	if (prop->location.id >= shim.ndev) {
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "prop->location.id %u: no such device (%u devices)",
+			    prop->location.id, shim.ndev);
+	}
+	ret = npu_dev_alloc(shim.fd, prop->location.id, size, prop->memAttr, &kid);
+	if (ret) {
+		shim_unlock();
+		c.dev = (int32_t)prop->location.id;
+		c.size = size;
+		return FAIL_ERRNO(SHIM_OP_ALLOC, -ret, &c);
+	}
+	h = new_handle(kid, size, (int32_t)prop->location.id, prop);
+	if (!h) {
+		npu_dev_free(shim.fd, kid);
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+	}
+	shim_unlock();
+	*handle = h;
+	return ACL_SUCCESS;
+}
+
+#define LOOKUP_HANDLE(h, p) do {						\
+	(h) = shim_find_handle(p);						\
+	if (!(h)) {								\
+		shim_unlock();							\
+		return FAIL(ACL_ERROR_RT_PARAM_INVALID,				\
+			    "handle %p is not a live handle of this process", (const void *)(p)); \
+	}									\
+} while (0)
+
+aclError aclrtFreePhysical(aclrtDrvMemHandle handle)
+{
+	struct shim_handle *h;
+	struct shim_errctx c = { .handle = handle };
+	aclError e;
+	int ret;
+
+	REQUIRE(handle, "handle is NULL");
+	e = shim_lock(__func__, true);
+	if (e)
+		return e;
+	LOOKUP_HANDLE(h, handle);
+	if (h->map_ref && h->ref <= h->map_ref) {
+		unsigned int n = h->map_ref;
+
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_PARAM_INVALID,
+			    "handle %p is already freed: its %u remaining reference(s) belong to live mappings (unmap to release)",
+			    handle, n);
+	}
+	ret = shim_handle_put(h);
+	shim_unlock();
+	return ret ? FAIL_ERRNO(SHIM_OP_FREE, -ret, &c) : ACL_SUCCESS;
+}
+
+aclError aclrtMemGetAllocationPropertiesFromHandle(aclrtDrvMemHandle handle, aclrtPhysicalMemProp *prop)
+{
+	struct shim_handle *h;
+	aclError e;
+
+	REQUIRE(handle, "handle is NULL");
+	REQUIRE(prop, "prop is NULL");
+	e = shim_lock(__func__, false);
+	if (e)
+		return e;
+	LOOKUP_HANDLE(h, handle);
+	*prop = h->prop;
+	shim_unlock();
+	return ACL_SUCCESS;
+}
+
+/* ---- reservations ---- */
+
+aclError aclrtReserveMemAddress(void **virPtr, size_t size, size_t alignment, void *expectPtr,
+				uint64_t flags)
+{
+	struct shim_resv *r;
+	size_t align, len;
+	uintptr_t base;
+	void *p = MAP_FAILED;
+	aclError e;
+
+	REQUIRE(virPtr, "virPtr is NULL");
+	REQUIRE(size, "size is 0");
+	REQUIRE(flags <= 1, "flags is 0x%llx, must be 0 or 1", (unsigned long long)flags);
+	if (alignment)
+		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "alignment is %zu, must be 0", alignment);
+	/* Like the HAL: 2 MiB units; ranges above 512 MiB are 1 GiB aligned. */
+	align = size > (512UL << 20) ? SHIM_GRAN_1G : SHIM_GRAN;
+	if (size > SIZE_MAX / 2)
+		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "size %zu is too large", size);
+	size = (size + SHIM_GRAN - 1) / SHIM_GRAN * SHIM_GRAN;
+	e = shim_lock(__func__, true);
+	if (e)
+		return e;
+	r = calloc(1, sizeof(*r));
+	if (!r) {
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+	}
+	if (expectPtr && (uintptr_t)expectPtr % align == 0)
+		p = mmap(expectPtr, size, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p == MAP_FAILED) {
+		/* Over-reserve, then trim to an aligned range. */
+		len = size + align;
+		p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED) {
+			int err = errno;
+
+			free(r);
+			shim_unlock();
+			return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "cannot reserve %zu bytes of address space: %s",
+				    size, strerror(err));
+		}
+		base = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+		if (base > (uintptr_t)p)
+			munmap(p, base - (uintptr_t)p);
+		if ((uintptr_t)p + len > base + size)
+			munmap((void *)(base + size), (uintptr_t)p + len - (base + size));
+		p = (void *)base;
+	}
+	r->base = (uintptr_t)p;
+	r->size = size;
+	r->next = shim.resvs;
+	shim.resvs = r;
+	shim_unlock();
+	*virPtr = p;
+	return ACL_SUCCESS;
+}
+
+aclError aclrtReleaseMemAddress(void *virPtr)
+{
+	struct shim_resv **pp, *r;
+	aclError e;
+
+	REQUIRE(virPtr, "virPtr is NULL");
+	e = shim_lock(__func__, true);
+	if (e)
+		return e;
+	for (pp = &shim.resvs; (r = *pp); pp = &r->next)
+		if (r->base == (uintptr_t)virPtr)
+			break;
+	if (!r) {
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p is not the start of a reserved range", virPtr);
+	}
+	if (r->nmaps) {
+		unsigned int n = r->nmaps;
+
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+			    "range at %p still has %u mapping(s): aclrtUnmapMem them first", virPtr, n);
+	}
+	*pp = r->next;
+	munmap((void *)r->base, r->size);
+	free(r);
+	shim_unlock();
+	return ACL_SUCCESS;
+}
+
+/* ---- mappings ---- */
+
+static int map_prot(const struct shim_map *m)
+{
+	unsigned int acc = m->acc_host;
+	uint32_t i;
+
+	for (i = 0; i < SHIM_MAX_DEV; i++)
+		acc |= m->acc_dev[i];
+	if ((acc & ACL_RT_MEM_ACCESS_FLAGS_READWRITE) == ACL_RT_MEM_ACCESS_FLAGS_READWRITE)
+		return PROT_READ | PROT_WRITE;
+	return acc ? PROT_READ : PROT_NONE;
+}
+
+static aclError do_map(const char *func, void *virPtr, size_t size, size_t offset,
+		       aclrtDrvMemHandle handle, uint64_t flags, bool access)
+{
+	uintptr_t va = (uintptr_t)virPtr;
+	struct shim_errctx c = { .handle = handle };
+	struct shim_handle *h;
+	struct shim_resv *r;
+	struct shim_map *m, *o;
+	size_t gran;
+	aclError e;
+	int ret;
+
+	if (!virPtr)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+	if (!size)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "size is 0");
+	if (!handle)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "handle is NULL");
+	if (flags)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "flags is 0x%llx, must be 0",
+				 (unsigned long long)flags);
+	if (offset)
+		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "offset is %zu, must be 0", offset);
+	e = shim_lock(func, true);
+	if (e)
+		return e;
+	h = shim_find_handle(handle);
+	if (!h) {
+		e = shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
+			      "handle %p is not a live handle of this process", handle);
+		goto out;
+	}
+	gran = shim_granularity(h->prop.memAttr);
+	if (size != h->size) {
+		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+			      "size %zu is not the handle's size %zu (whole allocations only)", size, h->size);
+		goto out;
+	}
+	if (va % gran) {
+		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+			      "virPtr %p is not aligned to the granularity 0x%zx", virPtr, gran);
+		goto out;
+	}
+	r = shim_find_resv(va, size);
+	if (!r) {
+		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+			      "[%p, +0x%zx) is not inside one range from aclrtReserveMemAddress", virPtr, size);
+		goto out;
+	}
+	for (o = shim.maps; o; o = o->next) {
+		if (va < o->va + o->size && o->va < va + size) {
+			e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				      "[%p, +0x%zx) overlaps the mapping at %p", virPtr, size, (void *)o->va);
+			goto out;
+		}
+	}
+	m = calloc(1, sizeof(*m));
+	if (!m) {
+		e = shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		goto out;
+	}
+	m->va = va;
+	m->size = size;
+	m->h = h;
+	m->r = r;
+	if (access)	/* the owning device gets read/write at once */
+		m->acc_dev[h->dev] = ACL_RT_MEM_ACCESS_FLAGS_READWRITE;
+	ret = npu_dev_map(shim.fd, h->kid, virPtr, size, map_prot(m));
+	if (ret) {
+		free(m);
+		c.dev = h->dev;
+		c.size = size;
+		e = shim_fail_errno(func, SHIM_OP_MAP, -ret, &c);
+		goto out;
+	}
+	m->next = shim.maps;
+	shim.maps = m;
+	r->nmaps++;
+	h->ref++;
+	h->map_ref++;
+out:
+	shim_unlock();
+	return e;
+}
+
+aclError aclrtMapMem(void *virPtr, size_t size, size_t offset, aclrtDrvMemHandle handle, uint64_t flags)
+{
+	return do_map(__func__, virPtr, size, offset, handle, flags, true);
+}
+
+aclError aclrtMemMapNoAccess(void *virPtr, size_t size, size_t offset, aclrtDrvMemHandle handle,
+			     uint64_t flags)
+{
+	return do_map(__func__, virPtr, size, offset, handle, flags, false);
+}
+
+aclError aclrtUnmapMem(void *virPtr)
+{
+	struct shim_map **pp, *m;
+	struct shim_handle *h;
+	struct shim_errctx c = { 0 };
+	aclError e;
+	void *p;
+	int ret;
+
+	REQUIRE(virPtr, "virPtr is NULL");
+	e = shim_lock(__func__, true);
+	if (e)
+		return e;
+	for (pp = &shim.maps; (m = *pp); pp = &m->next)
+		if (m->va == (uintptr_t)virPtr)
+			break;
+	if (!m) {
+		m = shim_find_map((uintptr_t)virPtr, 1);
+		shim_unlock();
+		if (m)
+			return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				    "%p is inside the mapping at %p, not its start", virPtr, (void *)m->va);
+		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
+	}
+	/* Put the placeholder back so the reservation stays intact. */
+	p = mmap(virPtr, m->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	if (p == MAP_FAILED) {
+		int err = errno;
+
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot unmap %p: %s", virPtr, strerror(err));
+	}
+	*pp = m->next;
+	m->r->nmaps--;
+	h = m->h;
+	free(m);
+	h->map_ref--;
+	c.handle = h;
+	ret = shim_handle_put(h);
+	shim_unlock();
+	return ret ? FAIL_ERRNO(SHIM_OP_FREE, -ret, &c) : ACL_SUCCESS;
+}
+
+aclError aclrtMemSetAccess(void *virPtr, size_t size, aclrtMemAccessDesc *desc, size_t count)
+{
+	struct shim_map *m;
+	uint8_t host, dev[SHIM_MAX_DEV];
+	aclError e;
+	size_t i, j;
+
+	REQUIRE(virPtr, "virPtr is NULL");
+	REQUIRE(size, "size is 0");
+	REQUIRE(desc, "desc is NULL");
+	REQUIRE(count, "count is 0");
+	for (i = 0; i < count; i++) {
+		const aclrtMemAccessDesc *d = &desc[i];
+
+		REQUIRE(d->flags == ACL_RT_MEM_ACCESS_FLAGS_NONE || d->flags == ACL_RT_MEM_ACCESS_FLAGS_READ ||
+			d->flags == ACL_RT_MEM_ACCESS_FLAGS_READWRITE,
+			"desc[%zu].flags 0x%x is not an aclrtMemAccessFlags", i, (unsigned int)d->flags);
+		REQUIRE(d->location.type == ACL_MEM_LOCATION_TYPE_HOST ||
+			d->location.type == ACL_MEM_LOCATION_TYPE_DEVICE,
+			"desc[%zu].location.type %d must be HOST or DEVICE", i, (int)d->location.type);
+		REQUIRE(d->location.type != ACL_MEM_LOCATION_TYPE_HOST || d->location.id == 0,
+			"desc[%zu].location.id is %u, must be 0 for HOST", i, d->location.id);
+		for (j = 0; j < sizeof(d->rsv); j++)
+			REQUIRE(!d->rsv[j], "desc[%zu].rsv[%zu] is not 0", i, j);
+	}
+	e = shim_lock(__func__, true);
+	if (e)
+		return e;
+	for (m = shim.maps; m; m = m->next)
+		if (m->va == (uintptr_t)virPtr)
+			break;
+	if (!m || m->size != size) {
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+			    "[%p, +0x%zx) is not a range given to aclrtMapMem", virPtr, size);
+	}
+	host = m->acc_host;
+	memcpy(dev, m->acc_dev, sizeof(dev));
+	for (i = 0; i < count; i++) {
+		if (desc[i].location.type == ACL_MEM_LOCATION_TYPE_HOST) {
+			m->acc_host = (uint8_t)desc[i].flags;
+		} else if (desc[i].location.id >= shim.ndev) {
+			uint32_t id = desc[i].location.id;
+
+			m->acc_host = host;
+			memcpy(m->acc_dev, dev, sizeof(dev));
+			shim_unlock();
+			return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "desc[%zu].location.id %u: no such device",
+				    i, id);
+		} else {
+			m->acc_dev[desc[i].location.id] = (uint8_t)desc[i].flags;
+		}
+	}
+	if (mprotect(virPtr, size, map_prot(m))) {
+		int err = errno;
+
+		m->acc_host = host;
+		memcpy(m->acc_dev, dev, sizeof(dev));
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot change access of %p: %s", virPtr,
+			    strerror(err));
+	}
+	shim_unlock();
+	return ACL_SUCCESS;
+}
+
+aclError aclrtMemGetAccess(void *virPtr, aclrtMemLocation *location, uint64_t *flag)
+{
+	struct shim_map *m;
+	aclError e;
+
+	REQUIRE(virPtr, "virPtr is NULL");
+	REQUIRE(location, "location is NULL");
+	REQUIRE(flag, "flag is NULL");
+	REQUIRE(location->type == ACL_MEM_LOCATION_TYPE_HOST || location->type == ACL_MEM_LOCATION_TYPE_DEVICE,
+		"location->type %d must be HOST or DEVICE", (int)location->type);
+	e = shim_lock(__func__, false);
+	if (e)
+		return e;
+	if (location->type == ACL_MEM_LOCATION_TYPE_DEVICE && location->id >= shim.ndev) {
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "location->id %u: no such device", location->id);
+	}
+	m = shim_find_map((uintptr_t)virPtr, 1);
+	if (!m) {
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
+	}
+	*flag = location->type == ACL_MEM_LOCATION_TYPE_HOST ? m->acc_host : m->acc_dev[location->id];
+	shim_unlock();
+	return ACL_SUCCESS;
+}
+
+aclError aclrtMemRetainAllocationHandle(void *virPtr, aclrtDrvMemHandle *handle)
+{
+	struct shim_map *m;
+	aclError e;
+
+	REQUIRE(virPtr, "virPtr is NULL");
+	REQUIRE(handle, "handle is NULL");
+	e = shim_lock(__func__, true);
+	if (e)
+		return e;
+	m = shim_find_map((uintptr_t)virPtr, 1);
+	if (!m) {
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", virPtr);
+	}
+	m->h->ref++;
+	*handle = m->h;
+	shim_unlock();
+	return ACL_SUCCESS;
+}
+
+aclError aclrtMemGetAddressRange(void *ptr, void **pbase, size_t *psize)
+{
+	struct shim_map *m;
+	aclError e;
+
+	REQUIRE(ptr, "ptr is NULL");
+	REQUIRE(pbase || psize, "pbase and psize are both NULL");
+	e = shim_lock(__func__, false);
+	if (e)
+		return e;
+	m = shim_find_map((uintptr_t)ptr, 1);
+	if (!m) {
+		shim_unlock();
+		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", ptr);
+	}
+	if (pbase)
+		*pbase = (void *)m->va;
+	if (psize)
+		*psize = m->size;
+	shim_unlock();
+	return ACL_SUCCESS;
+}
+
+/* ---- sharing ---- */
+
+static aclError do_export(const char *func, aclrtDrvMemHandle handle, uint64_t flags, uint64_t *out)
+{
+	struct shim_errctx c = { .handle = handle };
+	struct shim_handle *h;
+	uint64_t sh;
+	aclError e;
+	int ret;
+
+	if (flags > ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION)
+		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "flags is 0x%llx, must be 0 or 1",
+				 (unsigned long long)flags);
+	e = shim_lock(func, true);
+	if (e)
+		return e;
+	h = shim_find_handle(handle);
+	if (!h) {
+		shim_unlock();
+		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
+				 "handle %p is not a live handle of this process", handle);
+	}
+	if (h->imported) {
+		sh = h->share;
+		shim_unlock();
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "handle %p was imported from shareable handle 0x%llx: imported handles cannot be exported",
+				 handle, (unsigned long long)sh);
+	}
+	if (h->exported) {
+		sh = h->share;
+		shim_unlock();
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "handle %p was already exported as shareable handle 0x%llx (export once, reuse the value)",
+				 handle, (unsigned long long)sh);
+	}
+	ret = npu_dev_export(shim.fd, h->kid, (uint32_t)flags, &sh);
+	if (ret) {
+		c.dev = h->dev;
+		shim_unlock();
+		return shim_fail_errno(func, SHIM_OP_EXPORT, -ret, &c);
+	}
+	h->exported = true;
+	h->no_whitelist = flags == ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION;
+	h->share = sh;
+	shim_unlock();
+	*out = sh;
+	return ACL_SUCCESS;
+}
+
+aclError aclrtMemExportToShareableHandle(aclrtDrvMemHandle handle, aclrtMemHandleType handleType,
+					 uint64_t flags, uint64_t *shareableHandle)
+{
+	REQUIRE(handle, "handle is NULL");
+	REQUIRE(shareableHandle, "shareableHandle is NULL");
+	REQUIRE(handleType == ACL_MEM_HANDLE_TYPE_NONE, "handleType is %d, must be ACL_MEM_HANDLE_TYPE_NONE",
+		(int)handleType);
+	return do_export(__func__, handle, flags, shareableHandle);
+}
+
+/* V2 share types: DEFAULT works like V1, FABRIC (cross-server) is not simulated. */
+#define CHECK_SHARE_TYPE(t) do {						\
+	if ((t) == ACL_MEM_SHARE_HANDLE_TYPE_FABRIC)				\
+		return FAIL(ACL_ERROR_RT_FEATURE_NOT_SUPPORT,			\
+			    "ACL_MEM_SHARE_HANDLE_TYPE_FABRIC is not supported by npu_mem"); \
+	REQUIRE((t) == ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT,			\
+		"shareType %d is not an aclrtMemSharedHandleType", (int)(t));	\
+} while (0)
+
+aclError aclrtMemExportToShareableHandleV2(aclrtDrvMemHandle handle, uint64_t flags,
+					   aclrtMemSharedHandleType shareType, void *shareableHandle)
+{
+	uint64_t sh;
+	aclError e;
+
+	REQUIRE(handle, "handle is NULL");
+	REQUIRE(shareableHandle, "shareableHandle is NULL");
+	CHECK_SHARE_TYPE(shareType);
+	e = do_export(__func__, handle, flags, &sh);
+	if (!e)
+		memcpy(shareableHandle, &sh, sizeof(sh));
+	return e;
+}
+
+static aclError do_set_pids(const char *func, uint64_t sh, const int32_t *pid, size_t pidNum)
+{
+	struct shim_errctx c = { .sh = sh };
+	struct shim_handle *h;
+	bool any = false;
+	aclError e;
+	size_t i;
+	int ret;
+
+	if (pidNum > SHIM_MAX_PIDS)
+		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "pidNum %zu is more than %d",
+				 pidNum, SHIM_MAX_PIDS);
+	for (i = 0; i < pidNum; i++) {
+		if (pid[i] < 0)
+			return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "pid[%zu] is %d: pids are bare tgids (> 0)",
+					 i, (int)pid[i]);
+		any |= pid[i] != 0;
+	}
+	if (!any)
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "every pid in the list is 0: nothing to add to shareable handle 0x%llx",
+				 (unsigned long long)sh);
+	e = shim_lock(func, false);
+	if (e)
+		return e;
+	for (h = shim.handles; h; h = h->next) {
+		if (h->exported && h->share == sh && h->no_whitelist) {
+			shim_unlock();
+			return shim_fail(func, ACL_ERROR_RT_NO_PERMISSION,
+					 "shareable handle 0x%llx was exported with DISABLE_PID_VALIDATION: it has no whitelist",
+					 (unsigned long long)sh);
+		}
+	}
+	ret = npu_dev_set_pids(shim.fd, sh, pid, (uint32_t)pidNum);
+	if (ret)
+		npu_dev_bare_tgid(shim.fd, &c.tgid);
+	shim_unlock();
+	return ret ? shim_fail_errno(func, SHIM_OP_SETPID, -ret, &c) : ACL_SUCCESS;
+}
+
+aclError aclrtMemSetPidToShareableHandle(uint64_t shareableHandle, int32_t *pid, size_t pidNum)
+{
+	REQUIRE(pid, "pid is NULL");
+	REQUIRE(pidNum, "pidNum is 0");
+	return do_set_pids(__func__, shareableHandle, pid, pidNum);
+}
+
+aclError aclrtMemSetPidToShareableHandleV2(void *shareableHandle, aclrtMemSharedHandleType shareType,
+					   int32_t *pid, size_t pidNum)
+{
+	uint64_t sh;
+
+	REQUIRE(shareableHandle, "shareableHandle is NULL");
+	REQUIRE(pid, "pid is NULL");
+	REQUIRE(pidNum, "pidNum is 0");
+	CHECK_SHARE_TYPE(shareType);
+	memcpy(&sh, shareableHandle, sizeof(sh));
+	return do_set_pids(__func__, sh, pid, pidNum);
+}
+
+/* dev < 0: the calling thread's current device (V2). */
+static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMemHandle *handle)
+{
+	struct shim_errctx c = { .sh = sh, .dev = dev };
+	struct npu_dev_handle_info info;
+	aclrtPhysicalMemProp prop;
+	struct shim_handle *h;
+	uint64_t kid;
+	int32_t cur;
+	aclError e;
+	int ret;
+
+	e = shim_lock(func, true);
+	if (e)
+		return e;
+	cur = shim_current_device();
+	if (dev < 0 && cur >= 0)
+		dev = c.dev = cur;
+	if (dev >= 0 && (uint32_t)dev >= shim.ndev) {
+		e = shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "device %d does not exist (%u devices)",
+			      (int)dev, shim.ndev);
+		goto out;
+	}
+	if (cur < 0) {
+		e = shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
+			      "no current device in this thread: call aclrtSetDevice before importing");
+		goto out;
+	}
+	for (h = shim.handles; h; h = h->next) {
+		if (h->exported && h->share == sh) {
+			e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				      "import refused: this process exported shareable handle 0x%llx (handle %p) and cannot import it",
+				      (unsigned long long)sh, (void *)h);
+			goto out;
+		}
+		if (h->imported && h->share == sh) {
+			e = shim_fail(func, ACL_ERROR_RT_INVALID_HANDLE,
+				      "shareable handle 0x%llx is already imported by this process as handle %p (device %d)",
+				      (unsigned long long)sh, (void *)h, (int)h->dev);
+			goto out;
+		}
+	}
+	ret = npu_dev_import(shim.fd, sh, (uint32_t)dev, &kid);
+	if (ret) {
+		npu_dev_bare_tgid(shim.fd, &c.tgid);
+		e = shim_fail_errno(func, SHIM_OP_IMPORT, -ret, &c);
+		goto out;
+	}
+	ret = npu_dev_handle_info(shim.fd, kid, &info);
+	if (ret) {
+		npu_dev_free(shim.fd, kid);
+		e = shim_fail_errno(func, SHIM_OP_PROPS, -ret, &c);
+		goto out;
+	}
+	memset(&prop, 0, sizeof(prop));
+	prop.handleType = ACL_MEM_HANDLE_TYPE_NONE;
+	prop.allocationType = ACL_MEM_ALLOCATION_TYPE_PINNED;
+	prop.memAttr = (aclrtMemAttr)info.mem_attr;
+	prop.location.type = ACL_MEM_LOCATION_TYPE_DEVICE;
+	prop.location.id = (uint32_t)dev;
+	h = new_handle(kid, info.size, dev, &prop);
+	if (!h) {
+		npu_dev_free(shim.fd, kid);
+		e = shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		goto out;
+	}
+	h->imported = true;
+	h->share = sh;
+	*handle = h;
+out:
+	shim_unlock();
+	return e;
+}
+
+aclError aclrtMemImportFromShareableHandle(uint64_t shareableHandle, int32_t deviceId,
+					   aclrtDrvMemHandle *handle)
+{
+	REQUIRE(handle, "handle is NULL");
+	if (deviceId < 0)
+		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "device %d does not exist", (int)deviceId);
+	return do_import(__func__, shareableHandle, deviceId, handle);
+}
+
+aclError aclrtMemImportFromShareableHandleV2(void *shareableHandle, aclrtMemSharedHandleType shareType,
+					     uint64_t flags, aclrtDrvMemHandle *handle)
+{
+	uint64_t sh;
+
+	REQUIRE(shareableHandle, "shareableHandle is NULL");
+	REQUIRE(handle, "handle is NULL");
+	REQUIRE(flags == 0, "flags is 0x%llx, must be 0", (unsigned long long)flags);
+	CHECK_SHARE_TYPE(shareType);
+	memcpy(&sh, shareableHandle, sizeof(sh));
+	return do_import(__func__, sh, -1, handle);
+}

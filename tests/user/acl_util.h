@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* Helpers for the libascendcl integration tests (tests/user/test_acl_*.c). */
+#ifndef NPU_MEM_TESTS_ACL_UTIL_H
+#define NPU_MEM_TESTS_ACL_UTIL_H
+
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "acl/acl.h"
+#include "tap.h"
+
+#define MIB (1024UL * 1024UL)
+
+/* Check that @call returns @want; on mismatch print the code and ACL's message. */
+#define ACL_IS(name, call, want) do {						\
+	aclError r_ = (call);							\
+	const char *m_ = aclGetRecentErrMsg();					\
+	tap_result(r_ == (want), (name), "%s returned %d, want %d (%s)", #call,	\
+		   r_, (want), m_ ? m_ : "no message");				\
+} while (0)
+#define ACL_OK(name, call) ACL_IS(name, call, ACL_SUCCESS)
+
+/* Like ACL_IS, and the message must contain @needle. */
+#define ACL_IS_MSG(name, call, want, needle) do {				\
+	aclError r_ = (call);							\
+	const char *m_ = aclGetRecentErrMsg();					\
+	tap_result(r_ == (want) && m_ && strstr(m_, (needle)), (name),		\
+		   "%s returned %d, want %d; message \"%s\" should mention \"%s\"", \
+		   #call, r_, (want), m_ ? m_ : "(none)", (needle));		\
+	if (r_ == (want) && m_)							\
+		printf("# %s\n", m_);						\
+} while (0)
+
+static inline aclrtPhysicalMemProp acl_dev_prop(uint32_t dev, aclrtMemAttr attr)
+{
+	aclrtPhysicalMemProp p;
+
+	memset(&p, 0, sizeof(p));
+	p.handleType = ACL_MEM_HANDLE_TYPE_NONE;
+	p.allocationType = ACL_MEM_ALLOCATION_TYPE_PINNED;
+	p.memAttr = attr;
+	p.location.type = ACL_MEM_LOCATION_TYPE_DEVICE;
+	p.location.id = dev;
+	return p;
+}
+
+/* Free bytes of device @dev (sets the device on the calling thread). */
+static inline size_t acl_free_bytes(int32_t dev)
+{
+	size_t f = 0, t = 0;
+
+	if (aclrtSetDevice(dev) != ACL_SUCCESS || aclrtGetMemInfo(ACL_HBM_MEM, &f, &t) != ACL_SUCCESS)
+		return (size_t)-1;
+	aclrtResetDevice(dev);
+	return f;
+}
+
+static inline int write_full(int fd, const void *buf, size_t n)
+{
+	return write(fd, buf, n) == (ssize_t)n ? 0 : -1;
+}
+
+static inline int read_full(int fd, void *buf, size_t n)
+{
+	size_t got = 0;
+	ssize_t r;
+
+	while (got < n) {
+		r = read(fd, (char *)buf + got, n - got);
+		if (r <= 0)
+			return -1;
+		got += (size_t)r;
+	}
+	return 0;
+}
+
+/* Wait for a child; its own ok/not ok lines are already printed. */
+static inline int wait_child(pid_t pid)
+{
+	int st = 0;
+
+	if (waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+#endif
