@@ -7,7 +7,8 @@
  * it, C imports it, D (not whitelisted) is refused, as are a self-import and
  * a second import by B; C is SIGKILLed.  Then `npu-mem --json` objects,
  * devices, procs and info must describe exactly that, as root and as uid 1000
- * (who must see only its own object, no shareable value, and may not watch).
+ * (who must see only its own object and the one it imported from root, only
+ * its own holder entry, no shareable value, and may not watch).
  * Meanwhile `npu-mem --json watch --count N` must report every event, in
  * order; a second watcher must exit cleanly on SIGTERM.
  */
@@ -283,10 +284,10 @@ static int64_t worker_do(struct worker *w, uint64_t op, uint64_t a, uint64_t b)
 
 /* ---- the unprivileged view, in a child running as UNPRIV_UID */
 
-static int unprivileged(pid_t root_tgid)
+static int unprivileged(pid_t root_tgid, uint64_t y_value)
 {
 	static char out[OUT_MAX];
-	char line[4096];
+	char line[4096], needle[64];
 	uint32_t h;
 	pid_t me = getpid();
 	int fd;
@@ -299,25 +300,32 @@ static int unprivileged(pid_t root_tgid)
 	fd = npu_open();
 	TAP_CHECK("unpriv: allocate Z on device 0",
 		  fd >= 0 && !npu_alloc(fd, 0, SZ_Z, &h, NULL));
+	TAP_CHECK("unpriv: import root's Y onto device 0",
+		  !npu_import(fd, y_value, 0, &h, NULL));
 
 	TAP_CHECK("unpriv: objects exits 0",
 		  run(out, (const char *[]){ "--json", "objects", NULL }) == 0);
-	TAP_CHECK("unpriv: objects lists exactly one object",
-		  count_lines(out, "{\"id\":") == 1);
-	find_line(out, line, sizeof(line), "{\"id\":", NULL);
+	TAP_CHECK("unpriv: objects lists exactly Z and Y",
+		  count_lines(out, "{\"id\":") == 2);
+	snprintf(needle, sizeof(needle), "\"owner_tgid\":%d,", me);
 	TAP_CHECK("unpriv: ... its own Z",
-		  json_num(line, "owner_tgid") == me &&
+		  find_line(out, line, sizeof(line), needle, NULL) &&
 		  json_num(line, "size") == (long long)SZ_Z);
-	TAP_CHECK("unpriv: no shareable value and no root object shown",
-		  !strstr(out, "shareable") &&
-		  count_lines(out, "\"owner_tgid\"") == 1 &&
-		  json_num(out, "owner_tgid") != root_tgid);
+	snprintf(needle, sizeof(needle), "\"owner_tgid\":%d,", root_tgid);
+	TAP_CHECK("unpriv: ... and root's Y, with only its own holder entry",
+		  find_line(out, line, sizeof(line), needle, NULL) &&
+		  json_num(line, "size") == (long long)SZ_Y &&
+		  has(line, "\"holders\":2,") &&
+		  count_occ(strstr(line, "holder_list"), "{\"tgid\":") == 1 &&
+		  has(line, "{\"tgid\":%d,\"device\":0,\"imported\":true}", me));
+	TAP_CHECK("unpriv: no shareable value shown", !strstr(out, "shareable"));
 
 	TAP_CHECK("unpriv: procs exits 0",
 		  run(out, (const char *[]){ "--json", "procs", NULL }) == 0);
 	TAP_CHECK("unpriv: procs lists only itself",
 		  count_lines(out, "{\"tgid\":") == 1 &&
-		  json_num(out, "tgid") == me && json_num(out, "allocated") == (long long)SZ_Z);
+		  json_num(out, "tgid") == me && json_num(out, "allocated") == (long long)SZ_Z &&
+		  json_num(out, "imported") == (long long)SZ_Y);
 
 	TAP_CHECK("unpriv: info says no admin view",
 		  run(out, (const char *[]){ "--json", "info", NULL }) == 0 &&
@@ -327,7 +335,7 @@ static int unprivileged(pid_t root_tgid)
 	TAP_CHECK("unpriv: devices are visible",
 		  run(out, (const char *[]){ "--json", "devices", NULL }) == 0 &&
 		  count_lines(out, "{\"id\":") >= 2);
-	/* Exit with Z held: its holder dies with us. */
+	/* Exit holding Z and Y: both holders die with us. */
 	return tap_done();
 }
 
@@ -371,7 +379,7 @@ int main(void)
 	char line[4096], buf[128];
 	long long x = -1, y = -1, z = -1;
 	uint32_t hx, hy, hself;
-	uint64_t value = 0;
+	uint64_t value = 0, y_value = 0;
 	int32_t pids[2];
 	pid_t me = getpid(), watcher, watcher2, unpriv;
 	int wout, werr, w2out, w2err, fd;
@@ -379,7 +387,7 @@ int main(void)
 	FILE *ef, *ef2;
 
 	/* 1. Watchers first: every later event must reach them. */
-	watcher = spawn((const char *[]){ "--json", "watch", "--count", "19", NULL },
+	watcher = spawn((const char *[]){ "--json", "watch", "--count", "22", NULL },
 			&wout, &werr);
 	ef = fdopen(werr, "r");
 	TAP_CHECK("watch: announces that it listens",
@@ -481,11 +489,13 @@ int main(void)
 		      NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR) &&
 		  has(out, "\"admin\":true"));
 
-	/* 4. What uid 1000 sees (it allocates Z and dies holding it). */
+	/* 4. What uid 1000 sees (it allocates Z, imports Y, and dies holding them). */
+	TAP_CHECK("export Y without pid validation",
+		  !npu_export(fd, hy, NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &y_value));
 	fflush(stdout);
 	unpriv = fork();
 	if (unpriv == 0)
-		exit(unprivileged(me));
+		exit(unprivileged(me, y_value));
 	TAP_CHECK("unpriv: all its checks passed", reap(unpriv) == 0);
 
 	/* 5. Let go, in an order that produces each remaining event. */
@@ -502,7 +512,7 @@ int main(void)
 	close(fd);
 
 	/* 6. The watcher stops by itself after its count. */
-	read_lines(wout, events, sizeof(events), 19, 5000);
+	read_lines(wout, events, sizeof(events), 22, 5000);
 	TAP_CHECK("watch --count exits 0 on its own", reap_timeout(watcher, 5000) == 0);
 	read_lines(wout, events, sizeof(events), 1000, 100);
 	close(wout);
@@ -535,9 +545,12 @@ int main(void)
 			{ "import-refused", x, me, "\"reason\":\"self-import\"" },
 			{ "import-refused", x, b.pid, "\"reason\":\"duplicate\"" },
 			{ "holder-died", x, c.pid, dev0 },
+			{ "exported", y, me, "\"size\":4194304" },
 			{ "allocated", z, unpriv, dev0 },
+			{ "imported", y, unpriv, dev0 },
 			{ "holder-died", z, unpriv, NULL },
 			{ "released", z, unpriv, NULL },
+			{ "holder-died", y, unpriv, dev0 },
 			{ "freed", x, b.pid, dev1 },
 			{ "freed", x, me, dev0 },
 			{ "released", x, me, line },
@@ -554,7 +567,7 @@ int main(void)
 
 	/* 7. A watcher without --count stops cleanly on SIGTERM. */
 	out[0] = '\0';
-	read_lines(w2out, out, OUT_MAX, 19, 5000);
+	read_lines(w2out, out, OUT_MAX, 22, 5000);
 	kill(watcher2, SIGTERM);
 	TAP_CHECK("watch exits 0 on SIGTERM", reap_timeout(watcher2, 5000) == 0);
 	read_lines(w2out, out, OUT_MAX, 1000, 100);
