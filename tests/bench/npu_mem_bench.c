@@ -21,6 +21,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/socket.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -610,12 +611,15 @@ int main(int argc, char **argv)
 		{ "concurrency", bench_concurrency },
 	};
 	int first = 1, any = 0;
+	struct utsname uts;
 
 	if (argc > 1 && !strcmp(argv[1], "--quick")) {
 		quick = 1;
 		first = 2;
 	}
 	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (!uname(&uts))
+		printf("CSV,env,guest kernel,%s %s,,,\n", uts.release, uts.version);
 	for (unsigned int s = 0; s < sizeof(sections) / sizeof(sections[0]); s++) {
 		int run = first >= argc;
 
