@@ -120,9 +120,10 @@ $(STAGE)/bin/npu-mem-bench: tests/bench/npu_mem_bench.c tests/user/npu.h uapi/np
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $<
 
-$(STAGE)/bin/npu-mem-demo: tools/npu-mem-demo.c uapi/npu_mem.h
+# The demo is a plain ACL program: static, against libascendcl.a like the test_acl_* programs.
+$(STAGE)/bin/npu-mem-demo: tools/npu-mem-demo.c $(STAGE)/lib/libascendcl.a $(SHIM_PUB)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $<
+	$(CC) $(USER_CFLAGS) -Ilibshim/include $(STATIC) -o $@ $< $(STAGE)/lib/libascendcl.a -lpthread
 
 $(STAGE)/bin/npu-mem: $(wildcard tools/npu-mem/*.c) uapi/npu_mem.h uapi/npu_mem_netlink.h
 	@mkdir -p $(dir $@)
