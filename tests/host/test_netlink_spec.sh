@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
 # uapi/npu_mem.yaml and uapi/npu_mem_netlink.h must agree: every attribute, enum entry and
 # operation of the spec must have the value the YNL rules give it (first attribute 1, first
-# operation 1, enums from value-start), under the C name YNL would generate.  Where a 6.12
-# kernel tree with tools/net/ynl is in the cache, the kernel's own generator must accept the
-# spec and the header it generates must pass the same checks.
+# operation 1, enums from value-start), under the C name YNL would generate.  The 6.12
+# kernel's own generator (tools/net/ynl in the test kernel's source) must accept the spec
+# and the header it generates must pass the same checks.
 set -euo pipefail
 . "$(dirname "$0")/../../scripts/common.sh"
-need_pkgs python3-yaml gcc
+# Debian's python3 with its packages, whatever python3 comes first on PATH.
+need_pkgs python3 python3-yaml python3-jsonschema gcc
+py=/usr/bin/python3
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-python3 - "$NPU_TOP/uapi/npu_mem.yaml" >"$tmp/check.c" <<'PY'
+"$py" - "$NPU_TOP/uapi/npu_mem.yaml" >"$tmp/check.c" <<'PY'
 import sys, yaml
 spec = yaml.safe_load(open(sys.argv[1]))
 fam = spec["name"].upper().replace("-", "_")
@@ -44,17 +46,15 @@ PY
 gcc -Wall -Werror -I"$NPU_TOP" -o "$tmp/check" "$tmp/check.c"
 "$tmp/check"
 
-gen=$(ls "$NPU_CACHE"/kernel-*/src/tools/net/ynl/ynl-gen-c.py 2>/dev/null | head -n 1 || true)
-if [ -z "$gen" ]; then
-	echo "# no 6.12 tree with tools/net/ynl in $NPU_CACHE: YNL generator check skipped"
-	exit 0
-fi
+# The test kernel's source (built or taken from the cache) is the 6.12 tree with YNL.
+gen=$("$NPU_TOP/scripts/build-test-kernel.sh")/source/tools/net/ynl/ynl-gen-c.py
+[ -f "$gen" ] || { echo "no YNL generator at $gen" >&2; exit 1; }
 # ynl-gen-c wants a kernel-like tree: MAINTAINERS at the top, the schema next to specs/.
 mkdir -p "$tmp/tree/specs" "$tmp/gen/uapi"
 touch "$tmp/tree/MAINTAINERS"
 cp "$(dirname "$gen")/../../../Documentation/netlink/genetlink.yaml" "$tmp/tree/"
 cp "$NPU_TOP/uapi/npu_mem.yaml" "$tmp/tree/specs/"
-(cd "$(dirname "$gen")" && timeout 60 python3 ./ynl-gen-c.py --mode uapi --header \
+(cd "$(dirname "$gen")" && timeout 60 "$py" ./ynl-gen-c.py --mode uapi --header \
 	--spec "$tmp/tree/specs/npu_mem.yaml" -o "$tmp/gen/uapi/npu_mem_netlink.h" </dev/null)
 gcc -Wall -Werror -I"$tmp/gen" -o "$tmp/check-gen" "$tmp/check.c"
 "$tmp/check-gen"
