@@ -90,7 +90,7 @@ struct npu_mem_dev {
 	u32 id;
 	u64 total;
 	const struct npu_mem_backend_ops *ops;
-	spinlock_t lock;
+	spinlock_t lock;		/* protects used */
 	u64 used;
 	atomic_t nr_objs;
 	atomic_t nr_exports;
@@ -194,7 +194,7 @@ struct npu_mem_share {
 	struct npu_mem_obj *obj;
 	struct npu_mem_owner exporter;
 	bool no_validation;
-	struct mutex lock;
+	struct mutex lock;		/* protects whitelist, nr_pids, importers */
 	struct xarray whitelist;
 	unsigned int nr_pids;
 	struct xarray importers;
@@ -243,7 +243,7 @@ struct npu_mem_ctx {
 	struct npu_mem_owner owner;
 	struct mm_struct *mm;
 	struct mmu_notifier mn;
-	struct mutex lock;
+	struct mutex lock;		/* protects handles, dead */
 	struct xarray handles;
 	bool dead;
 };
