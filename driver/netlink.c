@@ -51,11 +51,6 @@ static struct npu_mem_sys *npu_mem_nl_sys;
 
 static struct genl_family npu_mem_nl_family;
 
-static int npu_mem_nl_put_u64(struct sk_buff *skb, int type, u64 value, int pad)
-{
-	return nla_put_u64_64bit(skb, type, value, pad);
-}
-
 static int npu_mem_nl_get_info(struct sk_buff *skb, struct genl_info *info)
 {
 	struct npu_mem_version ver = {};
@@ -126,9 +121,9 @@ static int npu_mem_nl_fill_device(struct sk_buff *skb, struct netlink_callback *
 	if (!hdr)
 		return -EMSGSIZE;
 	if (nla_put_u32(skb, NPU_MEM_A_DEV_ID, dev->id) ||
-	    npu_mem_nl_put_u64(skb, NPU_MEM_A_DEV_TOTAL, dev->total,
-			       NPU_MEM_A_DEV_PAD) ||
-	    npu_mem_nl_put_u64(skb, NPU_MEM_A_DEV_USED, used, NPU_MEM_A_DEV_PAD) ||
+	    nla_put_u64_64bit(skb, NPU_MEM_A_DEV_TOTAL, dev->total,
+			      NPU_MEM_A_DEV_PAD) ||
+	    nla_put_u64_64bit(skb, NPU_MEM_A_DEV_USED, used, NPU_MEM_A_DEV_PAD) ||
 	    nla_put_u32(skb, NPU_MEM_A_DEV_OBJECTS, atomic_read(&dev->nr_objs)) ||
 	    nla_put_u32(skb, NPU_MEM_A_DEV_EXPORTS, atomic_read(&dev->nr_exports))) {
 		genlmsg_cancel(skb, hdr);
@@ -196,8 +191,8 @@ static int npu_mem_nl_fill_object(struct sk_buff *skb, struct netlink_callback *
 		return -EMSGSIZE;
 	if (nla_put_u32(skb, NPU_MEM_A_OBJ_ID, obj->id) ||
 	    nla_put_u32(skb, NPU_MEM_A_OBJ_DEVICE, obj->dev->id) ||
-	    npu_mem_nl_put_u64(skb, NPU_MEM_A_OBJ_SIZE, obj->size,
-			       NPU_MEM_A_OBJ_PAD) ||
+	    nla_put_u64_64bit(skb, NPU_MEM_A_OBJ_SIZE, obj->size,
+			      NPU_MEM_A_OBJ_PAD) ||
 	    nla_put_u32(skb, NPU_MEM_A_OBJ_PAGE_KIND, obj->page_kind) ||
 	    nla_put_u32(skb, NPU_MEM_A_OBJ_OWNER_TGID, obj->owner.tgid) ||
 	    nla_put_string(skb, NPU_MEM_A_OBJ_OWNER_COMM, obj->owner.comm) ||
@@ -223,8 +218,8 @@ static int npu_mem_nl_fill_object(struct sk_buff *skb, struct netlink_callback *
 		if (nla_put_flag(skb, NPU_MEM_A_OBJ_EXPORTED) ||
 		    nla_put_u8(skb, NPU_MEM_A_OBJ_WHITELIST, whitelist) ||
 		    nla_put_u32(skb, NPU_MEM_A_OBJ_WHITELIST_SIZE, nr_pids) ||
-		    (admin && npu_mem_nl_put_u64(skb, NPU_MEM_A_OBJ_SHAREABLE,
-						 share->value, NPU_MEM_A_OBJ_PAD)))
+		    (admin && nla_put_u64_64bit(skb, NPU_MEM_A_OBJ_SHAREABLE,
+						share->value, NPU_MEM_A_OBJ_PAD)))
 			goto err_put_share;
 		npu_mem_share_put(share);
 	}
@@ -283,10 +278,10 @@ static int npu_mem_nl_fill_proc(struct sk_buff *skb, struct netlink_callback *cb
 	if (nla_put_u32(skb, NPU_MEM_A_PROC_FILE, ctx->id) ||
 	    nla_put_u32(skb, NPU_MEM_A_PROC_TGID, ctx->owner.tgid) ||
 	    nla_put_string(skb, NPU_MEM_A_PROC_COMM, ctx->owner.comm) ||
-	    npu_mem_nl_put_u64(skb, NPU_MEM_A_PROC_ALLOCATED, allocated,
-			       NPU_MEM_A_PROC_PAD) ||
-	    npu_mem_nl_put_u64(skb, NPU_MEM_A_PROC_IMPORTED, imported,
-			       NPU_MEM_A_PROC_PAD) ||
+	    nla_put_u64_64bit(skb, NPU_MEM_A_PROC_ALLOCATED, allocated,
+			      NPU_MEM_A_PROC_PAD) ||
+	    nla_put_u64_64bit(skb, NPU_MEM_A_PROC_IMPORTED, imported,
+			      NPU_MEM_A_PROC_PAD) ||
 	    nla_put_u32(skb, NPU_MEM_A_PROC_HANDLES, handles) ||
 	    nla_put_u32(skb, NPU_MEM_A_PROC_MAPPINGS, atomic_read(&ctx->nr_maps))) {
 		genlmsg_cancel(skb, hdr);
@@ -347,17 +342,17 @@ void npu_mem_nl_notify(struct npu_mem_sys *sys, const struct npu_mem_event *ev)
 	if (!hdr)
 		goto err_free;
 	if (nla_put_u32(skb, NPU_MEM_A_EV_TYPE, ev->type) ||
-	    npu_mem_nl_put_u64(skb, NPU_MEM_A_EV_TIME, ktime_get_real_ns(),
-			       NPU_MEM_A_EV_PAD) ||
+	    nla_put_u64_64bit(skb, NPU_MEM_A_EV_TIME, ktime_get_real_ns(),
+			      NPU_MEM_A_EV_PAD) ||
 	    (ev->obj && nla_put_u32(skb, NPU_MEM_A_EV_OBJ, ev->obj)) ||
 	    nla_put_u32(skb, NPU_MEM_A_EV_DEVICE, ev->device) ||
-	    (ev->size && npu_mem_nl_put_u64(skb, NPU_MEM_A_EV_SIZE, ev->size,
+	    (ev->size && nla_put_u64_64bit(skb, NPU_MEM_A_EV_SIZE, ev->size,
 					    NPU_MEM_A_EV_PAD)) ||
 	    (ev->who && (nla_put_u32(skb, NPU_MEM_A_EV_TGID, ev->who->tgid) ||
 			 nla_put_string(skb, NPU_MEM_A_EV_COMM, ev->who->comm))) ||
 	    (ev->reason && nla_put_u32(skb, NPU_MEM_A_EV_REASON, ev->reason)) ||
 	    (ev->pids && nla_put_u32(skb, NPU_MEM_A_EV_PIDS, ev->pids)) ||
-	    (ev->value && npu_mem_nl_put_u64(skb, NPU_MEM_A_EV_SHAREABLE,
+	    (ev->value && nla_put_u64_64bit(skb, NPU_MEM_A_EV_SHAREABLE,
 					     ev->value, NPU_MEM_A_EV_PAD)))
 		goto err_free;
 	genlmsg_end(skb, hdr);
