@@ -11,7 +11,10 @@
 #ifndef _NPU_MEM_COMPAT_H
 #define _NPU_MEM_COMPAT_H
 
+#include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/shrinker.h>
+#include <linux/slab.h>
 
 #include "conftest.h"
 
@@ -25,6 +28,60 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags &= ~flags;
+}
+#endif
+
+typedef unsigned long (*npu_mem_shrink_fn)(struct shrinker *s,
+					  struct shrink_control *sc);
+
+/*
+ * A registered shrinker, or an ERR_PTR().  shrinker_alloc() replaced
+ * register_shrinker() of a caller-owned struct in Linux v6.7.
+ */
+#ifdef NPU_MEM_HAVE_SHRINKER_ALLOC
+static inline struct shrinker *npu_mem_shrinker_create(const char *name,
+							npu_mem_shrink_fn count,
+							npu_mem_shrink_fn scan)
+{
+	struct shrinker *s = shrinker_alloc(0, "%s", name);
+
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->count_objects = count;
+	s->scan_objects = scan;
+	shrinker_register(s);
+	return s;
+}
+
+static inline void npu_mem_shrinker_destroy(struct shrinker *s)
+{
+	shrinker_free(s);
+}
+#else
+static inline struct shrinker *npu_mem_shrinker_create(const char *name,
+							npu_mem_shrink_fn count,
+							npu_mem_shrink_fn scan)
+{
+	struct shrinker *s = kzalloc(sizeof(*s), GFP_KERNEL);
+	int ret;
+
+	if (!s)
+		return ERR_PTR(-ENOMEM);
+	s->count_objects = count;
+	s->scan_objects = scan;
+	s->seeks = DEFAULT_SEEKS;
+	ret = register_shrinker(s, "%s", name);
+	if (ret) {
+		kfree(s);
+		return ERR_PTR(ret);
+	}
+	return s;
+}
+
+static inline void npu_mem_shrinker_destroy(struct shrinker *s)
+{
+	unregister_shrinker(s);
+	kfree(s);
 }
 #endif
 

@@ -3,7 +3,9 @@
  * npu_mem: simulated devices, their capacity, and the host-memory backend.
  */
 #include <linux/gfp.h>
+#include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <kunit/visibility.h>
 
@@ -13,11 +15,14 @@
  * npu_mem_sys_create - build a simulated machine
  * @num_devices: 1 .. NPU_MEM_MAX_DEVICES
  * @dev_size: capacity of each device, a multiple of NPU_MEM_GRANULARITY
+ * @zero_reserve: bytes of zeroed chunks each device keeps ready per memory
+ *	cgroup that allocates on it (0: none)
  * @ops: backend of every device
  *
  * Return: the machine or an ERR_PTR().
  */
 struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
+				       u64 zero_reserve,
 				       const struct npu_mem_backend_ops *ops)
 {
 	struct npu_mem_sys *sys;
@@ -45,6 +50,8 @@ struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
 		spin_lock_init(&dev->lock);
 		atomic_set(&dev->nr_objs, 0);
 		atomic_set(&dev->nr_exports, 0);
+		npu_mem_zero_pool_init(&dev->zero, zero_reserve,
+				       NPU_MEM_RESERVE_IDLE);
 	}
 	/* Index 0 is never handed out: a zeroed value names nothing. */
 	xa_init(&sys->shares);
@@ -68,8 +75,10 @@ void npu_mem_sys_destroy(struct npu_mem_sys *sys)
 	WARN_ON(!xa_empty(&sys->shares));
 	WARN_ON(!xa_empty(&sys->objs));
 	WARN_ON(!xa_empty(&sys->ctxs));
-	for (i = 0; i < sys->num_devices; i++)
+	for (i = 0; i < sys->num_devices; i++) {
 		WARN_ON(sys->devs[i].used);
+		npu_mem_zero_pool_destroy(&sys->devs[i].zero);
+	}
 	xa_destroy(&sys->shares);
 	xa_destroy(&sys->objs);
 	xa_destroy(&sys->ctxs);
@@ -139,16 +148,12 @@ int npu_mem_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *inf
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_device_info);
 
 /*
- * The host backend: device memory is host pages owned by the driver, in
- * 2 MiB-contiguous chunks where the page allocator can give them.  Large
- * orders neither retry nor warn (the system heap's policy); order 0 may
- * reclaim.  Everything is zeroed and charged to the caller's memcg.
+ * The host backend: device memory is host pages owned by the driver (see
+ * NPU_MEM_HOST_GFP).  Whole 2 MiB chunks come from the device's reserve of
+ * zeroed ones when it has some for the caller's memory cgroup; the rest from
+ * the page allocator, charged to that same cgroup, and order 0 may reclaim.
  */
-static const unsigned int npu_mem_host_orders[] = { 9, 4, 0 };
-
-#define NPU_MEM_HOST_GFP	(GFP_USER | __GFP_ZERO | __GFP_ACCOUNT)
-#define NPU_MEM_HOST_GFP_HIGH	(NPU_MEM_HOST_GFP | __GFP_COMP | __GFP_NORETRY | \
-				 __GFP_NOWARN)
+static const unsigned int npu_mem_host_orders[] = { NPU_MEM_CHUNK_ORDER, 4, 0 };
 
 static void npu_mem_host_free(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
 {
@@ -179,11 +184,23 @@ static struct page *npu_mem_host_alloc_chunk(u64 left)
 
 static int npu_mem_host_alloc(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
 {
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(current->mm), *old;
 	u64 left = obj->size;
+	bool tried = false;
 	struct page *page;
+	int ret = 0;
 
 	while (left) {
-		page = npu_mem_host_alloc_chunk(left);
+		page = NULL;
+		if (left >= PAGE_SIZE << NPU_MEM_CHUNK_ORDER) {
+			page = npu_mem_zero_pool_take(&dev->zero, memcg);
+			tried = true;
+		}
+		if (!page) {
+			old = set_active_memcg(memcg);
+			page = npu_mem_host_alloc_chunk(left);
+			set_active_memcg(old);
+		}
 		if (!page)
 			goto err_free;
 		list_add_tail(&page->lru, &obj->pages);
@@ -192,11 +209,17 @@ static int npu_mem_host_alloc(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
 			goto err_free;
 		cond_resched();
 	}
-	return 0;
+	goto out;
 
 err_free:
 	npu_mem_host_free(dev, obj);
-	return -ENOMEM;
+	ret = -ENOMEM;
+out:
+	/* Refill what was taken; a new reserve is filled for the next time. */
+	if (tried)
+		npu_mem_zero_pool_kick(&dev->zero);
+	mem_cgroup_put(memcg);
+	return ret;
 }
 
 /* Map eagerly, one remap_pfn_range() per contiguous chunk. */

@@ -28,6 +28,7 @@
  *             -> { xa_lock(&npu_mem_sys.shares), npu_mem_dev.lock,
  *                  npu_mem_obj.lock, xa_lock(&npu_mem_sys.objs) }
  *   npu_mem_sys.ctx_lock -> npu_mem_ctx.lock
+ *   npu_mem_zero_pools_lock -> npu_mem_zero_pool.lock (leaves: zero_reserve.c)
  *
  * Dropping a holder may free memory and take the innermost locks, so it
  * may be called with any of the outer ones held.  User memory is never
@@ -48,6 +49,7 @@
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
+#include <linux/workqueue.h>
 #include <linux/xarray.h>
 
 #include "uapi/npu_mem.h"
@@ -55,9 +57,22 @@
 
 #define NPU_MEM_MAX_DEVICES	64
 
+struct mem_cgroup;
 struct npu_mem_dev;
 struct npu_mem_obj;
 struct vm_area_struct;
+
+/*
+ * The host backend's memory: 2 MiB-contiguous chunks where the page allocator
+ * can give them (large orders neither retry nor warn: the system heap's
+ * policy), zeroed and charged to the allocating process's memory cgroup.
+ */
+#define NPU_MEM_CHUNK_ORDER	(21 - PAGE_SHIFT)
+#define NPU_MEM_HOST_GFP	(GFP_USER | __GFP_ZERO | __GFP_ACCOUNT)
+#define NPU_MEM_HOST_GFP_HIGH	(NPU_MEM_HOST_GFP | __GFP_COMP | __GFP_NORETRY | \
+				 __GFP_NOWARN)
+/* A reserve of zeroed chunks unused this long is given back. */
+#define NPU_MEM_RESERVE_IDLE	(30 * HZ)
 
 /**
  * struct npu_mem_backend_ops - how a device provides memory
@@ -77,6 +92,26 @@ struct npu_mem_backend_ops {
 };
 
 /**
+ * struct npu_mem_zero_pool - a device's reserves of zeroed chunks (zero_reserve.c)
+ * @lock: protects @reserves, each reserve's chunks, and @nr_chunks
+ * @reserves: one struct npu_mem_reserve per memory cgroup allocating here
+ * @target: chunks each reserve is refilled to; 0: no reserves
+ * @nr_chunks: chunks in all reserves
+ * @idle: jiffies after which an unused reserve is given back
+ * @refill: fills the reserves and frees idle ones; the only freer of reserves
+ * @node: entry in the list of every pool, for the shrinker
+ */
+struct npu_mem_zero_pool {
+	spinlock_t lock;		/* protects reserves, their chunks, nr_chunks */
+	struct list_head reserves;
+	unsigned int target;
+	unsigned long nr_chunks;
+	unsigned long idle;
+	struct delayed_work refill;
+	struct list_head node;
+};
+
+/**
  * struct npu_mem_dev - a simulated device
  * @id: device id
  * @total: capacity in bytes
@@ -85,6 +120,7 @@ struct npu_mem_backend_ops {
  * @used: bytes reserved by live objects
  * @nr_objs: live objects whose memory is on this device
  * @nr_exports: live shareable values of those objects
+ * @zero: zeroed chunks kept ready for the host backend
  */
 struct npu_mem_dev {
 	u32 id;
@@ -94,6 +130,7 @@ struct npu_mem_dev {
 	u64 used;
 	atomic_t nr_objs;
 	atomic_t nr_exports;
+	struct npu_mem_zero_pool zero;
 };
 
 /**
@@ -253,6 +290,7 @@ extern const struct npu_mem_backend_ops npu_mem_host_backend;
 
 /* device.c */
 struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
+				       u64 zero_reserve,
 				       const struct npu_mem_backend_ops *ops);
 void npu_mem_sys_destroy(struct npu_mem_sys *sys);
 struct npu_mem_dev *npu_mem_sys_dev(struct npu_mem_sys *sys, u32 id);
@@ -260,6 +298,18 @@ int npu_mem_dev_reserve(struct npu_mem_dev *dev, u64 size);
 void npu_mem_dev_unreserve(struct npu_mem_dev *dev, u64 size);
 u64 npu_mem_dev_free_bytes(struct npu_mem_dev *dev);
 int npu_mem_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *info);
+
+/* zero_reserve.c */
+void npu_mem_zero_pool_init(struct npu_mem_zero_pool *zp, u64 size,
+			    unsigned long idle);
+void npu_mem_zero_pool_destroy(struct npu_mem_zero_pool *zp);
+struct page *npu_mem_zero_pool_take(struct npu_mem_zero_pool *zp,
+				    struct mem_cgroup *memcg);
+void npu_mem_zero_pool_kick(struct npu_mem_zero_pool *zp);
+unsigned long npu_mem_zero_pool_chunks(struct npu_mem_zero_pool *zp);
+unsigned long npu_mem_zero_pools_shrink(unsigned long nr_pages);
+int npu_mem_zero_pools_register(void);
+void npu_mem_zero_pools_unregister(void);
 
 /* object.c */
 u64 npu_mem_page_kind_granularity(u32 page_kind);

@@ -32,6 +32,10 @@ static unsigned int npu_mem_dev_mem_mb = 512;
 module_param_named(mem_mb, npu_mem_dev_mem_mb, uint, 0444);
 MODULE_PARM_DESC(mem_mb, "memory of each simulated device in MiB (multiple of 2, default 512)");
 
+static unsigned int npu_mem_zero_reserve_mb = 64;
+module_param_named(zero_reserve_mb, npu_mem_zero_reserve_mb, uint, 0444);
+MODULE_PARM_DESC(zero_reserve_mb, "zeroed memory each device keeps ready per memory cgroup that allocates on it, charged to that cgroup, in MiB (multiple of 2, default 64, 0 = none)");
+
 /* The module's machine: set once by init, before the device is registered. */
 static struct npu_mem_sys *npu_mem_sys;
 
@@ -299,17 +303,29 @@ static int __init npu_mem_init(void)
 		       npu_mem_dev_mem_mb);
 		return -EINVAL;
 	}
+	if (npu_mem_zero_reserve_mb % 2 ||
+	    npu_mem_zero_reserve_mb > npu_mem_dev_mem_mb) {
+		pr_err("zero_reserve_mb=%u is not a multiple of 2 up to mem_mb\n",
+		       npu_mem_zero_reserve_mb);
+		return -EINVAL;
+	}
 	if (!npu_mem_test_granularity_valid()) {
 		pr_err("test_granularity_kb must be 0 or a power of 2 from %lu to 2048\n",
 		       PAGE_SIZE >> 10);
 		return -EINVAL;
 	}
 
+	ret = npu_mem_zero_pools_register();
+	if (ret)
+		return ret;
 	npu_mem_sys = npu_mem_sys_create(npu_mem_num_devices,
 					 (u64)npu_mem_dev_mem_mb << 20,
+					 (u64)npu_mem_zero_reserve_mb << 20,
 					 &npu_mem_host_backend);
-	if (IS_ERR(npu_mem_sys))
-		return PTR_ERR(npu_mem_sys);
+	if (IS_ERR(npu_mem_sys)) {
+		ret = PTR_ERR(npu_mem_sys);
+		goto err_unregister_shrinker;
+	}
 
 	ret = npu_mem_nl_register(npu_mem_sys);
 	if (ret) {
@@ -330,6 +346,8 @@ err_unregister_nl:
 	npu_mem_nl_unregister();
 err_destroy_sys:
 	npu_mem_sys_destroy(npu_mem_sys);
+err_unregister_shrinker:
+	npu_mem_zero_pools_unregister();
 	return ret;
 }
 
@@ -339,6 +357,7 @@ static void __exit npu_mem_exit(void)
 	misc_deregister(&npu_mem_misc);
 	npu_mem_nl_unregister();
 	npu_mem_sys_destroy(npu_mem_sys);
+	npu_mem_zero_pools_unregister();
 }
 
 module_init(npu_mem_init);

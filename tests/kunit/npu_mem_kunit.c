@@ -74,7 +74,7 @@ static int kt_init(struct kunit *test)
 	memset(&kt_be, 0, sizeof(kt_be));
 	fx = kunit_kzalloc(test, sizeof(*fx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, fx);
-	fx->sys = npu_mem_sys_create(2, KT_DEV_SIZE, &kt_backend);
+	fx->sys = npu_mem_sys_create(2, KT_DEV_SIZE, 0, &kt_backend);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(fx->sys));
 	test->priv = fx;
 	return 0;

@@ -30,7 +30,7 @@ static int nk_init(struct kunit *test)
 
 	fx = kunit_kzalloc(test, sizeof(*fx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, fx);
-	fx->sys = npu_mem_sys_create(2, NK_DEV_SIZE, &npu_mem_host_backend);
+	fx->sys = npu_mem_sys_create(2, NK_DEV_SIZE, 0, &npu_mem_host_backend);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(fx->sys));
 	test->priv = fx;
 	return 0;

@@ -10,7 +10,7 @@ rc=0
 if [ $# -eq 0 ]; then
 	echo "=== kunit"
 	# One module at a time: the results glob then sees only its suites.
-	for k in npu_mem_kunit npu_mem_nl_kunit; do
+	for k in npu_mem_kunit npu_mem_nl_kunit npu_mem_zero_kunit; do
 		if [ -f /lib/npu_mem/$k.ko ]; then
 			insmod /lib/npu_mem/$k.ko || { echo "not ok - insmod $k.ko"; rc=1; }
 			for r in /sys/kernel/debug/kunit/npu_mem*/results; do
