@@ -94,7 +94,7 @@ static void npu_mem_handle_destroy(struct npu_mem_ctx *ctx,
 	});
 	if (h->share) {
 		if (h->imported)
-			npu_mem_share_drop_importer(h->share, h, ctx->owner.tgid);
+			npu_mem_share_drop_importer(h->share, h);
 		npu_mem_share_put(h->share);
 	}
 	npu_mem_obj_unhold(h->obj);

@@ -186,16 +186,13 @@ static int npu_mem_host_alloc(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
 {
 	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(current->mm), *old;
 	u64 left = obj->size;
-	bool tried = false;
 	struct page *page;
 	int ret = 0;
 
 	while (left) {
 		page = NULL;
-		if (left >= PAGE_SIZE << NPU_MEM_CHUNK_ORDER) {
+		if (left >= PAGE_SIZE << NPU_MEM_CHUNK_ORDER)
 			page = npu_mem_zero_pool_take(&dev->zero, memcg);
-			tried = true;
-		}
 		if (!page) {
 			old = set_active_memcg(memcg);
 			page = npu_mem_host_alloc_chunk(left);
@@ -215,9 +212,6 @@ err_free:
 	npu_mem_host_free(dev, obj);
 	ret = -ENOMEM;
 out:
-	/* Refill what was taken; a new reserve is filled for the next time. */
-	if (tried)
-		npu_mem_zero_pool_kick(&dev->zero);
 	mem_cgroup_put(memcg);
 	return ret;
 }

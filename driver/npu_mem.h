@@ -138,8 +138,8 @@ struct npu_mem_dev {
  * @num_devices: number of entries in @devs
  * @devs: the devices
  * @shares: share index (low 32 bits of a value) -> struct npu_mem_share.
- *	Its xa_lock protects the mapping; lookups take their share reference
- *	inside it.
+ *	Lookups run under RCU and take their share reference there
+ *	(kref_get_unless_zero); records are freed after a grace period.
  * @next_index: last share index handed out; indexes are never reused
  * @nr_objs: physical objects not yet freed (for leak checks)
  * @objs: object id -> struct npu_mem_obj whose memory is live.  Its xa_lock
@@ -221,8 +221,10 @@ struct npu_mem_obj {
  * @lock: protects @whitelist, @nr_pids and @importers
  * @whitelist: tgid -> xa_mk_value(time the entry was set, monotonic ns)
  * @nr_pids: entries in @whitelist
- * @importers: tgid -> the importing process's struct npu_mem_handle; one
- *	per process (the one-to-one rule)
+ * @importers: the importing handles (by npu_mem_handle.share_node), one per
+ *	process (the one-to-one rule).  A list: importers are few, and a keyed
+ *	structure cost node allocations on every import.
+ * @rcu: frees the struct after lookups that may still see it are done
  */
 struct npu_mem_share {
 	struct kref ref;
@@ -234,7 +236,8 @@ struct npu_mem_share {
 	struct mutex lock;		/* protects whitelist, nr_pids, importers */
 	struct xarray whitelist;
 	unsigned int nr_pids;
-	struct xarray importers;
+	struct list_head importers;
+	struct rcu_head rcu;
 };
 
 /**
@@ -249,6 +252,8 @@ struct npu_mem_share {
  * @uid: effective uid of that process (see struct npu_mem_owner)
  * @obj_node: entry in @obj's handles list, under its lock; empty until the
  *	handle has become a holder
+ * @share_node: for an imported handle, entry in @share's importers list,
+ *	under its lock
  */
 struct npu_mem_handle {
 	u32 id;
@@ -259,6 +264,7 @@ struct npu_mem_handle {
 	pid_t tgid;
 	kuid_t uid;
 	struct list_head obj_node;
+	struct list_head share_node;
 };
 
 /**
@@ -336,7 +342,7 @@ int npu_mem_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids,
 		     u32 count);
 int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle);
 void npu_mem_share_drop_importer(struct npu_mem_share *share,
-				 struct npu_mem_handle *h, pid_t tgid);
+				 struct npu_mem_handle *h);
 int npu_mem_refusal_errno(u32 reason);
 #if IS_ENABLED(CONFIG_KUNIT)
 u32 npu_mem_share_may_import(struct npu_mem_share *share,

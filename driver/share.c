@@ -6,9 +6,10 @@
  * a 64-bit counter that is never rewound, so no value is handed out twice
  * while the module is loaded (ENOSPC once 2^32 - 1 indexes are used); the
  * random half makes values unguessable, and import checks the whole value.
- * Lookup is one xarray load under its lock, which is also where the lookup
- * takes its reference (kref_get_unless_zero), so a record being torn down is
- * never returned.
+ * Lookup is one xarray load under RCU, which is also where the lookup takes
+ * its reference (kref_get_unless_zero), so a record being torn down is never
+ * returned; records are freed after a grace period.  Imports take no global
+ * lock.
  *
  * A record lives in npu_mem_sys.shares from export until its object's last
  * holder lets go (npu_mem_share_kill()); after that the value is dead for
@@ -29,11 +30,10 @@ static void npu_mem_share_release(struct kref *ref)
 
 	/* The whitelist holds values, not pointers; importers are all gone. */
 	xa_destroy(&share->whitelist);
-	WARN_ON(!xa_empty(&share->importers));
-	xa_destroy(&share->importers);
+	WARN_ON(!list_empty(&share->importers));
 	mutex_destroy(&share->lock);
 	npu_mem_obj_put(share->obj);
-	kfree(share);
+	kfree_rcu(share, rcu);
 }
 
 void npu_mem_share_put(struct npu_mem_share *share)
@@ -47,11 +47,11 @@ struct npu_mem_share *npu_mem_share_get(struct npu_mem_sys *sys, u64 value)
 {
 	struct npu_mem_share *share;
 
-	xa_lock(&sys->shares);
+	rcu_read_lock();
 	share = xa_load(&sys->shares, lower_32_bits(value));
 	if (share && (share->value != value || !kref_get_unless_zero(&share->ref)))
 		share = NULL;
-	xa_unlock(&sys->shares);
+	rcu_read_unlock();
 	return share;
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_share_get);
@@ -119,7 +119,7 @@ int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
 	kref_init(&share->ref);
 	mutex_init(&share->lock);
 	xa_init(&share->whitelist);
-	xa_init(&share->importers);
+	INIT_LIST_HEAD(&share->importers);
 	share->exporter = ctx->owner;
 	share->no_validation = flags & NPU_MEM_EXPORT_DISABLE_PID_VALIDATION;
 
@@ -172,7 +172,6 @@ int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
 
 err_unlock:
 	mutex_unlock(&ctx->lock);
-	xa_destroy(&share->importers);
 	xa_destroy(&share->whitelist);
 	mutex_destroy(&share->lock);
 	kfree(share);
@@ -299,11 +298,13 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_set_pids);
 VISIBLE_IF_KUNIT u32 npu_mem_share_may_import(struct npu_mem_share *share,
 					      const struct npu_mem_owner *owner)
 {
+	struct npu_mem_handle *h;
 	void *entry;
 
 	lockdep_assert_held(&share->lock);
-	if (xa_load(&share->importers, owner->tgid))
-		return NPU_MEM_REFUSAL_DUPLICATE;
+	list_for_each_entry(h, &share->importers, share_node)
+		if (h->tgid == owner->tgid)
+			return NPU_MEM_REFUSAL_DUPLICATE;
 	if (share->no_validation)
 		return 0;
 	entry = xa_load(&share->whitelist, owner->tgid);
@@ -385,6 +386,7 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 	h->tgid = tgid;
 	h->uid = ctx->owner.uid;
 	INIT_LIST_HEAD(&h->obj_node);
+	INIT_LIST_HEAD(&h->share_node);
 
 	mutex_lock(&ctx->lock);
 	if (ctx->dead) {
@@ -397,9 +399,7 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 		ret = npu_mem_refusal_errno(reason);
 		goto err_unlock_share;
 	}
-	ret = xa_insert(&share->importers, tgid, h, GFP_KERNEL_ACCOUNT);
-	if (ret)
-		goto err_unlock_share;
+	list_add_tail(&h->share_node, &share->importers);
 	ret = npu_mem_ctx_add_handle(ctx, h);
 	if (ret)
 		goto err_drop_importer;
@@ -422,7 +422,7 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 err_remove_handle:
 	xa_erase(&ctx->handles, h->id);
 err_drop_importer:
-	xa_erase(&share->importers, tgid);
+	list_del(&h->share_node);
 err_unlock_share:
 	mutex_unlock(&share->lock);
 err_unlock_ctx:
@@ -436,11 +436,11 @@ err_put_share:
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_import);
 
-/* Forget that @tgid imported @share through @h (its handle is going). */
+/* Forget that @h's process imported @share (its handle is going). */
 void npu_mem_share_drop_importer(struct npu_mem_share *share,
-				 struct npu_mem_handle *h, pid_t tgid)
+				 struct npu_mem_handle *h)
 {
 	mutex_lock(&share->lock);
-	xa_cmpxchg(&share->importers, tgid, h, NULL, 0);
+	list_del_init(&h->share_node);
 	mutex_unlock(&share->lock);
 }

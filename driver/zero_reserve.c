@@ -179,14 +179,21 @@ void npu_mem_zero_pool_destroy(struct npu_mem_zero_pool *zp)
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_zero_pool_destroy);
 
+/* Start refilling @zp's reserves now. */
+void npu_mem_zero_pool_kick(struct npu_mem_zero_pool *zp)
+{
+	if (zp->target)
+		mod_delayed_work(system_unbound_wq, &zp->refill, 0);
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_zero_pool_kick);
+
 /**
  * npu_mem_zero_pool_take - a zeroed chunk for an allocation from @memcg
  * @zp: the pool
  * @memcg: the allocating cgroup
  *
  * Notes that @memcg allocates here (its reserve is created, or kept from
- * going idle); call npu_mem_zero_pool_kick() once the allocation is done.
- * May sleep.
+ * going idle), and starts refilling its reserve.  May sleep.
  *
  * Return: a zeroed NPU_MEM_CHUNK_ORDER page charged to @memcg, or NULL.
  */
@@ -226,17 +233,14 @@ struct page *npu_mem_zero_pool_take(struct npu_mem_zero_pool *zp,
 	spin_unlock(&zp->lock);
 	if (new)
 		npu_mem_reserve_free(new);
+	/*
+	 * Refill now, not after the allocation: while a large one zeroes its
+	 * next chunk itself, the worker zeroes another on some other CPU.
+	 */
+	npu_mem_zero_pool_kick(zp);
 	return page;
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_zero_pool_take);
-
-/* Start refilling @zp's reserves (after allocations took from them). */
-void npu_mem_zero_pool_kick(struct npu_mem_zero_pool *zp)
-{
-	if (zp->target)
-		mod_delayed_work(system_unbound_wq, &zp->refill, 0);
-}
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_zero_pool_kick);
 
 /* Return: the chunks @zp holds. */
 unsigned long npu_mem_zero_pool_chunks(struct npu_mem_zero_pool *zp)
