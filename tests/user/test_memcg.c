@@ -1,0 +1,397 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Device memory is charged to the memory cgroup (v2) of the process that
+ * allocates it, and to no other: an importer that maps and touches it is not
+ * charged; the charge lives as long as the memory (not the allocating handle)
+ * and goes when the last holder does, including on SIGKILL; and a cgroup's
+ * allocation is never served by memory charged to another cgroup.
+ *
+ * Each role runs in a worker process that first joins its cgroup (A or B) and
+ * then does what the parent asks over a pipe; the parent measures the
+ * cgroups' memory.current.  The module's zero_reserve_mb (absent: 0) lets a
+ * cgroup keep up to that many MiB of pre-zeroed chunks per device, charged to
+ * it and refilled in the background, so the upper bounds allow that much more.
+ * Skipped when the kernel has no memory controller.
+ */
+#define _GNU_SOURCE
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "tap.h"
+#include "npu.h"
+
+#define CG_ROOT	"/sys/fs/cgroup"
+#define RESERVE_PARAM "/sys/module/npu_mem/parameters/zero_reserve_mb"
+#define SZ	(64 * MIB)	/* the shared object */
+#define SLACK	(4 * MIB)	/* kernel objects, page tables, per-cpu charge stock */
+#define FAIL	UINT64_MAX
+
+static char cg_a[64], cg_b[64];
+static uint64_t reserve;	/* bytes a cgroup may hold beyond its live objects */
+static int mounted;
+
+/* ---- cgroup files */
+
+static int read_str(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	return n < 0 ? -1 : 0;
+}
+
+static int write_str(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : write(fd, s, strlen(s));
+	int e = errno;
+
+	if (fd >= 0)
+		close(fd);
+	errno = e;
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+static int cg_write(const char *cg, const char *file, const char *s)
+{
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/%s", cg, file);
+	return write_str(path, s);
+}
+
+/* Is @word one of the space-separated words of @list? */
+static int has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || !p[n]))
+			return 1;
+	return 0;
+}
+
+/* memory.current of @cg in bytes, or FAIL. */
+static uint64_t cg_current(const char *cg)
+{
+	char path[128], buf[32];
+
+	snprintf(path, sizeof(path), "%s/memory.current", cg);
+	return read_str(path, buf, sizeof(buf)) || !buf[0] ? FAIL : strtoull(buf, NULL, 10);
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000ULL + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(unsigned int ms)
+{
+	struct timespec ts = { ms / 1000, (ms % 1000) * 1000000L };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * memory.current of @cg once it has stayed within 512 KiB for 300 ms (the
+ * reserve's refill has finished), or its last value after 5 s.
+ */
+static uint64_t cg_settle(const char *cg)
+{
+	uint64_t start = now_ms(), since = start, ref = cg_current(cg), v = ref;
+
+	while (now_ms() - since < 300 && now_ms() - start < 5000) {
+		sleep_ms(20);
+		v = cg_current(cg);
+		if (v > ref + MIB / 2 || v + MIB / 2 < ref) {
+			ref = v;
+			since = now_ms();
+		}
+	}
+	return v;
+}
+
+/* memory.current of @cg once it is at most @bound, or its last value after 5 s. */
+static uint64_t cg_wait_le(const char *cg, uint64_t bound)
+{
+	uint64_t start = now_ms(), v;
+
+	while ((v = cg_current(cg)) > bound && now_ms() - start < 5000)
+		sleep_ms(20);
+	return v;
+}
+
+/*
+ * Mount cgroup2 if need be, enable the memory controller for the root's
+ * children and create A and B.  Returns NULL, or why the test must be skipped.
+ */
+static const char *cg_setup(void)
+{
+	static char why[160];
+	char buf[256];
+
+	if (access(CG_ROOT "/cgroup.controllers", F_OK)) {
+		if (mount("none", CG_ROOT, "cgroup2", 0, NULL)) {
+			snprintf(why, sizeof(why), "cannot mount cgroup2 on " CG_ROOT ": %s",
+				 strerror(errno));
+			return why;
+		}
+		mounted = 1;
+	}
+	read_str(CG_ROOT "/cgroup.controllers", buf, sizeof(buf));
+	if (!has_word(buf, "memory"))
+		return "no memory controller in " CG_ROOT "/cgroup.controllers";
+	if (write_str(CG_ROOT "/cgroup.subtree_control", "+memory")) {
+		snprintf(why, sizeof(why), "cannot enable +memory in the root cgroup: %s",
+			 strerror(errno));
+		return why;
+	}
+	snprintf(cg_a, sizeof(cg_a), CG_ROOT "/npu_memcg_a.%d", getpid());
+	snprintf(cg_b, sizeof(cg_b), CG_ROOT "/npu_memcg_b.%d", getpid());
+	if (mkdir(cg_a, 0755))
+		cg_a[0] = '\0';
+	TAP_CHECK("cgroup A is created", cg_a[0]);
+	if (mkdir(cg_b, 0755))
+		cg_b[0] = '\0';
+	TAP_CHECK("cgroup B is created", cg_b[0]);
+	return NULL;
+}
+
+/* Move whatever is left in @cg to the root, then remove it. */
+static int cg_remove(const char *cg)
+{
+	char path[128], buf[1024];
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
+	read_str(path, buf, sizeof(buf));
+	for (char *p = strtok(buf, "\n"); p; p = strtok(NULL, "\n"))
+		write_str(CG_ROOT "/cgroup.procs", p);
+	return rmdir(cg);
+}
+
+/* ---- workers: one process in a cgroup, doing the parent's ioctls */
+
+enum { OP_ALLOC = 1, OP_EXPORT, OP_IMPORT_TOUCH, OP_FREE };
+
+struct worker {
+	pid_t pid;
+	int cmd, reply;		/* the parent's ends of the pipes */
+};
+
+static struct worker wa, wb;	/* cleaned up at the end, whatever happened */
+
+static uint64_t do_op(int fd, uint64_t op, uint64_t arg)
+{
+	uint64_t off, value;
+	uint32_t h;
+	char *va;
+
+	switch (op) {
+	case OP_ALLOC:		/* arg: size on device 0; returns the handle */
+		return npu_alloc(fd, 0, arg, &h, NULL) ? FAIL : h;
+	case OP_EXPORT:		/* arg: handle; returns the value (any pid may import) */
+		return npu_export(fd, arg, NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &value) ?
+		       FAIL : value;
+	case OP_IMPORT_TOUCH:	/* arg: value of an SZ object; import, map, write each page */
+		if (npu_import(fd, arg, 0, &h, &off) || !(va = npu_map(fd, off, SZ)))
+			return FAIL;
+		for (size_t i = 0; i < SZ; i += 4096)
+			((volatile char *)va)[i] = 1;
+		return h;
+	case OP_FREE:		/* arg: handle */
+		return npu_free(fd, arg) ? FAIL : 0;
+	}
+	return FAIL;
+}
+
+/* @w's next answer, or FAIL if it died. */
+static uint64_t answer(struct worker *w)
+{
+	uint64_t r;
+
+	return read(w->reply, &r, sizeof(r)) == sizeof(r) ? r : FAIL;
+}
+
+/* Fork a worker that joins @cg and opens the device; 0 when it is ready. */
+static int spawn(struct worker *w, const char *cg)
+{
+	int cmd[2], reply[2];
+
+	if (pipe(cmd) || pipe(reply) || (w->pid = fork()) < 0)
+		return -1;
+	if (w->pid == 0) {
+		char pid[16];
+		int fd;
+
+		/* The other worker must see EOF when the parent closes its pipe. */
+		for (struct worker *o = &wa; o; o = o == &wa ? &wb : NULL)
+			if (o != w && o->pid > 0) {
+				close(o->cmd);
+				close(o->reply);
+			}
+		close(cmd[1]);
+		close(reply[0]);
+		snprintf(pid, sizeof(pid), "%d", getpid());
+		fd = cg_write(cg, "cgroup.procs", pid) ? -1 : npu_open();
+		put64(reply[1], fd < 0 ? FAIL : 0);
+		for (;;) {	/* get64() exits when the parent closes the pipe */
+			uint64_t op = get64(cmd[0]), arg = get64(cmd[0]);
+
+			put64(reply[1], do_op(fd, op, arg));
+		}
+	}
+	close(cmd[0]);
+	close(reply[1]);
+	w->cmd = cmd[1];
+	w->reply = reply[0];
+	return answer(w) == 0 ? 0 : -1;
+}
+
+/* Ask @w to do @op on @arg; its answer, or FAIL. */
+static uint64_t call(struct worker *w, uint64_t op, uint64_t arg)
+{
+	uint64_t msg[2] = { op, arg };
+
+	return write(w->cmd, msg, sizeof(msg)) == sizeof(msg) ? answer(w) : FAIL;
+}
+
+/* Make @w exit (by @sig, or by closing its pipe) and reap it. */
+static void stop(struct worker *w, int sig)
+{
+	if (w->pid <= 0)
+		return;
+	if (sig)
+		kill(w->pid, sig);
+	close(w->cmd);
+	close(w->reply);
+	reap(w->pid);
+	w->pid = 0;
+}
+
+/* ---- results */
+
+/* @cg's memory.current went @from -> @to: pass if the change is in [@lo, @hi]. */
+static void check_delta(const char *name, const char *cg, uint64_t from, uint64_t to,
+			int64_t lo, int64_t hi)
+{
+	int64_t d = (int64_t)(to - from);
+
+	printf("# %s: %llu -> %llu bytes (%+lld)\n", cg + strlen(CG_ROOT "/"),
+	       (unsigned long long)from, (unsigned long long)to, (long long)d);
+	tap_result(from != FAIL && to != FAIL && d >= lo && d <= hi, name,
+		   "%s/memory.current went %llu -> %llu bytes (%+lld), want a change in [%+lld, %+lld]",
+		   cg, (unsigned long long)from, (unsigned long long)to, (long long)d,
+		   (long long)lo, (long long)hi);
+}
+
+static void run_cases(void)
+{
+	const int64_t sz = SZ, slack = SLACK, res = reserve;
+	uint64_t a0, a1, a2, b0, b1, h, value;
+
+	/* 1. A allocates and maps nothing: A pays for it (plus its reserve, at most). */
+	if (spawn(&wa, cg_a) || spawn(&wb, cg_b)) {
+		tap_result(0, "workers join cgroups A and B", "%s", strerror(errno));
+		return;
+	}
+	a0 = cg_settle(cg_a);
+	h = call(&wa, OP_ALLOC, SZ);
+	TAP_CHECK("A allocates 64 MiB on device 0", h != FAIL);
+	if (h == FAIL)
+		return;
+	a1 = cg_settle(cg_a);
+	check_delta("1. A's allocation of 64 MiB is charged to A", cg_a, a0, a1,
+		    sz, sz + res + slack);
+
+	/* 2. B imports, maps and touches every page: B is not charged. */
+	value = call(&wa, OP_EXPORT, h);
+	TAP_CHECK("A exports its object", value != FAIL);
+	b0 = cg_settle(cg_b);
+	TAP_CHECK("B imports, maps and touches every page", call(&wb, OP_IMPORT_TOUCH, value) != FAIL);
+	b1 = cg_settle(cg_b);
+	check_delta("2. B's import and mapping are not charged to B", cg_b, b0, b1,
+		    -slack, slack - 1);
+
+	/* 3. The charge follows the memory, not A's handle. */
+	TAP_CHECK("A frees its handle", call(&wa, OP_FREE, h) == 0);
+	a2 = cg_settle(cg_a);
+	check_delta("3. A stays charged while B still holds the memory", cg_a, a1, a2,
+		    -slack, res + slack);
+	stop(&wb, 0);
+	a2 = cg_wait_le(cg_a, a0 + reserve + SLACK);
+	check_delta("3. A's charge goes when B, the last holder, exits", cg_a, a0, a2,
+		    -slack, res + slack);
+
+	/* 4. B's allocation is charged to B, not served from A's reserve. */
+	stop(&wa, 0);
+	if (spawn(&wb, cg_b)) {
+		tap_result(0, "a new worker joins cgroup B", "%s", strerror(errno));
+		return;
+	}
+	a1 = cg_settle(cg_a);
+	b0 = cg_settle(cg_b);
+	TAP_CHECK("B allocates 64 MiB on device 0", call(&wb, OP_ALLOC, SZ) != FAIL);
+	b1 = cg_settle(cg_b);
+	a2 = cg_settle(cg_a);
+	check_delta("4. B's allocation of 64 MiB is charged to B", cg_b, b0, b1,
+		    sz, sz + res + slack);
+	check_delta("4. A's charge does not move while B allocates", cg_a, a1, a2,
+		    -slack, slack);
+	stop(&wb, 0);
+
+	/* 5. SIGKILL of the allocator uncharges A. */
+	a0 = cg_settle(cg_a);
+	if (spawn(&wa, cg_a)) {
+		tap_result(0, "a new worker joins cgroup A", "%s", strerror(errno));
+		return;
+	}
+	TAP_CHECK("A allocates 32 MiB on device 0", call(&wa, OP_ALLOC, SZ / 2) != FAIL);
+	a1 = cg_settle(cg_a);
+	check_delta("5. A's allocation of 32 MiB is charged to A", cg_a, a0, a1,
+		    sz / 2, sz / 2 + res + slack);
+	stop(&wa, SIGKILL);
+	a2 = cg_wait_le(cg_a, a0 + reserve + SLACK);
+	check_delta("5. A's charge goes when the allocator is SIGKILLed", cg_a, a0, a2,
+		    -slack, res + slack);
+}
+
+int main(void)
+{
+	alarm(120);	/* a hang is a failure, not a stuck run */
+	const char *skip;
+	char buf[32];
+
+	signal(SIGPIPE, SIG_IGN);	/* a dead worker is an error from call(), not our death */
+	if (!read_str(RESERVE_PARAM, buf, sizeof(buf)))
+		reserve = strtoull(buf, NULL, 10) * MIB;
+	printf("# zero_reserve_mb: %llu (bounds allow that much per cgroup and device)\n",
+	       (unsigned long long)(reserve / MIB));
+
+	skip = cg_setup();
+	if (skip) {
+		printf("ok - memcg charging # SKIP %s\n", skip);
+		if (mounted)
+			umount(CG_ROOT);
+		return 0;
+	}
+	if (cg_a[0] && cg_b[0])
+		run_cases();
+
+	stop(&wa, SIGKILL);
+	stop(&wb, SIGKILL);
+	if (cg_a[0])
+		TAP_CHECK("cgroup A is removed", cg_remove(cg_a) == 0);
+	if (cg_b[0])
+		TAP_CHECK("cgroup B is removed", cg_remove(cg_b) == 0);
+	/* The memory controller stays enabled: disabling it may wait for dying cgroups. */
+	if (mounted)
+		umount(CG_ROOT);
+	return tap_done();
+}
