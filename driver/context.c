@@ -25,6 +25,38 @@
 
 #include "npu_mem.h"
 
+/* Handles are the most numerous struct (one per holder): a cache of their own. */
+static struct kmem_cache *npu_mem_handle_cache;
+
+int npu_mem_handle_cache_create(void)
+{
+	npu_mem_handle_cache = KMEM_CACHE(npu_mem_handle, SLAB_ACCOUNT);
+	return npu_mem_handle_cache ? 0 : -ENOMEM;
+}
+
+void npu_mem_handle_cache_destroy(void)
+{
+	kmem_cache_destroy(npu_mem_handle_cache);
+}
+
+/* Return: a zeroed handle, charged to the caller's memory cgroup, or NULL. */
+struct npu_mem_handle *npu_mem_handle_new(void)
+{
+	struct npu_mem_handle *h;
+
+	h = kmem_cache_zalloc(npu_mem_handle_cache, GFP_KERNEL);
+	if (h) {
+		INIT_LIST_HEAD(&h->obj_node);
+		INIT_LIST_HEAD(&h->share_node);
+	}
+	return h;
+}
+
+void npu_mem_handle_free(struct npu_mem_handle *h)
+{
+	kmem_cache_free(npu_mem_handle_cache, h);
+}
+
 bool npu_mem_owner_equal(const struct npu_mem_owner *a,
 			 const struct npu_mem_owner *b)
 {
@@ -98,7 +130,7 @@ static void npu_mem_handle_destroy(struct npu_mem_ctx *ctx,
 		npu_mem_share_put(h->share);
 	}
 	npu_mem_obj_unhold(h->obj);
-	kfree(h);
+	npu_mem_handle_free(h);
 }
 
 /*
@@ -178,7 +210,7 @@ int npu_mem_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_kind,
 	struct npu_mem_handle *h;
 	int ret;
 
-	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	h = npu_mem_handle_new();
 	if (!h)
 		return -ENOMEM;
 	h->obj = npu_mem_obj_alloc(ctx->sys, &ctx->owner, device, size,
@@ -207,7 +239,7 @@ err_unhold:
 	npu_mem_obj_unlink(h->obj, h);
 	npu_mem_obj_unhold(h->obj);
 err_free_handle:
-	kfree(h);
+	npu_mem_handle_free(h);
 	return ret;
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_alloc);

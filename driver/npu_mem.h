@@ -350,6 +350,10 @@ u32 npu_mem_share_may_import(struct npu_mem_share *share,
 #endif
 
 /* context.c */
+int npu_mem_handle_cache_create(void);
+void npu_mem_handle_cache_destroy(void);
+struct npu_mem_handle *npu_mem_handle_new(void);
+void npu_mem_handle_free(struct npu_mem_handle *h);
 struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 				       const struct npu_mem_owner *owner);
 void npu_mem_ctx_teardown(struct npu_mem_ctx *ctx);

@@ -315,9 +315,12 @@ static int __init npu_mem_init(void)
 		return -EINVAL;
 	}
 
-	ret = npu_mem_zero_pools_register();
+	ret = npu_mem_handle_cache_create();
 	if (ret)
 		return ret;
+	ret = npu_mem_zero_pools_register();
+	if (ret)
+		goto err_destroy_cache;
 	npu_mem_sys = npu_mem_sys_create(npu_mem_num_devices,
 					 (u64)npu_mem_dev_mem_mb << 20,
 					 (u64)npu_mem_zero_reserve_mb << 20,
@@ -348,6 +351,8 @@ err_destroy_sys:
 	npu_mem_sys_destroy(npu_mem_sys);
 err_unregister_shrinker:
 	npu_mem_zero_pools_unregister();
+err_destroy_cache:
+	npu_mem_handle_cache_destroy();
 	return ret;
 }
 
@@ -358,6 +363,7 @@ static void __exit npu_mem_exit(void)
 	npu_mem_nl_unregister();
 	npu_mem_sys_destroy(npu_mem_sys);
 	npu_mem_zero_pools_unregister();
+	npu_mem_handle_cache_destroy();
 }
 
 module_init(npu_mem_init);

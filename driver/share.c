@@ -374,7 +374,7 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 		ret = -ELOOP;
 		goto err_put_share;
 	}
-	h = kzalloc(sizeof(*h), GFP_KERNEL_ACCOUNT);
+	h = npu_mem_handle_new();
 	if (!h) {
 		ret = -ENOMEM;
 		goto err_put_share;
@@ -385,8 +385,6 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 	h->share = share;
 	h->tgid = tgid;
 	h->uid = ctx->owner.uid;
-	INIT_LIST_HEAD(&h->obj_node);
-	INIT_LIST_HEAD(&h->share_node);
 
 	mutex_lock(&ctx->lock);
 	if (ctx->dead) {
@@ -427,7 +425,7 @@ err_unlock_share:
 	mutex_unlock(&share->lock);
 err_unlock_ctx:
 	mutex_unlock(&ctx->lock);
-	kfree(h);
+	npu_mem_handle_free(h);
 err_put_share:
 	if (reason)
 		npu_mem_import_refused(ctx, value, share, reason);
