@@ -92,14 +92,14 @@ struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 	ctx->sys = sys;
 	ctx->owner = *owner;
 	mutex_init(&ctx->lock);
-	xa_init_flags(&ctx->handles, XA_FLAGS_ALLOC1);
+	npu_mem_htab_init(&ctx->handles);
 	atomic_set(&ctx->nr_maps, 0);
 
 	mutex_lock(&sys->ctx_lock);
 	ret = xa_alloc(&sys->ctxs, &ctx->id, ctx, xa_limit_31b, GFP_KERNEL);
 	mutex_unlock(&sys->ctx_lock);
 	if (ret) {
-		xa_destroy(&ctx->handles);
+		npu_mem_htab_destroy(&ctx->handles);
 		mutex_destroy(&ctx->lock);
 		kfree(ctx);
 		return NULL;
@@ -141,12 +141,12 @@ static void npu_mem_handle_destroy(struct npu_mem_ctx *ctx,
 static void __npu_mem_ctx_teardown(struct npu_mem_ctx *ctx, u32 event)
 {
 	struct npu_mem_handle *h;
-	unsigned long id;
+	u32 id;
 
 	mutex_lock(&ctx->lock);
 	ctx->dead = true;
-	xa_for_each(&ctx->handles, id, h) {
-		xa_erase(&ctx->handles, id);
+	npu_mem_htab_for_each(&ctx->handles, id, h) {
+		npu_mem_htab_remove(&ctx->handles, id);
 		npu_mem_handle_destroy(ctx, h, event);
 	}
 	mutex_unlock(&ctx->lock);
@@ -168,7 +168,7 @@ void npu_mem_ctx_destroy(struct npu_mem_ctx *ctx)
 	mutex_lock(&sys->ctx_lock);
 	xa_erase(&sys->ctxs, ctx->id);
 	mutex_unlock(&sys->ctx_lock);
-	xa_destroy(&ctx->handles);
+	npu_mem_htab_destroy(&ctx->handles);
 	mutex_destroy(&ctx->lock);
 	kfree(ctx);
 }
@@ -183,9 +183,7 @@ int npu_mem_ctx_add_handle(struct npu_mem_ctx *ctx, struct npu_mem_handle *h)
 	lockdep_assert_held(&ctx->lock);
 	if (ctx->dead)
 		return -EBADFD;
-	if (xa_alloc(&ctx->handles, &h->id, h, xa_limit_31b, GFP_KERNEL))
-		return -ENOMEM;
-	return 0;
+	return npu_mem_htab_add(&ctx->handles, h);
 }
 
 /**
@@ -255,7 +253,7 @@ int npu_mem_free(struct npu_mem_ctx *ctx, u32 handle)
 		ret = -EBADFD;
 		goto out_unlock;
 	}
-	h = xa_erase(&ctx->handles, handle);
+	h = npu_mem_htab_remove(&ctx->handles, handle);
 	if (!h) {
 		ret = -ENOENT;
 		goto out_unlock;
@@ -278,7 +276,7 @@ int npu_mem_handle_info(struct npu_mem_ctx *ctx, struct npu_mem_handle_info *inf
 		ret = -EBADFD;
 		goto out_unlock;
 	}
-	h = xa_load(&ctx->handles, info->handle);
+	h = npu_mem_htab_get(&ctx->handles, info->handle);
 	if (!h) {
 		ret = -ENOENT;
 		goto out_unlock;

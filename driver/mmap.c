@@ -86,7 +86,7 @@ int npu_mem_ctx_mmap(struct npu_mem_ctx *ctx, struct vm_area_struct *vma)
 		mutex_unlock(&ctx->lock);
 		return -EBADFD;
 	}
-	h = vma->vm_pgoff <= U32_MAX ? xa_load(&ctx->handles, vma->vm_pgoff) : NULL;
+	h = npu_mem_htab_get(&ctx->handles, vma->vm_pgoff);
 	if (!h) {
 		mutex_unlock(&ctx->lock);
 		return -ENOENT;

@@ -258,12 +258,11 @@ static int npu_mem_nl_fill_proc(struct sk_buff *skb, struct netlink_callback *cb
 {
 	u64 allocated = 0, imported = 0;
 	struct npu_mem_handle *h;
-	u32 handles = 0;
-	unsigned long i;
+	u32 handles = 0, i;
 	void *hdr;
 
 	mutex_lock(&ctx->lock);
-	xa_for_each(&ctx->handles, i, h) {
+	npu_mem_htab_for_each(&ctx->handles, i, h) {
 		if (h->imported)
 			imported += h->obj->size;
 		else

@@ -267,6 +267,28 @@ struct npu_mem_handle {
 	struct list_head share_node;
 };
 
+/* Handles one open file may hold (ids stay below 2^31, as the ABI says). */
+#define NPU_MEM_MAX_HANDLES	(1U << 30)
+
+/**
+ * struct npu_mem_htab - a context's handles by id (handle_table.c)
+ * @slots: id - 1 -> handle, or NULL
+ * @used: bitmap of the non-NULL @slots
+ * @size: slots in @slots and bits in @used
+ * @next: no slot below it is free
+ *
+ * Not locked: its context's lock protects it.
+ */
+struct npu_mem_htab {
+	struct npu_mem_handle **slots;
+	unsigned long *used;
+	u32 size;
+	u32 next;
+};
+
+#define npu_mem_htab_for_each(t, id, h) \
+	for ((id) = 1; ((h) = npu_mem_htab_next((t), &(id))); (id)++)
+
 /**
  * struct npu_mem_ctx - one open of /dev/npu_mem
  * @sys: the machine
@@ -287,7 +309,7 @@ struct npu_mem_ctx {
 	struct mm_struct *mm;
 	struct mmu_notifier mn;
 	struct mutex lock;		/* protects handles, dead */
-	struct xarray handles;
+	struct npu_mem_htab handles;
 	bool dead;
 };
 
@@ -348,6 +370,14 @@ int npu_mem_refusal_errno(u32 reason);
 u32 npu_mem_share_may_import(struct npu_mem_share *share,
 			     const struct npu_mem_owner *owner);
 #endif
+
+/* handle_table.c */
+void npu_mem_htab_init(struct npu_mem_htab *t);
+void npu_mem_htab_destroy(struct npu_mem_htab *t);
+int npu_mem_htab_add(struct npu_mem_htab *t, struct npu_mem_handle *h);
+struct npu_mem_handle *npu_mem_htab_get(struct npu_mem_htab *t, u64 id);
+struct npu_mem_handle *npu_mem_htab_remove(struct npu_mem_htab *t, u64 id);
+struct npu_mem_handle *npu_mem_htab_next(struct npu_mem_htab *t, u32 *id);
 
 /* context.c */
 int npu_mem_handle_cache_create(void);

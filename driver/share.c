@@ -128,7 +128,7 @@ int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
 		ret = -EBADFD;
 		goto err_unlock;
 	}
-	h = xa_load(&ctx->handles, handle);
+	h = npu_mem_htab_get(&ctx->handles, handle);
 	if (!h) {
 		ret = -ENOENT;
 		goto err_unlock;
@@ -418,7 +418,7 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 	return 0;
 
 err_remove_handle:
-	xa_erase(&ctx->handles, h->id);
+	npu_mem_htab_remove(&ctx->handles, h->id);
 err_drop_importer:
 	list_del(&h->share_node);
 err_unlock_share:

@@ -651,7 +651,7 @@ static void npu_mem_life_mapping_holds_memory(struct kunit *test)
 
 	id = kt_alloc(test, a, 0, KT_2M);
 	v = kt_export(test, a, id, NPU_MEM_EXPORT_DISABLE_PID_VALIDATION);
-	h = xa_load(&a->handles, id);
+	h = npu_mem_htab_get(&a->handles, id);
 	KUNIT_ASSERT_NOT_NULL(test, h);
 	obj = h->obj;
 	npu_mem_obj_hold(obj);		/* what mmap() does for its VMA */
@@ -686,13 +686,14 @@ static struct kunit_suite npu_mem_life_suite = {
 static void npu_mem_backend_alloc_failure(struct kunit *test)
 {
 	struct npu_mem_ctx *a = kt_proc(test, 1001);
-	u32 h = 0;
+	u32 h = 0, id;
 
 	kt_be.fail_alloc = -ENOMEM;
 	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 0, KT_2M, 0, &h), -ENOMEM);
 	KUNIT_EXPECT_EQ(test, h, 0);
 	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
-	KUNIT_EXPECT_TRUE(test, xa_empty(&a->handles));
+	id = 1;
+	KUNIT_EXPECT_NULL(test, npu_mem_htab_next(&a->handles, &id));
 	kt_be.fail_alloc = -EIO;
 	KUNIT_EXPECT_EQ(test, npu_mem_alloc(a, 1, KT_2M, 0, &h), -EIO);
 	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE);
@@ -727,8 +728,99 @@ static struct kunit_suite npu_mem_backend_suite = {
 	.test_cases = npu_mem_backend_cases,
 };
 
+/* ---- the per-context handle table --------------------------------------- */
+
+#define KT_NH	200	/* enough to grow the table twice */
+
+static void npu_mem_htab_lowest_free_id_first(struct kunit *test)
+{
+	struct npu_mem_handle *h = kunit_kcalloc(test, KT_NH, sizeof(*h), GFP_KERNEL);
+	struct npu_mem_htab t;
+	int i;
+
+	KUNIT_ASSERT_NOT_NULL(test, h);
+	npu_mem_htab_init(&t);
+	KUNIT_EXPECT_NULL(test, npu_mem_htab_get(&t, 1));
+	for (i = 0; i < KT_NH; i++) {
+		KUNIT_ASSERT_EQ(test, npu_mem_htab_add(&t, &h[i]), 0);
+		KUNIT_EXPECT_EQ(test, h[i].id, i + 1);
+	}
+	/* Growing kept every entry. */
+	for (i = 0; i < KT_NH; i++)
+		KUNIT_EXPECT_PTR_EQ(test, npu_mem_htab_get(&t, i + 1), &h[i]);
+	KUNIT_EXPECT_PTR_EQ(test, npu_mem_htab_remove(&t, 150), &h[149]);
+	KUNIT_EXPECT_PTR_EQ(test, npu_mem_htab_remove(&t, 7), &h[6]);
+	KUNIT_EXPECT_NULL(test, npu_mem_htab_remove(&t, 7));
+	KUNIT_EXPECT_NULL(test, npu_mem_htab_get(&t, 7));
+	/* The lowest free id comes back first, then the next one. */
+	KUNIT_ASSERT_EQ(test, npu_mem_htab_add(&t, &h[6]), 0);
+	KUNIT_EXPECT_EQ(test, h[6].id, 7);
+	KUNIT_ASSERT_EQ(test, npu_mem_htab_add(&t, &h[149]), 0);
+	KUNIT_EXPECT_EQ(test, h[149].id, 150);
+	KUNIT_ASSERT_EQ(test, npu_mem_htab_add(&t, &h[0]), 0);
+	KUNIT_EXPECT_EQ(test, h[0].id, KT_NH + 1);
+	KUNIT_EXPECT_PTR_EQ(test, npu_mem_htab_remove(&t, KT_NH + 1), &h[0]);
+	for (i = 0; i < KT_NH; i++)
+		KUNIT_EXPECT_PTR_EQ(test, npu_mem_htab_remove(&t, i + 1), &h[i]);
+	npu_mem_htab_destroy(&t);
+}
+
+static void npu_mem_htab_rejects_bad_ids(struct kunit *test)
+{
+	struct npu_mem_handle h = { };
+	struct npu_mem_htab t;
+
+	npu_mem_htab_init(&t);
+	KUNIT_ASSERT_EQ(test, npu_mem_htab_add(&t, &h), 0);
+	KUNIT_EXPECT_NULL(test, npu_mem_htab_get(&t, 0));
+	KUNIT_EXPECT_NULL(test, npu_mem_htab_get(&t, 2));
+	KUNIT_EXPECT_NULL(test, npu_mem_htab_get(&t, 64));
+	KUNIT_EXPECT_NULL(test, npu_mem_htab_get(&t, 65));
+	KUNIT_EXPECT_NULL(test, npu_mem_htab_get(&t, 1ULL << 32 | 1));
+	KUNIT_EXPECT_NULL(test, npu_mem_htab_remove(&t, 0));
+	KUNIT_EXPECT_NULL(test, npu_mem_htab_remove(&t, U64_MAX));
+	KUNIT_EXPECT_PTR_EQ(test, npu_mem_htab_remove(&t, 1), &h);
+	npu_mem_htab_destroy(&t);
+}
+
+static void npu_mem_htab_iterates_in_id_order(struct kunit *test)
+{
+	struct npu_mem_handle h[5] = { }, *it;
+	struct npu_mem_htab t;
+	u32 id, seen = 0, last = 0;
+	int i;
+
+	npu_mem_htab_init(&t);
+	for (i = 0; i < 5; i++)
+		KUNIT_ASSERT_EQ(test, npu_mem_htab_add(&t, &h[i]), 0);
+	npu_mem_htab_remove(&t, 2);
+	npu_mem_htab_remove(&t, 4);
+	npu_mem_htab_for_each(&t, id, it) {
+		KUNIT_EXPECT_GT(test, id, last);
+		KUNIT_EXPECT_EQ(test, it->id, id);
+		last = id;
+		seen |= 1U << id;
+		/* Removing the current entry must not disturb the walk. */
+		npu_mem_htab_remove(&t, id);
+	}
+	KUNIT_EXPECT_EQ(test, seen, (1U << 1) | (1U << 3) | (1U << 5));
+	npu_mem_htab_destroy(&t);
+}
+
+static struct kunit_case npu_mem_htab_cases[] = {
+	KUNIT_CASE(npu_mem_htab_lowest_free_id_first),
+	KUNIT_CASE(npu_mem_htab_rejects_bad_ids),
+	KUNIT_CASE(npu_mem_htab_iterates_in_id_order),
+	{}
+};
+
+static struct kunit_suite npu_mem_htab_suite = {
+	.name = "npu_mem_handle_table",
+	.test_cases = npu_mem_htab_cases,
+};
+
 kunit_test_suites(&npu_mem_version_suite, &npu_mem_obj_suite, &npu_mem_share_suite,
-		  &npu_mem_life_suite, &npu_mem_backend_suite);
+		  &npu_mem_life_suite, &npu_mem_backend_suite, &npu_mem_htab_suite);
 
 MODULE_DESCRIPTION("KUnit tests for npu_mem");
 MODULE_LICENSE("GPL");

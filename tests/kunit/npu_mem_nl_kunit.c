@@ -70,7 +70,7 @@ static struct npu_mem_ctx *nk_proc(struct kunit *test, pid_t tgid, uid_t uid)
 static struct npu_mem_obj *nk_obj(struct kunit *test, struct npu_mem_ctx *ctx,
 				  u32 id)
 {
-	struct npu_mem_handle *h = xa_load(&ctx->handles, id);
+	struct npu_mem_handle *h = npu_mem_htab_get(&ctx->handles, id);
 
 	KUNIT_ASSERT_NOT_NULL(test, h);
 	return h->obj;
