@@ -360,6 +360,20 @@ static void run_cases(void)
 	a2 = cg_wait_le(cg_a, a0 + reserve + SLACK);
 	check_delta("5. A's charge goes when the allocator is SIGKILLed", cg_a, a0, a2,
 		    -slack, res + slack);
+
+	/*
+	 * 6. A's reserve (its allocations filled it) is given back to memory
+	 * pressure: drop_caches runs every shrinker.
+	 */
+	if (!reserve) {
+		printf("ok - 6. reserve given back to the shrinker # SKIP zero_reserve_mb is 0\n");
+		return;
+	}
+	a1 = cg_settle(cg_a);
+	TAP_CHECK("drop_caches runs the shrinkers", write_str("/proc/sys/vm/drop_caches", "2") == 0);
+	a2 = cg_wait_le(cg_a, a1 - reserve + SLACK);
+	check_delta("6. A's reserve is given back under memory pressure", cg_a, a1, a2,
+		    -res - slack, -res + slack);
 }
 
 int main(void)
