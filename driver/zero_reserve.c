@@ -13,8 +13,9 @@
  * allocates each chunk under set_active_memcg() of the cgroup whose reserve
  * it fills, and a chunk is handed only to an allocation from that cgroup.
  * The price: a reserve counts against its cgroup's limit while idle.  It is
- * bounded (zero_reserve_mb per device), given back after NPU_MEM_RESERVE_IDLE
- * without use, and to the shrinker under memory pressure.  Freed chunks go
+ * bounded (zero_reserve_mb per device), filled without reclaiming anything,
+ * given back after NPU_MEM_RESERVE_IDLE without use or when its cgroup goes
+ * offline, and to the shrinker under memory pressure.  Freed chunks go
  * straight back to the page allocator (and out of their cgroup).
  *
  * Only whole 2 MiB chunks are reserved; smaller ones, and allocations that
@@ -87,9 +88,19 @@ static struct npu_mem_reserve *npu_mem_reserve_find(struct npu_mem_zero_pool *zp
 	return NULL;
 }
 
+/* Is @r to be given back: unused for @zp->idle, or its cgroup is gone? */
+static bool npu_mem_reserve_stale(struct npu_mem_zero_pool *zp,
+				  struct npu_mem_reserve *r)
+{
+	return !time_before(jiffies, r->used + zp->idle) ||
+	       (r->memcg && !mem_cgroup_online(r->memcg));
+}
+
 /*
- * Fill every reserve up to its target, then give back those left idle.
- * Runs again after NPU_MEM_RESERVE_IDLE while any reserve exists.
+ * Give back stale reserves, then fill the others up to their target.  Runs
+ * when an allocation took from a reserve, and again after @zp->idle while any
+ * reserve exists.  Filling never reclaims: a reserve is a cache, not worth
+ * evicting anything for, and a cgroup at its limit simply keeps less.
  */
 static void npu_mem_zero_refill(struct work_struct *work)
 {
@@ -98,8 +109,19 @@ static void npu_mem_zero_refill(struct work_struct *work)
 	struct npu_mem_reserve *r, *tmp;
 	struct mem_cgroup *old;
 	struct page *page;
-	LIST_HEAD(idle);
+	LIST_HEAD(stale);
 	bool more;
+
+	spin_lock(&zp->lock);
+	list_for_each_entry_safe(r, tmp, &zp->reserves, node) {
+		if (!npu_mem_reserve_stale(zp, r))
+			continue;
+		list_move(&r->node, &stale);
+		zp->nr_chunks -= r->nr;
+	}
+	spin_unlock(&zp->lock);
+	list_for_each_entry_safe(r, tmp, &stale, node)
+		npu_mem_reserve_free(r);
 
 	for (;;) {
 		spin_lock(&zp->lock);
@@ -114,9 +136,9 @@ static void npu_mem_zero_refill(struct work_struct *work)
 		if (!more)
 			break;
 		old = set_active_memcg(r->memcg);
-		page = alloc_pages(NPU_MEM_HOST_GFP_HIGH, NPU_MEM_CHUNK_ORDER);
+		page = alloc_pages(NPU_MEM_HOST_GFP_HIGH & ~__GFP_DIRECT_RECLAIM,
+				   NPU_MEM_CHUNK_ORDER);
 		set_active_memcg(old);
-		/* Memory is short or the cgroup is at its limit: later. */
 		if (!page)
 			break;
 		spin_lock(&zp->lock);
@@ -128,16 +150,8 @@ static void npu_mem_zero_refill(struct work_struct *work)
 	}
 
 	spin_lock(&zp->lock);
-	list_for_each_entry_safe(r, tmp, &zp->reserves, node) {
-		if (time_before(jiffies, r->used + zp->idle))
-			continue;
-		list_move(&r->node, &idle);
-		zp->nr_chunks -= r->nr;
-	}
 	more = !list_empty(&zp->reserves);
 	spin_unlock(&zp->lock);
-	list_for_each_entry_safe(r, tmp, &idle, node)
-		npu_mem_reserve_free(r);
 	if (more)
 		queue_delayed_work(system_unbound_wq, &zp->refill, zp->idle);
 }
