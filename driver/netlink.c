@@ -125,7 +125,10 @@ static int npu_mem_nl_fill_device(struct sk_buff *skb, struct netlink_callback *
 			      NPU_MEM_A_DEV_PAD) ||
 	    nla_put_u64_64bit(skb, NPU_MEM_A_DEV_USED, used, NPU_MEM_A_DEV_PAD) ||
 	    nla_put_u32(skb, NPU_MEM_A_DEV_OBJECTS, atomic_read(&dev->nr_objs)) ||
-	    nla_put_u32(skb, NPU_MEM_A_DEV_EXPORTS, atomic_read(&dev->nr_exports))) {
+	    nla_put_u32(skb, NPU_MEM_A_DEV_EXPORTS, atomic_read(&dev->nr_exports)) ||
+	    nla_put_u64_64bit(skb, NPU_MEM_A_DEV_ZERO_RESERVE,
+			      (u64)npu_mem_zero_pool_chunks(&dev->zero) <<
+			      (PAGE_SHIFT + NPU_MEM_CHUNK_ORDER), NPU_MEM_A_DEV_PAD)) {
 		genlmsg_cancel(skb, hdr);
 		return -EMSGSIZE;
 	}

@@ -60,6 +60,7 @@ enum {
 	NPU_MEM_A_DEV_USED,		/* u64: bytes held by live objects */
 	NPU_MEM_A_DEV_OBJECTS,		/* u32: live objects */
 	NPU_MEM_A_DEV_EXPORTS,		/* u32: live shareable values */
+	NPU_MEM_A_DEV_ZERO_RESERVE,	/* u64: bytes of zeroed chunks kept ready */
 
 	__NPU_MEM_A_DEV_MAX,
 	NPU_MEM_A_DEV_MAX = __NPU_MEM_A_DEV_MAX - 1

@@ -461,11 +461,36 @@ int main(void)
 		  find_line(out, line, sizeof(line), "{\"id\":0,", NULL) &&
 		  json_num(line, "used") == (long long)SZ_X &&
 		  json_num(line, "free") == json_num(line, "total") - (long long)SZ_X &&
-		  has(line, "\"objects\":1,\"exports\":1}"));
+		  has(line, "\"objects\":1,\"exports\":1,"));
 	TAP_CHECK("devices: device 1 has Y: 4 MiB, 1 object, 0 exports",
 		  find_line(out, line, sizeof(line), "{\"id\":1,", NULL) &&
 		  json_num(line, "used") == (long long)SZ_Y &&
-		  has(line, "\"objects\":1,\"exports\":0}"));
+		  has(line, "\"objects\":1,\"exports\":0,"));
+
+	/*
+	 * Our allocations on device 0 started a zeroed reserve for our cgroup:
+	 * it fills to zero_reserve_mb (other cgroups may add theirs).
+	 */
+	{
+		long long want = -1, got = -1;
+		FILE *f = fopen("/sys/module/npu_mem/parameters/zero_reserve_mb", "r");
+
+		if (f && fscanf(f, "%lld", &want) == 1)
+			want *= MIB;
+		if (f)
+			fclose(f);
+		for (int i = 0; i < 500 && got < want; i++) {
+			if (run(out, (const char *[]){ "--json", "devices", NULL }) == 0 &&
+			    find_line(out, line, sizeof(line), "{\"id\":0,", NULL))
+				got = json_num(line, "zero_reserve");
+			if (got < want)
+				usleep(10000);
+		}
+		tap_result(want >= 0 && got >= want && got % (2 * MIB) == 0,
+			   "devices: device 0 reports its zeroed reserve (zero_reserve_mb)",
+			   "zero_reserve is %lld bytes, want at least %lld in 2 MiB chunks",
+			   got, want);
+	}
 
 	TAP_CHECK("procs exits 0", run(out, (const char *[]){ "--json", "procs", NULL }) == 0);
 	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", me);

@@ -302,22 +302,25 @@ static void device_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 {
 	uint64_t total = get_u64(tb, NPU_MEM_A_DEV_TOTAL);
 	uint64_t used = get_u64(tb, NPU_MEM_A_DEV_USED);
-	char b1[32], b2[32], b3[32];
+	uint64_t zeroed = get_u64(tb, NPU_MEM_A_DEV_ZERO_RESERVE);
+	char b1[32], b2[32], b3[32], b4[32];
 
 	(void)nlh;
 	list_sep(arg);
 	if (opt_json) {
 		printf("{\"id\":%u,\"total\":%" PRIu64 ",\"used\":%" PRIu64
-		       ",\"free\":%" PRIu64 ",\"objects\":%u,\"exports\":%u}",
+		       ",\"free\":%" PRIu64 ",\"objects\":%u,\"exports\":%u"
+		       ",\"zero_reserve\":%" PRIu64 "}",
 		       get_u32(tb, NPU_MEM_A_DEV_ID), total, used, total - used,
 		       get_u32(tb, NPU_MEM_A_DEV_OBJECTS),
-		       get_u32(tb, NPU_MEM_A_DEV_EXPORTS));
+		       get_u32(tb, NPU_MEM_A_DEV_EXPORTS), zeroed);
 		return;
 	}
-	printf("%-6u %12s %12s %12s %8u %8u\n", get_u32(tb, NPU_MEM_A_DEV_ID),
+	printf("%-6u %12s %12s %12s %8u %8u %12s\n", get_u32(tb, NPU_MEM_A_DEV_ID),
 	       human_size(total, b1, sizeof(b1)), human_size(used, b2, sizeof(b2)),
 	       human_size(total - used, b3, sizeof(b3)),
-	       get_u32(tb, NPU_MEM_A_DEV_OBJECTS), get_u32(tb, NPU_MEM_A_DEV_EXPORTS));
+	       get_u32(tb, NPU_MEM_A_DEV_OBJECTS), get_u32(tb, NPU_MEM_A_DEV_EXPORTS),
+	       human_size(zeroed, b4, sizeof(b4)));
 }
 
 static int cmd_devices(struct nm *nm)
@@ -326,8 +329,8 @@ static int cmd_devices(struct nm *nm)
 	int ret;
 
 	if (!opt_json)
-		printf("%-6s %12s %12s %12s %8s %8s\n", "DEVICE", "TOTAL", "USED",
-		       "FREE", "OBJECTS", "EXPORTS");
+		printf("%-6s %12s %12s %12s %8s %8s %12s\n", "DEVICE", "TOTAL", "USED",
+		       "FREE", "OBJECTS", "EXPORTS", "ZEROED");
 	ret = nm_request(nm, NPU_MEM_CMD_GET_DEVICE, true, NPU_MEM_A_DEV_MAX,
 			 device_row, &st);
 	if (ret)
