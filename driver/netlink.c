@@ -152,15 +152,14 @@ static int npu_mem_nl_get_device_dump(struct sk_buff *skb,
 	return npu_mem_nl_dump_end(skb, ret);
 }
 
-/* The holders of @obj the caller may see.  Called with @obj->lock held. */
-static int npu_mem_nl_put_holders(struct sk_buff *skb, struct npu_mem_obj *obj,
-				  bool admin, kuid_t uid)
+/* The holders on @list (of struct npu_mem_handle) the caller may see. */
+static int npu_mem_nl_put_holder_list(struct sk_buff *skb, struct list_head *list,
+				      bool admin, kuid_t uid)
 {
 	struct npu_mem_handle *h;
 	struct nlattr *nest;
 
-	lockdep_assert_held(&obj->lock);
-	list_for_each_entry(h, &obj->handles, obj_node) {
+	list_for_each_entry(h, list, obj_node) {
 		if (!admin && !uid_eq(h->uid, uid))
 			continue;
 		nest = nla_nest_start(skb, NPU_MEM_A_OBJ_HOLDER);
@@ -172,6 +171,15 @@ static int npu_mem_nl_put_holders(struct sk_buff *skb, struct npu_mem_obj *obj,
 		nla_nest_end(skb, nest);
 	}
 	return 0;
+}
+
+/* The holders of @obj the caller may see.  Called with @obj->lock held. */
+static int npu_mem_nl_put_holders(struct sk_buff *skb, struct npu_mem_obj *obj,
+				  bool admin, kuid_t uid)
+{
+	lockdep_assert_held(&obj->lock);
+	return npu_mem_nl_put_holder_list(skb, &obj->handles, admin, uid) ?:
+	       npu_mem_nl_put_holder_list(skb, &obj->imports, admin, uid);
 }
 
 /* Report @obj if the caller may see it.  Return: 0 or -EMSGSIZE. */

@@ -187,11 +187,13 @@ struct npu_mem_owner {
  * @pages: backend-private: the simulated backend's page list
  * @id: global id, the key in npu_mem_sys.objs; stays set after the erase
  * @owner: the allocating process
- * @lock: protects @share and @handles
+ * @lock: protects @share, @handles and @imports
  * @share: the export record, set once by the exporter while it holds a
  *	holder; holds a reference on it that the last holder drops (clearing
  *	the pointer first)
- * @handles: the struct npu_mem_handle holding this object (by @obj_node)
+ * @handles: the allocating struct npu_mem_handle (by @obj_node)
+ * @imports: the importing ones; a list apart, so that an import or a free
+ *	touches no other process's handle (a list neighbour)
  * @nr_maps: live mappings (each is also a holder)
  */
 struct npu_mem_obj {
@@ -204,9 +206,10 @@ struct npu_mem_obj {
 	struct list_head pages;
 	u32 id;
 	struct npu_mem_owner owner;
-	spinlock_t lock;		/* protects share, handles */
+	spinlock_t lock;		/* protects share, handles, imports */
 	struct npu_mem_share *share;
 	struct list_head handles;
+	struct list_head imports;
 	atomic_t nr_maps;
 };
 
@@ -250,8 +253,8 @@ struct npu_mem_share {
  *	or NULL
  * @tgid: bare tgid of the owning context's process
  * @uid: effective uid of that process (see struct npu_mem_owner)
- * @obj_node: entry in @obj's handles list, under its lock; empty until the
- *	handle has become a holder
+ * @obj_node: entry in @obj's handles (or, imported, imports) list, under its
+ *	lock; empty until the handle has become a holder
  * @share_node: for an imported handle, entry in @share's importers list,
  *	under its lock
  */

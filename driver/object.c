@@ -79,6 +79,7 @@ struct npu_mem_obj *npu_mem_obj_alloc(struct npu_mem_sys *sys,
 	obj->owner = *owner;
 	spin_lock_init(&obj->lock);
 	INIT_LIST_HEAD(&obj->handles);
+	INIT_LIST_HEAD(&obj->imports);
 	atomic_set(&obj->nr_maps, 0);
 
 	ret = npu_mem_dev_reserve(dev, size);
@@ -142,7 +143,7 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_find);
 void npu_mem_obj_link(struct npu_mem_obj *obj, struct npu_mem_handle *h)
 {
 	spin_lock(&obj->lock);
-	list_add_tail(&h->obj_node, &obj->handles);
+	list_add_tail(&h->obj_node, h->imported ? &obj->imports : &obj->handles);
 	spin_unlock(&obj->lock);
 }
 
@@ -170,6 +171,8 @@ bool npu_mem_obj_visible(struct npu_mem_obj *obj, bool admin, kuid_t uid)
 
 	spin_lock(&obj->lock);
 	list_for_each_entry(h, &obj->handles, obj_node)
+		ret |= uid_eq(h->uid, uid);
+	list_for_each_entry(h, &obj->imports, obj_node)
 		ret |= uid_eq(h->uid, uid);
 	spin_unlock(&obj->lock);
 	return ret;
