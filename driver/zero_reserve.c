@@ -7,7 +7,8 @@
  * of a share does in all.  A real device scrubs its memory with a DMA engine,
  * off the critical path; the host backend does the same with a worker that
  * keeps, per device and per memory cgroup, a reserve of zeroed chunks and
- * refills it after each allocation that took from it.
+ * refills it as soon as an allocation takes from it (so a large allocation
+ * and the worker zero side by side).
  *
  * Charging stays exact.  A module cannot move a page's charge, so the worker
  * allocates each chunk under set_active_memcg() of the cgroup whose reserve
