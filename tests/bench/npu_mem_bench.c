@@ -206,6 +206,9 @@ static void bench_latency(void)
 		int cfd = npu_open();
 		uint32_t h;
 
+		/* Only our ends: a parent that dies must give us EOF, not a hang. */
+		close(chan[0][1]);
+		close(chan[1][0]);
 		put64(chan[1][1], (uint64_t)npu_bare_tgid(cfd));
 		get64(chan[0][0]);
 		for (i = 0; i < m; i++) {
