@@ -74,6 +74,16 @@ void npu_mem_owner_current(struct npu_mem_owner *owner)
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_owner_current);
 
+/*
+ * Is the calling process @owner (as npu_mem_owner_equal() would say)?  Every
+ * ioctl asks, so it compares in place and copies nothing.
+ */
+bool npu_mem_owner_is_current(const struct npu_mem_owner *owner)
+{
+	return owner->tgid == task_tgid_nr(current) &&
+	       owner->start_time == current->group_leader->start_time;
+}
+
 u64 npu_mem_handle_mmap_offset(u32 handle)
 {
 	return (u64)handle << PAGE_SHIFT;

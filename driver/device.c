@@ -182,38 +182,47 @@ static struct page *npu_mem_host_alloc_chunk(u64 left)
 	return NULL;
 }
 
+/*
+ * The next chunk of at most @left bytes, charged to @memcg: a zeroed one from
+ * the device's reserve if it has one, else a new one.
+ */
+static struct page *npu_mem_host_chunk(struct npu_mem_dev *dev,
+				       struct mem_cgroup *memcg, u64 left)
+{
+	struct mem_cgroup *old;
+	struct page *page = NULL;
+
+	if (left >= PAGE_SIZE << NPU_MEM_CHUNK_ORDER)
+		page = npu_mem_zero_pool_take(&dev->zero, memcg);
+	if (!page) {
+		old = set_active_memcg(memcg);
+		page = npu_mem_host_alloc_chunk(left);
+		set_active_memcg(old);
+	}
+	return page;
+}
+
 static int npu_mem_host_alloc(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
 {
-	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(current->mm), *old;
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(current->mm);
 	u64 left = obj->size;
 	struct page *page;
-	int ret = 0;
 
 	while (left) {
-		page = NULL;
-		if (left >= PAGE_SIZE << NPU_MEM_CHUNK_ORDER)
-			page = npu_mem_zero_pool_take(&dev->zero, memcg);
-		if (!page) {
-			old = set_active_memcg(memcg);
-			page = npu_mem_host_alloc_chunk(left);
-			set_active_memcg(old);
-		}
+		page = npu_mem_host_chunk(dev, memcg, left);
 		if (!page)
-			goto err_free;
+			break;
 		list_add_tail(&page->lru, &obj->pages);
 		left -= PAGE_SIZE << compound_order(page);
 		if (fatal_signal_pending(current))
-			goto err_free;
+			break;
 		cond_resched();
 	}
-	goto out;
-
-err_free:
-	npu_mem_host_free(dev, obj);
-	ret = -ENOMEM;
-out:
 	mem_cgroup_put(memcg);
-	return ret;
+	if (!left)
+		return 0;
+	npu_mem_host_free(dev, obj);
+	return -ENOMEM;
 }
 
 /* Map eagerly, one remap_pfn_range() per contiguous chunk. */

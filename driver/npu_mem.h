@@ -399,6 +399,7 @@ int npu_mem_handle_info(struct npu_mem_ctx *ctx, struct npu_mem_handle_info *inf
 bool npu_mem_owner_equal(const struct npu_mem_owner *a,
 			 const struct npu_mem_owner *b);
 void npu_mem_owner_current(struct npu_mem_owner *owner);
+bool npu_mem_owner_is_current(const struct npu_mem_owner *owner);
 u64 npu_mem_handle_mmap_offset(u32 handle);
 
 /* mmap.c */

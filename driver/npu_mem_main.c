@@ -15,7 +15,6 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
-#include <linux/pid.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -95,15 +94,10 @@ static int npu_mem_release(struct inode *inode, struct file *file)
 	return 0;
 }
 
-/*
- * Return: 0 if the caller is @ctx's owner (npu_mem_owner_equal()), running in
- * its mm; else -EBADFD.  On every call: compares, copies nothing.
- */
+/* Return: 0 if the caller is @ctx's owner, running in its mm; else -EBADFD. */
 static int npu_mem_check_caller(struct npu_mem_ctx *ctx)
 {
-	if (task_tgid_nr(current) != ctx->owner.tgid ||
-	    current->group_leader->start_time != ctx->owner.start_time ||
-	    current->mm != ctx->mm)
+	if (!npu_mem_owner_is_current(&ctx->owner) || current->mm != ctx->mm)
 		return -EBADFD;
 	return 0;
 }

@@ -376,6 +376,22 @@ static double share_a(enum peer peer, int sock, uint64_t size, int npu_fd, int h
 	return t;
 }
 
+/* One line per peer; ratio > 1: npu_mem is that many times faster than the peer. */
+static void report_share(const char *what, uint64_t size, const double *t)
+{
+	for (int p = PEER_NPU; p <= PEER_DMABUF; p++) {
+		char metric[96];
+
+		snprintf(metric, sizeof(metric), "%s %llu MiB: %s", what,
+			 (unsigned long long)(size / MIB), peer_name[p]);
+		if (p == PEER_NPU)
+			report("share", metric, t[p] / 1e3, "us", NULL, 0);
+		else
+			report("share", metric, t[p] / 1e3, "us", "npu_mem speedup",
+			       t[p] / t[PEER_NPU]);
+	}
+}
+
 static void bench_share(void)
 {
 	static const uint64_t sizes[] = { 2 * MIB, 256 * MIB };
@@ -422,30 +438,9 @@ static void bench_share(void)
 			med[p] = pct(t, rounds, 50);
 			p90[p] = pct(t, rounds, 90);
 		}
-		for (int p = PEER_NPU; p <= PEER_DMABUF; p++) {
-			char metric[96];
-
-			snprintf(metric, sizeof(metric), "share %llu MiB: %s",
-				 (unsigned long long)(size / MIB), peer_name[p]);
-			if (p == PEER_NPU)
-				report("share", metric, med[p] / 1e3, "us", NULL, 0);
-			else
-				/* ratio > 1: npu_mem is that many times faster than the peer */
-				report("share", metric, med[p] / 1e3, "us", "npu_mem speedup",
-				       med[p] / med[PEER_NPU]);
-		}
+		report_share("share", size, med);
 		/* Back-to-back rounds can outrun the zeroed reserve: show the tail too. */
-		for (int p = PEER_NPU; p <= PEER_DMABUF; p++) {
-			char metric[96];
-
-			snprintf(metric, sizeof(metric), "p90 of share %llu MiB: %s",
-				 (unsigned long long)(size / MIB), peer_name[p]);
-			if (p == PEER_NPU)
-				report("share", metric, p90[p] / 1e3, "us", NULL, 0);
-			else
-				report("share", metric, p90[p] / 1e3, "us", "npu_mem speedup",
-				       p90[p] / p90[PEER_NPU]);
-		}
+		report_share("p90 of share", size, p90);
 		free(t);
 	}
 	close(heap_fd);
