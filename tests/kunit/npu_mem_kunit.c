@@ -18,6 +18,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 
+#include "driver/compat.h"
 #include "driver/npu_mem.h"
 
 #define KT_DEV_SIZE	(8ULL << 20)
@@ -824,4 +825,4 @@ kunit_test_suites(&npu_mem_version_suite, &npu_mem_obj_suite, &npu_mem_share_sui
 
 MODULE_DESCRIPTION("KUnit tests for npu_mem");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+NPU_MEM_MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

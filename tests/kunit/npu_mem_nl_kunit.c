@@ -12,6 +12,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 
+#include "driver/compat.h"
 #include "driver/npu_mem.h"
 
 #define NK_DEV_SIZE	(8ULL << 20)
@@ -279,4 +280,4 @@ kunit_test_suites(&npu_mem_nl_suite);
 
 MODULE_DESCRIPTION("KUnit tests for npu_mem's netlink support");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+NPU_MEM_MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

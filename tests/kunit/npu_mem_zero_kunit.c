@@ -14,6 +14,7 @@
 #include <linux/module.h>
 #include <linux/string.h>
 
+#include "driver/compat.h"
 #include "driver/npu_mem.h"
 
 #define KZ_DEV_SIZE	(16ULL << 20)
@@ -186,4 +187,4 @@ kunit_test_suites(&npu_mem_zero_reserve_suite);
 
 MODULE_DESCRIPTION("KUnit tests for npu_mem's reserves of zeroed chunks");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+NPU_MEM_MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
