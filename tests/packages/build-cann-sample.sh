@@ -14,6 +14,8 @@ need_pkgs cmake make g++
 # shellcheck source=/dev/null
 . "$tree/set_env.sh"
 rm -rf "$out"
-cmake -S "$NPU_TOP/tests/packages/cann-sample" -B "$out" \
+# Without CMake's build-tree RPATH (this machine's path to TREE), the program finds
+# libascendcl.so through set_env.sh only, as an installed CANN program does.
+cmake -S "$NPU_TOP/tests/packages/cann-sample" -B "$out" -DCMAKE_SKIP_BUILD_RPATH=ON \
 	-DASCEND_CANN_PACKAGE_PATH="$ASCEND_HOME_PATH" >"$out.log" 2>&1 &&
 	cmake --build "$out" >>"$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
