@@ -19,6 +19,7 @@
 #   make modules_install  npu_mem.ko as built by "make module" for KDIR, into
 #                         INSTALL_MOD_PATH (default DESTDIR)/lib/modules/KVER/extra
 #   make deb              the Debian packages, into build/deb/
+#   make version          print VERSION (for dkms install npu-mem/VERSION)
 
 KDIR ?= /lib/modules/$(shell uname -r)/build
 BUILD ?= $(CURDIR)/build
@@ -79,7 +80,7 @@ HOST_TEST_BINS := $(patsubst libshim/tests/%.c,$(HOST_TEST_DIR)/%,$(wildcard lib
 	$(HOST_TEST_DIR)/test_acl_layout_cxx
 
 .PHONY: all module userspace libshim host-tests check demo bench installable install \
-	install-dkms modules_install deb clean FORCE
+	install-dkms modules_install deb version clean FORCE
 
 all: module userspace
 
@@ -235,6 +236,9 @@ modules_install: module
 # (the files git knows, committed or not) so that nothing lands outside build/.
 deb:
 	scripts/build-debs.sh $(BUILD)/deb
+
+version:
+	@echo $(VERSION)
 
 clean:
 	rm -rf $(BUILD)
