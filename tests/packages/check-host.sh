@@ -77,4 +77,22 @@ check "pkg-config npu-mem-acl: an ACL program compiles and links with its flags"
 check "the ABI headers in /usr/include/npu_mem compile on their own" \
 	gcc -fsyntax-only -I"$root/usr/include" -x c - <<<'#include <npu_mem/npu_mem.h>
 #include <npu_mem/npu_mem_netlink.h>'
+# make install and make install-dkms on their own, as outside Debian: everything below
+# DESTDIR, and no DESTDIR in what the files say.
+dest=$work/destdir
+check "make install install-dkms DESTDIR=... (PREFIX=/usr/local) succeeds" \
+	quiet make -s -C "$NPU_TOP" BUILD="$work/make-build" DESTDIR="$dest" install install-dkms
+installed_right() {
+	local f
+	for f in usr/local/bin/npu-mem usr/local/bin/npu-mem-demo usr/local/share/man/man1/npu-mem-demo.1 \
+		usr/local/lib/npu-mem/lib64/libascendcl.so usr/local/lib/npu-mem/include/acl/acl.h \
+		usr/local/lib/pkgconfig/npu-mem-acl.pc etc/udev/rules.d/60-npu-mem.rules \
+		etc/sysusers.d/npu-mem.conf etc/modprobe.d/npu-mem.conf "usr/src/npu-mem-$(make -s version)/dkms.conf"; do
+		[ -f "$dest/$f" ] || { echo "# missing: $f"; return 1; }
+	done
+	! grep -rl "$dest" "$dest" && grep -q '^npu_mem_home=/usr/local/lib/npu-mem$' \
+		"$dest/usr/local/lib/npu-mem/set_env.sh"
+}
+check "make install: tools, CANN-shaped tree, pkg-config, udev, sysusers.d, modprobe.d, DKMS source; no file names DESTDIR" \
+	installed_right
 exit $rc
