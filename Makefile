@@ -59,7 +59,7 @@ TOOL_BINS := $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem-vm-tests $(STAGE)/bi
 NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 NL_LIBS = $(shell pkg-config --static --libs libnl-genl-3.0)
 # What make install installs is built apart, dynamically linked (the VM's copies are static).
-DIST := $(BUILD)/dist
+INST := $(BUILD)/installable
 
 # libshim: the ACL runtime library (libascendcl.so / .a) and its headers.
 SHIM_SRCS := $(wildcard libshim/*.c)
@@ -175,27 +175,27 @@ bench:
 	tests/bench/run-bench $(BENCH_ARGS)
 
 # What make install installs, built (dpkg-buildpackage's CPPFLAGS and LDFLAGS apply).
-installable: libshim $(DIST)/npu-mem $(DIST)/npu-mem-demo
+installable: libshim $(INST)/npu-mem $(INST)/npu-mem-demo
 
 # The installed demo finds libascendcl.so in ACLDIR by its RUNPATH; a LD_LIBRARY_PATH set by
 # a CANN set_env.sh still comes first.  It is relinked when ACLDIR changes.
-$(DIST)/npu-mem-demo: tools/npu-mem-demo.c $(STAGE)/lib/libascendcl.so $(SHIM_PUB) $(DIST)/acldir
+$(INST)/npu-mem-demo: tools/npu-mem-demo.c $(STAGE)/lib/libascendcl.so $(SHIM_PUB) $(INST)/acldir
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(USER_CFLAGS) -Ilibshim/include $(LDFLAGS) -o $@ $< \
 		-L$(STAGE)/lib -lascendcl -Wl,-rpath,$(ACLDIR)/lib64
 
-$(DIST)/npu-mem: $(wildcard tools/npu-mem/*.c) uapi/npu_mem.h uapi/npu_mem_netlink.h
+$(INST)/npu-mem: $(wildcard tools/npu-mem/*.c) uapi/npu_mem.h uapi/npu_mem_netlink.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(USER_CFLAGS) $(NL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) \
 		$(shell pkg-config --libs libnl-genl-3.0)
 
-$(DIST)/acldir: FORCE
+$(INST)/acldir: FORCE
 	@mkdir -p $(dir $@)
 	@echo '$(ACLDIR)' | cmp -s - $@ || echo '$(ACLDIR)' >$@
 
 install: installable
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man8
-	install -m 0755 $(DIST)/npu-mem $(DIST)/npu-mem-demo $(DESTDIR)$(BINDIR)/
+	install -m 0755 $(INST)/npu-mem $(INST)/npu-mem-demo $(DESTDIR)$(BINDIR)/
 	install -m 0644 tools/npu-mem-demo.1 $(DESTDIR)$(MANDIR)/man1/
 	install -m 0644 tools/npu-mem/npu-mem.8 $(DESTDIR)$(MANDIR)/man8/
 	for h in $(SHIM_PUB:libshim/include/%=%); do \
