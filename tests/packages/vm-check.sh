@@ -10,7 +10,7 @@ check() {	# check NAME CMD...
 	shift
 	if "$@"; then echo "ok - packages-vm: $name"; else echo "not ok - packages-vm: $name"; rc=1; fi
 }
-as_user() { su -s /bin/sh -c "$1" user </dev/null; }
+as_user() { su -s /bin/sh -c "$1" "${2:-user}" </dev/null; }
 
 rm -rf /opt/npu_mem
 export PATH=/usr/bin:/bin
@@ -27,7 +27,9 @@ rmode=$(sed -n 's/^KERNEL=="npu_mem".*MODE="\([0-7]*\)".*/\1/p' $rule)
 check "the udev rule gives /dev/npu_mem to the sysusers.d group npu, mode 0660" \
 	test "$group:$rgroup:$rmode" = "npu:npu:0660"
 echo "user:x:1000:1000:user:/tmp:/bin/sh" >>/etc/passwd
+echo "other:x:1001:1001:other:/tmp:/bin/sh" >>/etc/passwd
 echo "user:x:1000:" >>/etc/group
+echo "other:x:1001:" >>/etc/group
 echo "$group:x:999:user" >>/etc/group
 chgrp "$rgroup" /dev/npu_mem && chmod "$rmode" /dev/npu_mem
 
@@ -49,6 +51,8 @@ check "npu-mem-demo, as a member of group npu: DEMO OK" grep -q '^DEMO OK' /tmp/
 as_user '. /usr/lib/npu-mem/set_env.sh && ./share_sample' >/tmp/sample.out 2>&1
 sed 's/^/# /' /tmp/sample.out
 check "the CANN-style CMake program: SAMPLE OK" grep -q '^SAMPLE OK' /tmp/sample.out
+outsider_refused() { ! as_user npu-mem-demo other >/dev/null 2>&1; }
+check "npu-mem-demo, as a user outside group npu: refused" outsider_refused
 
 # The same without the packaged library: nothing else in the VM may stand in for it.
 mv /usr/lib/npu-mem/lib64/libascendcl.so /tmp/
