@@ -15,6 +15,7 @@
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
 #include <linux/uaccess.h>
@@ -197,7 +198,7 @@ static int npu_mem_ioc_handle_info(struct npu_mem_ctx *ctx, void *arg)
 	return npu_mem_handle_info(ctx, info);
 }
 
-/* Big enough for every ioctl's argument. */
+/* Big enough for every ioctl's argument, at this module's struct sizes. */
 union npu_mem_ioctl_arg {
 	struct npu_mem_version version;
 	struct npu_mem_device_info device_info;
@@ -210,26 +211,56 @@ union npu_mem_ioctl_arg {
 	struct npu_mem_handle_info handle_info;
 };
 
+/**
+ * struct npu_mem_ioctl_desc - one ioctl of the table
+ * @cmd: the ioctl number as this module's header defines it; its type,
+ *	number and direction must match the caller's, its size need not
+ * @size: sizeof() the argument struct in this module
+ * @min_size: the smallest size accepted, NPU_MEM_*_SIZE_VER0
+ * @func: the handler; it sees the argument at @size bytes
+ */
 struct npu_mem_ioctl_desc {
 	unsigned int cmd;
+	unsigned int size;
+	unsigned int min_size;
 	int (*func)(struct npu_mem_ctx *ctx, void *arg);
 };
 
-#define NPU_MEM_IOCTL_DEF(_cmd, _func) \
-	[_IOC_NR(_cmd)] = { .cmd = (_cmd), .func = (_func) }
+#define NPU_MEM_IOCTL_DEF(_cmd, _func, _min_size)		\
+	[_IOC_NR(_cmd)] = {					\
+		.cmd = (_cmd),					\
+		.size = _IOC_SIZE(_cmd),			\
+		.min_size = (_min_size),			\
+		.func = (_func),				\
+	}
 
 static const struct npu_mem_ioctl_desc npu_mem_ioctls[] = {
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_VERSION, npu_mem_ioc_version),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_DEVICE_INFO, npu_mem_ioc_device_info),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_ALLOC, npu_mem_ioc_alloc),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_FREE, npu_mem_ioc_free),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_EXPORT, npu_mem_ioc_export),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_SET_PIDS, npu_mem_ioc_set_pids),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_IMPORT, npu_mem_ioc_import),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_BARE_TGID, npu_mem_ioc_bare_tgid),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_HANDLE_INFO, npu_mem_ioc_handle_info),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_VERSION, npu_mem_ioc_version,
+			  NPU_MEM_VERSION_SIZE_VER0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_DEVICE_INFO, npu_mem_ioc_device_info,
+			  NPU_MEM_DEVICE_INFO_SIZE_VER0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_ALLOC, npu_mem_ioc_alloc,
+			  NPU_MEM_ALLOC_SIZE_VER0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_FREE, npu_mem_ioc_free,
+			  NPU_MEM_FREE_SIZE_VER0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_EXPORT, npu_mem_ioc_export,
+			  NPU_MEM_EXPORT_SIZE_VER0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_SET_PIDS, npu_mem_ioc_set_pids,
+			  NPU_MEM_SET_PIDS_SIZE_VER0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_IMPORT, npu_mem_ioc_import,
+			  NPU_MEM_IMPORT_SIZE_VER0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_BARE_TGID, npu_mem_ioc_bare_tgid,
+			  NPU_MEM_BARE_TGID_SIZE_VER0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_HANDLE_INFO, npu_mem_ioc_handle_info,
+			  NPU_MEM_HANDLE_INFO_SIZE_VER0),
 };
 
+/*
+ * The ioctl funnel.  The caller's struct size comes from its ioctl number:
+ * copy_struct_from_user() zero-extends an older, shorter struct and refuses
+ * (E2BIG) a newer, longer one whose extra bytes are not zero, so adding a
+ * field at the end never changes an ioctl number.
+ */
 static long npu_mem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct npu_mem_ctx *ctx = file->private_data;
@@ -237,24 +268,28 @@ static long npu_mem_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	const struct npu_mem_ioctl_desc *desc;
 	union npu_mem_ioctl_arg karg;
 	unsigned int nr = _IOC_NR(cmd);
-	unsigned int size = _IOC_SIZE(cmd);
+	unsigned int usize = _IOC_SIZE(cmd);
 	int ret;
 
 	if (_IOC_TYPE(cmd) != NPU_MEM_IOCTL_BASE || nr >= ARRAY_SIZE(npu_mem_ioctls))
 		return -ENOTTY;
-	desc = &npu_mem_ioctls[nr];
-	if (!desc->func || desc->cmd != cmd || WARN_ON_ONCE(size > sizeof(karg)))
+	desc = &npu_mem_ioctls[array_index_nospec(nr, ARRAY_SIZE(npu_mem_ioctls))];
+	if (!desc->func || _IOC_DIR(cmd) != _IOC_DIR(desc->cmd))
 		return -ENOTTY;
+	if (usize < desc->min_size)
+		return -EINVAL;
 
 	ret = npu_mem_check_caller(ctx);
 	if (ret)
 		return ret;
-	if (copy_from_user(&karg, uarg, size))
-		return -EFAULT;
+	ret = copy_struct_from_user(&karg, desc->size, uarg, usize);
+	if (ret)
+		return ret;
 	ret = desc->func(ctx, &karg);
 	if (ret)
 		return ret;
-	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, &karg, size))
+	if ((_IOC_DIR(cmd) & _IOC_READ) &&
+	    copy_to_user(uarg, &karg, min(usize, desc->size)))
 		return -EFAULT;
 	return 0;
 }
