@@ -6,9 +6,12 @@
  *  - exactly VER0, VER0 + 8 and 4096 bytes with a zero tail (a newer header):
  *    the same result, and the tail is never written;
  *  - VER0 + 8 with a non-zero tail: E2BIG;
- *  - the wrong direction bits, or a 1.x ioctl number: ENOTTY.
+ *  - the wrong direction bits, or a 1.x ioctl number: ENOTTY;
+ *  - any flags bit the ioctl does not define, or a non-zero reserved field:
+ *    EINVAL.
  * Every refused call must leave no trace (no handle, no allocation, no export).
  */
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
@@ -67,6 +70,8 @@ struct abi_case {
 	const char *name;
 	unsigned long cmd;
 	size_t ver0;
+	size_t flags_off;	/* offsetof() the struct's flags */
+	uint32_t valid_flags;
 	void (*prepare)(struct env *e, void *arg);
 	int (*done)(struct env *e, void *arg);
 	int (*unchanged)(struct env *e, void *arg);
@@ -211,22 +216,31 @@ static int done_handle_info(struct env *e, void *arg)
 
 static const struct abi_case cases[] = {
 	{ "VERSION", NPU_MEM_IOCTL_VERSION, NPU_MEM_VERSION_SIZE_VER0,
+	  offsetof(struct npu_mem_version, flags), 0,
 	  prep_none, done_version, unchanged_nothing },
 	{ "DEVICE_INFO", NPU_MEM_IOCTL_DEVICE_INFO, NPU_MEM_DEVICE_INFO_SIZE_VER0,
+	  offsetof(struct npu_mem_device_info, flags), 0,
 	  prep_none, done_device_info, unchanged_nothing },
 	{ "ALLOC", NPU_MEM_IOCTL_ALLOC, NPU_MEM_ALLOC_SIZE_VER0,
+	  offsetof(struct npu_mem_alloc, flags), 0,
 	  prep_alloc, done_alloc, unchanged_nothing },
 	{ "FREE", NPU_MEM_IOCTL_FREE, NPU_MEM_FREE_SIZE_VER0,
+	  offsetof(struct npu_mem_free, flags), 0,
 	  prep_handle, done_free, free_handle },
 	{ "EXPORT", NPU_MEM_IOCTL_EXPORT, NPU_MEM_EXPORT_SIZE_VER0,
+	  offsetof(struct npu_mem_export, flags), NPU_MEM_EXPORT_DISABLE_PID_VALIDATION,
 	  prep_handle, done_export, unchanged_export },
 	{ "SET_PIDS", NPU_MEM_IOCTL_SET_PIDS, NPU_MEM_SET_PIDS_SIZE_VER0,
+	  offsetof(struct npu_mem_set_pids, flags), 0,
 	  prep_set_pids, release_set_pids, release_set_pids },
 	{ "IMPORT", NPU_MEM_IOCTL_IMPORT, NPU_MEM_IMPORT_SIZE_VER0,
+	  offsetof(struct npu_mem_import, flags), 0,
 	  prep_import, done_import, unchanged_import },
 	{ "BARE_TGID", NPU_MEM_IOCTL_BARE_TGID, NPU_MEM_BARE_TGID_SIZE_VER0,
+	  offsetof(struct npu_mem_bare_tgid, flags), 0,
 	  prep_none, done_bare_tgid, unchanged_nothing },
 	{ "HANDLE_INFO", NPU_MEM_IOCTL_HANDLE_INFO, NPU_MEM_HANDLE_INFO_SIZE_VER0,
+	  offsetof(struct npu_mem_handle_info, flags), 0,
 	  prep_handle, done_handle_info, free_handle },
 };
 
@@ -267,6 +281,31 @@ static void run_size(struct env *e, const struct abi_case *c, size_t size, int p
 	TAP_CHECK(name, r == 0 && c->done(e, buf) && tail_is_zero(buf, c->ver0, BIG));
 }
 
+/*
+ * Every flags bit @c does not define, one at a time: EINVAL and no trace.
+ * Return: the first bit that was not refused cleanly, or -1.
+ */
+static int undefined_flags_refused(struct env *e, const struct abi_case *c)
+{
+	static uint8_t buf[BIG];
+
+	for (int bit = 0; bit < 32; bit++) {
+		uint32_t flag = 1U << bit;
+		int r;
+
+		if (c->valid_flags & flag)
+			continue;
+		memset(buf, 0, sizeof(buf));
+		e->dev0_free = npu_dev_free(0);
+		c->prepare(e, buf);
+		memcpy(buf + c->flags_off, &flag, sizeof(flag));
+		r = ioctl(e->fd, c->cmd, buf);
+		if (!(r == -1 && errno == EINVAL) || !c->unchanged(e, buf))
+			return bit;
+	}
+	return -1;
+}
+
 /* A child exports one value without a whitelist and holds it until we close @hold. */
 static pid_t start_exporter(uint64_t *value, int *hold)
 {
@@ -304,7 +343,7 @@ int main(void)
 	static uint8_t zeros[BIG];
 	struct npu_mem_version ver = { 0 };
 	struct env e = { 0 };
-	int hold = -1;
+	int hold = -1, bad;
 	pid_t child;
 
 	e.fd = npu_open();
@@ -327,6 +366,17 @@ int main(void)
 		run_size(&e, c, c->ver0 + TAIL, 1, E2BIG, "newer, non-zero tail");
 		snprintf(name, sizeof(name), "%s with the wrong direction bits is ENOTTY", c->name);
 		TAP_ERRNO(name, ioctl(e.fd, wrong_dir, zeros), ENOTTY);
+		bad = undefined_flags_refused(&e, c);
+		snprintf(name, sizeof(name), "%s: every undefined flags bit is EINVAL, no trace",
+			 c->name);
+		tap_result(bad < 0, name, "flags bit %d was not refused cleanly", bad);
+	}
+	{
+		struct npu_mem_import im = { .shareable = e.foreign, .device = 1, .reserved = 1 };
+
+		TAP_ERRNO("IMPORT with a non-zero reserved field is EINVAL",
+			  ioctl(e.fd, NPU_MEM_IOCTL_IMPORT, &im), EINVAL);
+		TAP_CHECK("... and left no handle", unchanged_import(&e, NULL));
 	}
 
 	/* ABI 1.x numbers ('N', 0x00-0x08) belong to drivers/usb/scanner.h. */
