@@ -25,11 +25,6 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
 }
-
-static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
-{
-	vma->vm_flags &= ~flags;
-}
 #endif
 
 /* MODULE_IMPORT_NS() takes a string literal from Linux v6.13 on. */
