@@ -20,11 +20,12 @@ need_pkgs() {
 	[ "$(id -u)" -eq 0 ] || die "packages missing (${missing[*]}); run as root or install them"
 	say "installing: ${missing[*]}"
 	if [ -z "${NPU_APT_UPDATED:-}" ]; then
-		apt-get update -qq >&2 || die "apt-get update failed"
+		apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 || die "apt-get update failed"
 		export NPU_APT_UPDATED=1
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+	# Wait for the dpkg lock: another checkout's run may be installing too.
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+		--no-install-recommends "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
 }
 
 # Run a long command with its output in a log, printing a heartbeat line every 30 s
