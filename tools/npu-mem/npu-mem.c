@@ -34,6 +34,13 @@
 #include "uapi/npu_mem_netlink.h"
 #include "print.h"
 
+#define STR(x) #x
+#define XSTR(x) STR(x)
+/* The package may pass its own version (-DNPU_MEM_TOOL_VERSION='"2.0-1"'). */
+#ifndef NPU_MEM_TOOL_VERSION
+#define NPU_MEM_TOOL_VERSION XSTR(NPU_MEM_ABI_MAJOR) "." XSTR(NPU_MEM_ABI_MINOR)
+#endif
+
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *prog = "npu-mem";
@@ -804,6 +811,7 @@ static void usage(void)
 	size_t i;
 
 	fputs("Usage: npu-mem [--json] COMMAND [OPTIONS]\n"
+	      "       npu-mem --version\n"
 	      "Show the simulated NPU memory of npu_mem.ko and who holds it.\n"
 	      "\n"
 	      "Commands:\n", stdout);
@@ -815,6 +823,8 @@ static void usage(void)
 "                             devices/objects/procs (one element per line), one\n"
 "                             JSON object per line for watch and info\n"
 "  -q, --quiet                watch: do not announce on stderr that it listens\n"
+"  -V, --version              this tool's version, and the ABI and netlink family\n"
+"                             version it was built for\n"
 "  -h, --help                 this text\n"
 "\n"
 "Permissions: without CAP_SYS_ADMIN, objects and procs show only the objects\n"
@@ -828,6 +838,12 @@ static void usage(void)
 "\n"
 "Exit status: 0 success, 1 the request failed, 2 bad usage.\n"
 "Do not screen-scrape the tables; use --json.\n", stdout);
+}
+
+static void version(void)
+{
+	printf("%s %s (ABI %u.%u, genl %u)\n", prog, NPU_MEM_TOOL_VERSION,
+	       NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR, NPU_MEM_GENL_VERSION);
 }
 
 /* The options that take a number. */
@@ -873,6 +889,7 @@ static int parse_options(int argc, char **argv, struct args *a)
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "count", required_argument, NULL, 'c' },
@@ -881,7 +898,7 @@ static int parse_options(int argc, char **argv, struct args *a)
 	int c;
 
 	/* GNU getopt permutes: options may come before or after the command. */
-	while ((c = getopt_long(argc, argv, "jqhd:p:c:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jqhVd:p:c:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
 			print_set_json(true);
@@ -892,6 +909,9 @@ static int parse_options(int argc, char **argv, struct args *a)
 			break;
 		case 'h':
 			usage();
+			return 0;
+		case 'V':
+			version();
 			return 0;
 		case 'd':
 		case 'p':
