@@ -152,7 +152,7 @@ $(STAGE)/bin/npu-mem-demo: tools/npu-mem-demo.c $(STAGE)/lib/libascendcl.a $(SHI
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Ilibshim/include $(STATIC) -o $@ $< $(STAGE)/lib/libascendcl.a -lpthread
 
-$(STAGE)/bin/npu-mem: $(wildcard tools/npu-mem/*.c) uapi/npu_mem.h uapi/npu_mem_netlink.h
+$(STAGE)/bin/npu-mem: $(wildcard tools/npu-mem/*.[ch]) uapi/npu_mem.h uapi/npu_mem_netlink.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(NL_CFLAGS) $(STATIC) -o $@ $(filter %.c,$^) $(NL_LIBS)
 

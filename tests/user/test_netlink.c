@@ -513,6 +513,10 @@ int main(void)
 		  has(out, "{\"abi_major\":%d,\"abi_minor\":%d,\"genl_version\":1,",
 		      NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR) &&
 		  has(out, "\"admin\":true"));
+	TAP_CHECK("--version: the ABI and family version it was built for",
+		  run(out, (const char *[]){ "--version", NULL }) == 0 &&
+		  !strncmp(out, "npu-mem ", 8) &&
+		  has(out, " (ABI %d.%d, genl 1)\n", NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR));
 
 	/* 4. What uid 1000 sees (it allocates Z, imports Y, and dies holding them). */
 	TAP_CHECK("export Y without pid validation",
