@@ -152,9 +152,12 @@ $(STAGE)/bin/npu-mem-demo: tools/npu-mem-demo.c $(STAGE)/lib/libascendcl.a $(SHI
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Ilibshim/include $(STATIC) -o $@ $< $(STAGE)/lib/libascendcl.a -lpthread
 
+# npu-mem --version names the package version (debian/changelog).
+TOOL_CFLAGS = $(NL_CFLAGS) -DNPU_MEM_TOOL_VERSION='"$(VERSION)"'
+
 $(STAGE)/bin/npu-mem: $(wildcard tools/npu-mem/*.[ch]) uapi/npu_mem.h uapi/npu_mem_netlink.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) $(NL_CFLAGS) $(STATIC) -o $@ $(filter %.c,$^) $(NL_LIBS)
+	$(CC) $(USER_CFLAGS) $(TOOL_CFLAGS) $(STATIC) -o $@ $(filter %.c,$^) $(NL_LIBS)
 
 $(STAGE)/bin/npu-mem-vm-tests: tests/vm/run-in-vm.sh
 	@mkdir -p $(dir $@)
@@ -184,9 +187,9 @@ $(INST)/npu-mem-demo: tools/npu-mem-demo.c $(STAGE)/lib/libascendcl.so $(SHIM_PU
 	$(CC) $(CPPFLAGS) $(USER_CFLAGS) -Ilibshim/include $(LDFLAGS) -o $@ $< \
 		-L$(STAGE)/lib -lascendcl -Wl,-rpath,$(ACLDIR)/lib64
 
-$(INST)/npu-mem: $(wildcard tools/npu-mem/*.c) uapi/npu_mem.h uapi/npu_mem_netlink.h
+$(INST)/npu-mem: $(wildcard tools/npu-mem/*.[ch]) uapi/npu_mem.h uapi/npu_mem_netlink.h
 	@mkdir -p $(dir $@)
-	$(CC) $(CPPFLAGS) $(USER_CFLAGS) $(NL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) \
+	$(CC) $(CPPFLAGS) $(USER_CFLAGS) $(TOOL_CFLAGS) $(LDFLAGS) -o $@ $(filter %.c,$^) \
 		$(shell pkg-config --libs libnl-genl-3.0)
 
 $(INST)/acldir: FORCE
