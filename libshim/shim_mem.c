@@ -317,6 +317,7 @@ static aclError do_map(const char *func, void *virPtr, size_t size, size_t offse
 {
 	uintptr_t va = (uintptr_t)virPtr;
 	struct shim_errctx c = { .handle = handle };
+	struct npu_dev_handle_info info;
 	struct shim_handle *h;
 	struct shim_resv *r;
 	struct shim_map *m, *o;
@@ -379,7 +380,9 @@ static aclError do_map(const char *func, void *virPtr, size_t size, size_t offse
 	m->r = r;
 	if (access)	/* the owning device gets read/write at once */
 		m->acc_dev[h->dev] = ACL_RT_MEM_ACCESS_FLAGS_READWRITE;
-	ret = npu_dev_map(shim.fd, h->kid, virPtr, size, map_prot(m));
+	ret = npu_dev_handle_info(shim.fd, h->kid, &info);
+	if (!ret)
+		ret = npu_dev_map(shim.fd, info.mmap_offset, virPtr, size, map_prot(m));
 	if (ret) {
 		free(m);
 		c.dev = h->dev;
