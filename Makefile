@@ -49,6 +49,12 @@ ACL_TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(ACL_TEST_SRCS))
 HOST_TEST_DIR := $(BUILD)/host-tests
 HOST_TEST_BINS := $(patsubst libshim/tests/%.c,$(HOST_TEST_DIR)/%,$(wildcard libshim/tests/test_*.c)) \
 	$(HOST_TEST_DIR)/test_acl_layout_cxx $(HOST_TEST_DIR)/test_acl_symbols
+# Test-only builds of the library against a stand-in device: its sources with npu_dev.c
+# replaced by libshim/tests/npu_dev_fake.c (memfds); never installed.
+SHIM_FAKE_SRCS := $(filter-out libshim/npu_dev.c,$(SHIM_SRCS)) libshim/tests/npu_dev_fake.c
+SHIM_FAKE_DEPS := $(SHIM_FAKE_SRCS) libshim/tests/npu_dev_fake.h $(SHIM_INTERNAL) $(SHIM_PUB) \
+	tests/user/tap.h tests/user/acl_util.h
+SHIM_TEST_CFLAGS := $(USER_CFLAGS) -Ilibshim -Ilibshim/include -pthread
 
 .PHONY: all module userspace libshim host-tests check demo bench install clean
 
@@ -113,6 +119,11 @@ $(HOST_TEST_DIR)/%: libshim/tests/%.c $(STAGE)/lib/libascendcl.so $(SHIM_PUB) te
 $(HOST_TEST_DIR)/test_acl_errmap: libshim/tests/test_acl_errmap.c $(SHIM_OBJS) $(SHIM_PUB) $(SHIM_INTERNAL) tests/user/tap.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Ilibshim -Ilibshim/include -o $@ $< $(SHIM_OBJS) -lpthread
+
+$(HOST_TEST_DIR)/test_acl_fakedev: libshim/tests/test_acl_fakedev.c $(SHIM_FAKE_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_TEST_CFLAGS) -fsanitize=leak,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< $(SHIM_FAKE_SRCS)
 
 $(HOST_TEST_DIR)/test_acl_symbols: libshim/tests/test_acl_symbols.sh $(STAGE)/lib/libascendcl.a \
 		$(STAGE)/lib/libascendcl.so $(SHIM_STAGED_HDRS)
