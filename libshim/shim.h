@@ -15,9 +15,14 @@
 #define SHIM_GRAN	(2UL << 20)	/* 2 MiB: normal and huge pages */
 #define SHIM_GRAN_1G	(1UL << 30)	/* HUGE1G attributes */
 
-/* A physical handle of this process (what aclrtDrvMemHandle points at). */
+/*
+ * A physical handle of this process.  Callers see its token (shim_handle_ptr),
+ * never the record's address: tokens are never reused, so a stale handle
+ * cannot name a record that was allocated later at the same address.
+ */
 struct shim_handle {
 	struct shim_handle *next;
+	uint64_t token;
 	uint64_t kid;			/* the driver's handle id */
 	size_t size;
 	int32_t dev;
@@ -51,6 +56,7 @@ struct shim_map {
 
 struct shim_stream {
 	struct shim_stream *next;
+	uint64_t token;			/* what aclrtStream is, as for handles */
 	int32_t dev;
 };
 
@@ -73,6 +79,7 @@ struct shim_state {
 	struct shim_map *maps;
 	struct shim_stream *streams;
 	struct shim_host *hosts;
+	uint64_t last_token;		/* survives aclFinalize and fork */
 };
 
 extern struct shim_state shim;
@@ -117,9 +124,18 @@ aclError shim_fail_errno(const char *func, enum shim_op op, int err, const struc
 aclError shim_lock(const char *func, bool write);
 void shim_unlock(void);
 
+/* A new token for a handle or stream (caller holds the lock for writing). */
+uint64_t shim_new_token(void);
+
+static inline aclrtDrvMemHandle shim_handle_ptr(const struct shim_handle *h)
+{
+	return (aclrtDrvMemHandle)(uintptr_t)h->token;
+}
+
 /* The calling thread's current device or -1 (caller holds the lock). */
 int32_t shim_current_device(void);
 
+/* The record of handle token @p, or NULL. */
 struct shim_handle *shim_find_handle(const void *p);
 struct shim_map *shim_find_map(uintptr_t addr, size_t len);
 struct shim_resv *shim_find_resv(uintptr_t addr, size_t len);

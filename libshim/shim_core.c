@@ -118,6 +118,11 @@ void shim_unlock(void)
 	pthread_rwlock_unlock(&shim.lock);
 }
 
+uint64_t shim_new_token(void)
+{
+	return ++shim.last_token;
+}
+
 /* ---- lookups (caller holds the lock) ---- */
 
 struct shim_handle *shim_find_handle(const void *p)
@@ -125,7 +130,7 @@ struct shim_handle *shim_find_handle(const void *p)
 	struct shim_handle *h;
 
 	for (h = shim.handles; h; h = h->next)
-		if (h == p)
+		if (h->token == (uintptr_t)p)
 			return h;
 	return NULL;
 }
@@ -174,8 +179,10 @@ int shim_handle_put(struct shim_handle *h)
 
 /*
  * aclFinalize (kernel = true): unmap, free and release everything.  After
- * fork (kernel = false) only forget: records are leaked on purpose so that a
- * parent's handle pointer can never alias a handle the child creates later.
+ * fork (kernel = false) the same without the driver (the child's file is
+ * refused) and without freeing aclrtMallocHost memory, which the child may
+ * still read.  Tokens are never reused, so no handle or stream of before
+ * names one created after.
  */
 void shim_release_all(bool kernel)
 {
@@ -188,33 +195,28 @@ void shim_release_all(bool kernel)
 
 	for (m = shim.maps; m; m = mn) {
 		mn = m->next;
-		if (kernel)
-			free(m);
+		free(m);
 	}
 	for (r = shim.resvs; r; r = rn) {
 		rn = r->next;
 		munmap((void *)r->base, r->size);
-		if (kernel)
-			free(r);
+		free(r);
 	}
 	for (h = shim.handles; h; h = hn) {
 		hn = h->next;
-		if (kernel) {
+		if (kernel)
 			npu_dev_free(shim.fd, h->kid);
-			free(h);
-		}
+		free(h);
 	}
 	for (s = shim.streams; s; s = sn) {
 		sn = s->next;
-		if (kernel)
-			free(s);
+		free(s);
 	}
 	for (hp = shim.hosts; hp; hp = hpn) {
 		hpn = hp->next;
-		if (kernel) {
+		if (kernel)
 			free(hp->p);
-			free(hp);
-		}
+		free(hp);
 	}
 	shim.maps = NULL;
 	shim.resvs = NULL;
@@ -509,7 +511,7 @@ static struct shim_stream *find_stream(const void *p)
 	struct shim_stream *s;
 
 	for (s = shim.streams; s; s = s->next)
-		if (s == p)
+		if (s->token == (uintptr_t)p)
 			return s;
 	return NULL;
 }
@@ -534,11 +536,12 @@ aclError aclrtCreateStream(aclrtStream *stream)
 		shim_unlock();
 		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
 	}
+	s->token = shim_new_token();
 	s->dev = dev;
 	s->next = shim.streams;
 	shim.streams = s;
 	shim_unlock();
-	*stream = s;
+	*stream = (aclrtStream)(uintptr_t)s->token;
 	return ACL_SUCCESS;
 }
 
@@ -553,7 +556,7 @@ static aclError destroy_stream(const char *func, aclrtStream stream)
 	if (e)
 		return e;
 	for (pp = &shim.streams; (s = *pp); pp = &s->next) {
-		if (s == stream) {
+		if (s->token == (uintptr_t)stream) {
 			*pp = s->next;
 			free(s);
 			shim_unlock();

@@ -102,6 +102,7 @@ static struct shim_handle *new_handle(uint64_t kid, size_t size, int32_t dev,
 
 	if (!h)
 		return NULL;
+	h->token = shim_new_token();
 	h->kid = kid;
 	h->size = size;
 	h->dev = dev;
@@ -153,8 +154,8 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 		shim_unlock();
 		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
 	}
+	*handle = shim_handle_ptr(h);
 	shim_unlock();
-	*handle = h;
 	return ACL_SUCCESS;
 }
 
@@ -448,7 +449,7 @@ aclError aclrtUnmapMem(void *virPtr)
 	h = m->h;
 	free(m);
 	h->map_ref--;
-	c.handle = h;
+	c.handle = shim_handle_ptr(h);
 	ret = shim_handle_put(h);
 	shim_unlock();
 	return ret ? FAIL_ERRNO(SHIM_OP_FREE, -ret, &c) : ACL_SUCCESS;
@@ -563,7 +564,7 @@ aclError aclrtMemRetainAllocationHandle(void *virPtr, aclrtDrvMemHandle *handle)
 		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", virPtr);
 	}
 	m->h->ref++;
-	*handle = m->h;
+	*handle = shim_handle_ptr(m->h);
 	shim_unlock();
 	return ACL_SUCCESS;
 }
@@ -767,13 +768,13 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 		if (h->exported && h->share == sh) {
 			e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
 				      "import refused: this process exported shareable handle 0x%llx (handle %p) and cannot import it",
-				      (unsigned long long)sh, (void *)h);
+				      (unsigned long long)sh, shim_handle_ptr(h));
 			goto out;
 		}
 		if (h->imported && h->share == sh) {
 			e = shim_fail(func, ACL_ERROR_RT_INVALID_HANDLE,
 				      "shareable handle 0x%llx is already imported by this process as handle %p (device %d)",
-				      (unsigned long long)sh, (void *)h, (int)h->dev);
+				      (unsigned long long)sh, shim_handle_ptr(h), (int)h->dev);
 			goto out;
 		}
 	}
@@ -803,7 +804,7 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 	}
 	h->imported = true;
 	h->share = sh;
-	*handle = h;
+	*handle = shim_handle_ptr(h);
 out:
 	shim_unlock();
 	return e;

@@ -60,10 +60,114 @@ static void cycles(void)
 	TAP_CHECK("cycles: nothing leaked (LeakSanitizer)", !leaks());
 }
 
+/* Run @fn in a child process that gets @secs seconds; report one result. */
+static void in_child(const char *name, int (*fn)(void), unsigned int secs)
+{
+	pid_t pid;
+	int st;
+
+	fflush(stdout);
+	pid = fork();
+	if (pid == 0) {
+		alarm(secs);
+		_exit(fn());
+	}
+	st = wait_child(pid);
+	if (st == 128 + SIGALRM)
+		tap_result(0, name, "the child hung for %u s (deadlock)", secs);
+	else if (st > 128)
+		tap_result(0, name, "the child was killed by signal %d (%s)", st - 128, strsignal(st - 128));
+	else
+		tap_result(st == 0, name, "the child exited with status %d", st);
+}
+
+/* ---- 2: stale handles and streams ---- */
+
+static void stale_handles(void)
+{
+	aclrtPhysicalMemProp prop = prop0(), got;
+	aclrtDrvMemHandle old[10], h = NULL;
+	aclrtStream s1 = NULL, s2 = NULL;
+	unsigned int i, hits = 0;
+	aclError r;
+
+	for (i = 0; i < 10; i++)
+		aclrtMallocPhysical(&old[i], G, &prop, 0);
+	for (i = 0; i < 10; i++)
+		aclrtFreePhysical(old[i]);
+	ACL_OK("stale: MallocPhysical after 10 frees", aclrtMallocPhysical(&h, G, &prop, 0));
+	for (i = 0; i < 10; i++) {
+		r = aclrtMemGetAllocationPropertiesFromHandle(old[i], &got);
+		aclGetRecentErrMsg();
+		hits += r != ACL_ERROR_RT_PARAM_INVALID;
+	}
+	TAP_CHECK("stale: no freed handle reaches the new one (GetAllocationProperties is 107000)", hits == 0);
+	for (i = 0, hits = 0; i < 10; i++) {
+		r = aclrtFreePhysical(old[i]);
+		aclGetRecentErrMsg();
+		hits += r != ACL_ERROR_RT_PARAM_INVALID;
+	}
+	TAP_CHECK("stale: FreePhysical of each freed handle is 107000", hits == 0);
+	ACL_OK("stale: the owner frees the live handle", aclrtFreePhysical(h));
+
+	ACL_OK("stale: MallocPhysical before aclFinalize", aclrtMallocPhysical(&old[0], G, &prop, 0));
+	ACL_OK("stale: aclFinalize", aclFinalize());
+	ACL_OK("stale: aclInit", aclInit(NULL));
+	aclrtSetDevice(0);
+	ACL_OK("stale: MallocPhysical after aclInit", aclrtMallocPhysical(&h, G, &prop, 0));
+	ACL_IS("stale: a handle from before aclFinalize is 107000", aclrtFreePhysical(old[0]),
+	       ACL_ERROR_RT_PARAM_INVALID);
+	ACL_OK("stale: ... and the new one is still live", aclrtFreePhysical(h));
+
+	ACL_OK("stale: CreateStream", aclrtCreateStream(&s1));
+	ACL_OK("stale: DestroyStream", aclrtDestroyStream(s1));
+	ACL_OK("stale: CreateStream again", aclrtCreateStream(&s2));
+	ACL_IS("stale: DestroyStream of the destroyed stream is 107000", aclrtDestroyStream(s1),
+	       ACL_ERROR_RT_PARAM_INVALID);
+	ACL_OK("stale: the new stream is still live", aclrtSynchronizeStream(s2));
+	ACL_OK("stale: DestroyStream of the new stream", aclrtDestroyStream(s2));
+}
+
+/* After fork the child forgets the parent's records as aclFinalize does: freed, unknown. */
+static aclrtDrvMemHandle parent_h;
+
+static int child_after_fork(void)
+{
+	aclrtPhysicalMemProp prop = prop0();
+	aclrtDrvMemHandle h;
+	int bad = 0;
+
+	bad |= aclInit(NULL) != ACL_SUCCESS;
+	bad |= aclrtSetDevice(0) != ACL_SUCCESS;
+	bad |= aclrtMallocPhysical(&h, G, &prop, 0) != ACL_SUCCESS;
+	bad |= (aclrtFreePhysical(parent_h) != ACL_ERROR_RT_PARAM_INVALID) << 1;
+	bad |= aclrtFreePhysical(h) != ACL_SUCCESS;
+	bad |= aclFinalize() != ACL_SUCCESS;
+	bad |= leaks() << 2;
+	return bad;
+}
+
+static void fork_forgets(void)
+{
+	aclrtPhysicalMemProp prop = prop0();
+	void *va = NULL;
+
+	ACL_OK("fork: MallocPhysical", aclrtMallocPhysical(&parent_h, G, &prop, 0));
+	ACL_OK("fork: ReserveMemAddress", aclrtReserveMemAddress(&va, G, 0, NULL, 0));
+	ACL_OK("fork: MapMem", aclrtMapMem(va, G, 0, parent_h, 0));
+	in_child("fork: the child frees the parent's records, its handles are 107000, no leak (LeakSanitizer)",
+		 child_after_fork, 20);
+	ACL_OK("fork: the parent's mapping is untouched", aclrtUnmapMem(va));
+	ACL_OK("fork: ReleaseMemAddress", aclrtReleaseMemAddress(va));
+	ACL_OK("fork: FreePhysical", aclrtFreePhysical(parent_h));
+}
+
 int main(void)
 {
 	ACL_OK("aclInit with the stand-in device", aclInit(NULL));
 	ACL_OK("SetDevice(0)", aclrtSetDevice(0));
+	stale_handles();
+	fork_forgets();
 	cycles();
 	return tap_done();
 }
