@@ -120,6 +120,11 @@ aclError shim_errno_code(enum shim_op op, int err);
 aclError shim_fail_errno(const char *func, enum shim_op op, int err, const struct shim_errctx *ctx);
 #define FAIL_ERRNO(op, err, ctx) shim_fail_errno(__func__, (op), (err), (ctx))
 
+/*
+ * The lock is taken with cancellation disabled (open and close, which run
+ * under it, are cancellation points) and shim_unlock() restores it.
+ */
+void shim_lock_nocheck(bool write);
 /* Take the lock (write or read) and check aclInit; on error nothing is held. */
 aclError shim_lock(const char *func, bool write);
 void shim_unlock(void);

@@ -98,24 +98,43 @@ static void atfork_register(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-aclError shim_lock(const char *func, bool write)
+/*
+ * The cancellation state of the thread that holds the lock, restored by
+ * shim_unlock().  A thread cancelled while holding the lock (in open or
+ * close, say) would leave it held for ever: cancellation waits until then.
+ */
+static _Thread_local int lock_cancel_state;
+
+void shim_lock_nocheck(bool write)
 {
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	if (write)
 		pthread_rwlock_wrlock(&shim.lock);
 	else
 		pthread_rwlock_rdlock(&shim.lock);
+	lock_cancel_state = old;
+}
+
+void shim_unlock(void)
+{
+	int old = lock_cancel_state;
+
+	pthread_rwlock_unlock(&shim.lock);
+	pthread_setcancelstate(old, NULL);
+}
+
+aclError shim_lock(const char *func, bool write)
+{
+	shim_lock_nocheck(write);
 	if (!shim.inited) {
-		pthread_rwlock_unlock(&shim.lock);
+		shim_unlock();
 		return shim_fail(func, ACL_ERROR_UNINITIALIZE, "aclInit has not been called%s",
 				 shim.pid && shim.pid != getpid() ?
 				 " in this process (state is not inherited across fork)" : "");
 	}
 	return ACL_SUCCESS;
-}
-
-void shim_unlock(void)
-{
-	pthread_rwlock_unlock(&shim.lock);
 }
 
 uint64_t shim_new_token(void)
@@ -246,33 +265,33 @@ aclError aclInit(const char *configPath)
 	if (configPath && access(configPath, R_OK) != 0)
 		return FAIL(ACL_ERROR_INVALID_FILE, "cannot read config file \"%s\": %s",
 			    configPath, strerror(errno));
-	pthread_rwlock_wrlock(&shim.lock);
+	shim_lock_nocheck(true);
 	if (shim.inited) {
-		pthread_rwlock_unlock(&shim.lock);
+		shim_unlock();
 		return FAIL(ACL_ERROR_REPEAT_INITIALIZE, "aclInit was already called");
 	}
 	ret = npu_dev_open(&fd, &ndev);
 	if (ret) {
-		pthread_rwlock_unlock(&shim.lock);
+		shim_unlock();
 		return FAIL_ERRNO(SHIM_OP_OPEN, -ret, NULL);
 	}
 	shim.fd = fd;
 	shim.ndev = ndev > SHIM_MAX_DEV ? SHIM_MAX_DEV : ndev;
 	shim.pid = getpid();
 	shim.inited = true;
-	pthread_rwlock_unlock(&shim.lock);
+	shim_unlock();
 	return ACL_SUCCESS;
 }
 
 aclError aclFinalize(void)
 {
-	pthread_rwlock_wrlock(&shim.lock);
+	shim_lock_nocheck(true);
 	if (!shim.inited) {
-		pthread_rwlock_unlock(&shim.lock);
+		shim_unlock();
 		return FAIL(ACL_ERROR_REPEAT_FINALIZE, "aclInit has not been called, or aclFinalize already was");
 	}
 	shim_release_all(true);
-	pthread_rwlock_unlock(&shim.lock);
+	shim_unlock();
 	return ACL_SUCCESS;
 }
 

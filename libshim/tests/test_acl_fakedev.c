@@ -162,12 +162,59 @@ static void fork_forgets(void)
 	ACL_OK("fork: FreePhysical", aclrtFreePhysical(parent_h));
 }
 
+/* ---- 4: cancellation ---- */
+
+static void *cancelled_init(void *arg)
+{
+	(void)arg;
+	pthread_cancel(pthread_self());
+	aclInit(NULL);
+	pthread_testcancel();
+	return NULL;
+}
+
+static void *cancelled_finalize(void *arg)
+{
+	(void)arg;
+	pthread_cancel(pthread_self());
+	aclFinalize();
+	pthread_testcancel();
+	return NULL;
+}
+
+static int cancel_in(void *(*fn)(void *), aclError want_count)
+{
+	pthread_t t;
+	void *res = NULL;
+	uint32_t n = 0;
+
+	if (pthread_create(&t, NULL, fn, NULL) || pthread_join(t, &res))
+		return 2;
+	if (res != PTHREAD_CANCELED)
+		return 3;
+	return aclrtGetDeviceCount(&n) == want_count ? 0 : 4;
+}
+
+static int child_cancel_init(void)
+{
+	return cancel_in(cancelled_init, ACL_SUCCESS);
+}
+
+static int child_cancel_finalize(void)
+{
+	if (aclInit(NULL))
+		return 5;
+	return cancel_in(cancelled_finalize, ACL_ERROR_UNINITIALIZE);
+}
+
 int main(void)
 {
 	ACL_OK("aclInit with the stand-in device", aclInit(NULL));
 	ACL_OK("SetDevice(0)", aclrtSetDevice(0));
 	stale_handles();
 	fork_forgets();
+	in_child("cancel: a thread cancelled inside aclInit leaves the lock free", child_cancel_init, 10);
+	in_child("cancel: a thread cancelled inside aclFinalize leaves the lock free", child_cancel_finalize, 10);
 	cycles();
 	return tap_done();
 }
