@@ -127,14 +127,16 @@ void shim_unlock(void)
 
 aclError shim_lock(const char *func, bool write)
 {
+	pid_t pid;
+
 	shim_lock_nocheck(write);
-	if (!shim.inited) {
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_UNINITIALIZE, "aclInit has not been called%s",
-				 shim.pid && shim.pid != getpid() ?
-				 " in this process (state is not inherited across fork)" : "");
-	}
-	return ACL_SUCCESS;
+	if (shim.inited)
+		return ACL_SUCCESS;
+	pid = shim.pid;
+	shim_unlock();
+	return shim_fail(func, ACL_ERROR_UNINITIALIZE, "aclInit has not been called%s",
+			 pid && pid != getpid() ?
+			 " in this process (state is not inherited across fork)" : "");
 }
 
 uint64_t shim_new_token(void)
@@ -308,13 +310,14 @@ int32_t shim_current_device(void)
 	return cur_dev;
 }
 
-#define CHECK_DEV(d) do {							\
-	if ((d) < 0 || (uint32_t)(d) >= shim.ndev) {				\
-		shim_unlock();							\
-		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID,			\
-			    "device %d does not exist (%u devices)", (int)(d), shim.ndev); \
-	}									\
-} while (0)
+/* 0, or 107001 if device @d does not exist (caller holds the lock). */
+static aclError check_dev(const char *func, const char *what, int32_t d)
+{
+	if (d >= 0 && (uint32_t)d < shim.ndev)
+		return ACL_SUCCESS;
+	return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "%s %d does not exist (%u devices)",
+			 what, (int)d, shim.ndev);
+}
 
 aclError aclrtGetDeviceCount(uint32_t *count)
 {
@@ -335,7 +338,11 @@ aclError aclrtSetDevice(int32_t deviceId)
 
 	if (e)
 		return e;
-	CHECK_DEV(deviceId);
+	e = check_dev(__func__, "device", deviceId);
+	if (e) {
+		shim_unlock();
+		return e;
+	}
 	/* Each call binds the thread and counts once, as in CANN. */
 	shim.dev_ref[deviceId]++;
 	cur_dev = deviceId;
@@ -381,10 +388,10 @@ static aclError reset_device(const char *func, int32_t dev, bool force)
 
 	if (e)
 		return e;
-	if (dev < 0 || (uint32_t)dev >= shim.ndev) {
+	e = check_dev(func, "device", dev);
+	if (e) {
 		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID,
-				 "device %d does not exist (%u devices)", (int)dev, shim.ndev);
+		return e;
 	}
 	if (shim.dev_ref[dev] && (force || --shim.dev_ref[dev] == 0)) {
 		shim.dev_ref[dev] = 0;
@@ -470,9 +477,12 @@ aclError aclrtDeviceCanAccessPeer(int32_t *canAccessPeer, int32_t deviceId, int3
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	CHECK_DEV(deviceId);
-	CHECK_DEV(peerDeviceId);
+	e = check_dev(__func__, "device", deviceId);
+	if (!e)
+		e = check_dev(__func__, "device", peerDeviceId);
 	shim_unlock();
+	if (e)
+		return e;
 	if (deviceId == peerDeviceId)
 		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "deviceId and peerDeviceId are both %d",
 			    (int)deviceId);
@@ -494,10 +504,10 @@ static aclError peer_access(const char *func, int32_t peer, bool enable)
 		return shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
 				 "no current device: call aclrtSetDevice first");
 	}
-	if (peer < 0 || (uint32_t)peer >= shim.ndev) {
+	e = check_dev(func, "peer device", peer);
+	if (e) {
 		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID,
-				 "peer device %d does not exist (%u devices)", (int)peer, shim.ndev);
+		return e;
 	}
 	if (peer == dev) {
 		shim_unlock();

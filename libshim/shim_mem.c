@@ -137,9 +137,10 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 	if (e)
 		return e;
 	if (prop->location.id >= shim.ndev) {
+		e = FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "prop->location.id %u: no such device (%u devices)",
+			 prop->location.id, shim.ndev);
 		shim_unlock();
-		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "prop->location.id %u: no such device (%u devices)",
-			    prop->location.id, shim.ndev);
+		return e;
 	}
 	ret = npu_dev_alloc(shim.fd, prop->location.id, size, prop->memAttr, &kid);
 	if (ret) {
@@ -430,11 +431,13 @@ aclError aclrtUnmapMem(void *virPtr)
 			break;
 	if (!m) {
 		m = shim_find_map((uintptr_t)virPtr, 1);
-		shim_unlock();
 		if (m)
-			return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				    "%p is inside the mapping at %p, not its start", virPtr, (void *)m->va);
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
+			e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "%p is inside the mapping at %p, not its start", virPtr, (void *)m->va);
+		else
+			e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
+		shim_unlock();
+		return e;
 	}
 	/* Put the placeholder back so the reservation stays intact. */
 	p = mmap(virPtr, m->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
