@@ -35,12 +35,20 @@ struct shim_handle {
 	uint64_t share;			/* exported value, or the value imported */
 };
 
-/* A range from aclrtReserveMemAddress. */
+/*
+ * A range from aclrtReserveMemAddress.  Broken: a failed map left
+ * [hole, hole + hole_size) unmapped and the placeholder could not be put
+ * back, so that range may belong to someone else now: no more maps, and
+ * release and teardown unmap everything but the hole.
+ */
 struct shim_resv {
 	struct shim_resv *next;
 	uintptr_t base;
 	size_t size;
 	unsigned int nmaps;
+	bool broken;
+	uintptr_t hole;
+	size_t hole_size;
 };
 
 /* A mapping from aclrtMapMem / aclrtMemMapNoAccess. */
@@ -87,6 +95,8 @@ extern struct shim_state shim;
 /* Record a failure for aclGetRecentErrMsg() and return @code. */
 aclError shim_fail(const char *func, aclError code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Add to the message the last shim_fail() of this thread recorded. */
+void shim_fail_append(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define FAIL(code, ...) shim_fail(__func__, (code), __VA_ARGS__)
 #define REQUIRE(cond, ...) do { if (!(cond)) return FAIL(ACL_ERROR_INVALID_PARAM, __VA_ARGS__); } while (0)
 
@@ -144,6 +154,8 @@ int32_t shim_current_device(void);
 struct shim_handle *shim_find_handle(const void *p);
 struct shim_map *shim_find_map(uintptr_t addr, size_t len);
 struct shim_resv *shim_find_resv(uintptr_t addr, size_t len);
+/* Unmap a reservation's address space, all of it but a broken one's hole. */
+void shim_resv_unmap(const struct shim_resv *r);
 /* Drop one reference; at 0 release the driver handle and the record. */
 int shim_handle_put(struct shim_handle *h);
 /* Tear down everything (aclFinalize); @kernel false after fork. */

@@ -51,6 +51,16 @@ aclError shim_fail(const char *func, aclError code, const char *fmt, ...)
 	return code;
 }
 
+void shim_fail_append(const char *fmt, ...)
+{
+	size_t n = strlen(err_msg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err_msg + n, sizeof(err_msg) - n, fmt, ap);
+	va_end(ap);
+}
+
 const char *aclGetRecentErrMsg(void)
 {
 	if (!err_set)
@@ -176,6 +186,20 @@ struct shim_resv *shim_find_resv(uintptr_t addr, size_t len)
 	return NULL;
 }
 
+void shim_resv_unmap(const struct shim_resv *r)
+{
+	uintptr_t end = r->base + r->size;
+
+	if (!r->broken) {
+		munmap((void *)r->base, r->size);
+		return;
+	}
+	if (r->hole > r->base)
+		munmap((void *)r->base, r->hole - r->base);
+	if (r->hole + r->hole_size < end)
+		munmap((void *)(r->hole + r->hole_size), end - (r->hole + r->hole_size));
+}
+
 int shim_handle_put(struct shim_handle *h)
 {
 	struct shim_handle **pp;
@@ -220,7 +244,7 @@ void shim_release_all(bool kernel)
 	}
 	for (r = shim.resvs; r; r = rn) {
 		rn = r->next;
-		munmap((void *)r->base, r->size);
+		shim_resv_unmap(r);
 		free(r);
 	}
 	for (h = shim.handles; h; h = hn) {

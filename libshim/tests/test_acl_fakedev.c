@@ -207,6 +207,107 @@ static int child_cancel_finalize(void)
 	return cancel_in(cancelled_finalize, ACL_ERROR_UNINITIALIZE);
 }
 
+/* Is every page of [p, p + n) mapped (by anyone)? */
+static bool range_mapped(const void *p, size_t n)
+{
+	static unsigned char vec[4096];
+
+	if (n / PAGE > sizeof(vec))
+		return false;
+	return mincore((void *)p, n, vec) == 0;
+}
+
+/* ---- 1: a failed map ---- */
+
+static void *foreign;
+
+/* What another thread's mmap(NULL, ...) might do right after the hole opens. */
+static void take_hole(void *va, size_t size)
+{
+	foreign = mmap(va, size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (foreign == MAP_FAILED)
+		foreign = NULL;
+	else
+		memset(foreign, 0xab, size);
+}
+
+static bool foreign_intact(void)
+{
+	const unsigned char *f = foreign;
+
+	return f && range_mapped(f, G) && f[0] == 0xab && f[G - 1] == 0xab;
+}
+
+static void map_failure_restores_placeholder(void)
+{
+	aclrtPhysicalMemProp prop = prop0();
+	aclrtDrvMemHandle h = NULL;
+	void *va = NULL;
+	char buf[8] = "payload", rd[8] = "";
+
+	ACL_OK("map failure: MallocPhysical", aclrtMallocPhysical(&h, G, &prop, 0));
+	ACL_OK("map failure: ReserveMemAddress 4 MiB", aclrtReserveMemAddress(&va, 2 * G, 0, NULL, 0));
+	npu_dev_fake_fail_map(ENOMEM, NULL);
+	ACL_IS("map failure: MapMem gets the driver's ENOMEM (207001)", aclrtMapMem(va, G, 0, h, 0),
+	       ACL_ERROR_RT_MEMORY_ALLOCATION);
+	TAP_CHECK("map failure: the placeholder is back over the failed range", range_mapped(va, G));
+	ACL_OK("map failure: MapMem again at the same address", aclrtMapMem(va, G, 0, h, 0));
+	ACL_OK("map failure: Memcpy H2D", aclrtMemcpy(va, 8, buf, 8, ACL_MEMCPY_HOST_TO_DEVICE));
+	ACL_OK("map failure: Memcpy D2H", aclrtMemcpy(rd, 8, va, 8, ACL_MEMCPY_DEVICE_TO_HOST));
+	TAP_CHECK("map failure: the retried mapping holds the data", !memcmp(buf, rd, 8));
+	ACL_OK("map failure: UnmapMem", aclrtUnmapMem(va));
+	ACL_OK("map failure: ReleaseMemAddress", aclrtReleaseMemAddress(va));
+	ACL_OK("map failure: FreePhysical", aclrtFreePhysical(h));
+}
+
+/*
+ * The hole is taken before the library can fill it: the reservation is broken,
+ * refuses maps, and neither release nor finalize unmaps the newcomer.
+ */
+static void map_failure_hole_taken(bool finalize)
+{
+	const char *how = finalize ? "aclFinalize" : "ReleaseMemAddress";
+	aclrtPhysicalMemProp prop = prop0();
+	aclrtDrvMemHandle h = NULL, h2 = NULL;
+	void *va = NULL;
+	char name[160];
+	aclError r;
+
+	aclrtSetDevice(0);
+	ACL_OK("hole taken: MallocPhysical", aclrtMallocPhysical(&h, G, &prop, 0));
+	ACL_OK("hole taken: MallocPhysical (a neighbour)", aclrtMallocPhysical(&h2, G, &prop, 0));
+	ACL_OK("hole taken: ReserveMemAddress 6 MiB", aclrtReserveMemAddress(&va, 3 * G, 0, NULL, 0));
+	ACL_OK("hole taken: MapMem a neighbour", aclrtMapMem((char *)va + 2 * G, G, 0, h2, 0));
+	foreign = NULL;
+	npu_dev_fake_fail_map(ENOMEM, take_hole);
+	ACL_IS_MSG("hole taken: MapMem fails and says the reservation is broken", aclrtMapMem(va, G, 0, h, 0),
+		   ACL_ERROR_RT_MEMORY_ALLOCATION, "broken");
+	TAP_CHECK("hole taken: the newcomer is in the hole", foreign == va && foreign_intact());
+	r = aclrtMapMem((char *)va + G, G, 0, h, 0);
+	ACL_IS_MSG("hole taken: a broken reservation refuses maps (507899)", r, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+		   "broken");
+	if (r == ACL_SUCCESS)
+		aclrtUnmapMem((char *)va + G);
+	ACL_OK("hole taken: the neighbour still unmaps", aclrtUnmapMem((char *)va + 2 * G));
+	TAP_CHECK("hole taken: ... and its range is a placeholder again", range_mapped((char *)va + 2 * G, G));
+	if (finalize) {
+		ACL_OK("hole taken: aclFinalize", aclFinalize());
+		ACL_OK("hole taken: aclInit", aclInit(NULL));
+		aclrtSetDevice(0);
+	} else {
+		ACL_OK("hole taken: ReleaseMemAddress", aclrtReleaseMemAddress(va));
+		aclrtFreePhysical(h);
+		aclrtFreePhysical(h2);
+	}
+	snprintf(name, sizeof(name), "hole taken: %s leaves the newcomer's memory alone", how);
+	TAP_CHECK(name, foreign_intact());
+	snprintf(name, sizeof(name), "hole taken: %s unmaps the rest of the reservation", how);
+	TAP_CHECK(name, !range_mapped((char *)va + G, G) && !range_mapped((char *)va + 2 * G, G));
+	if (foreign && range_mapped(foreign, G))
+		munmap(foreign, G);
+}
+
 int main(void)
 {
 	ACL_OK("aclInit with the stand-in device", aclInit(NULL));
@@ -215,6 +316,9 @@ int main(void)
 	fork_forgets();
 	in_child("cancel: a thread cancelled inside aclInit leaves the lock free", child_cancel_init, 10);
 	in_child("cancel: a thread cancelled inside aclFinalize leaves the lock free", child_cancel_finalize, 10);
+	map_failure_restores_placeholder();
+	map_failure_hole_taken(false);
+	map_failure_hole_taken(true);
 	cycles();
 	return tap_done();
 }
