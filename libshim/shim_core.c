@@ -706,11 +706,30 @@ aclError aclrtFreeHost(void *hostPtr)
 /* ---- copies ---- */
 
 /*
- * Check one side of a copy: a device side must lie in one mapping that grants
- * the access; any address inside a reservation is a device address.
+ * Bytes a copy between host memory and a mapping moves per turn of the lock
+ * (on the stack).
+ */
+#define SHIM_BOUNCE 4096
+
+/* Does [a, a + n) overlap a reservation?  n > 0 and a + n does not wrap. */
+static bool overlaps_resv(uintptr_t a, size_t n)
+{
+	struct shim_resv *r;
+
+	for (r = shim.resvs; r; r = r->next)
+		if (a < r->base + r->size && r->base < a + n)
+			return true;
+	return false;
+}
+
+/*
+ * Check one side of a copy (caller holds the lock).  A device side, and any
+ * range that overlaps a reservation, must lie in one mapping that grants the
+ * access: *mapped is then true.  Anything else is host memory, which copies
+ * touch only without the lock, as it can fault and wait (userfaultfd, FUSE).
  */
 static aclError check_side(const char *func, const char *what, const void *p, size_t n,
-			   bool device, bool write)
+			   bool device, bool write, bool *mapped)
 {
 	uintptr_t a = (uintptr_t)p;
 	struct shim_map *m;
@@ -718,7 +737,11 @@ static aclError check_side(const char *func, const char *what, const void *p, si
 	unsigned int have;
 	uint32_t i;
 
-	if (!device && !shim_find_resv(a, 1))
+	*mapped = false;
+	if (n - 1 > UINTPTR_MAX - a)
+		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
+				 "%s range [%p, +%zu) wraps around the address space", what, p, n);
+	if (!device && !overlaps_resv(a, n))
 		return ACL_SUCCESS;
 	m = shim_find_map(a, n);
 	if (!m)
@@ -731,13 +754,48 @@ static aclError check_side(const char *func, const char *what, const void *p, si
 		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
 				 "%s range at %p is mapped without %s access (see aclrtMemSetAccess)",
 				 what, p, write ? "write" : "read");
+	*mapped = true;
+	return ACL_SUCCESS;
+}
+
+/*
+ * Copy between host memory and a mapping through a buffer, a piece at a
+ * time: host memory without the lock, the mapping under it (checked again
+ * for each piece, as it may have been unmapped in between).
+ */
+static aclError copy_bounce(const char *func, char *dst, const char *src, size_t count, bool to_dev)
+{
+	char buf[SHIM_BOUNCE];
+	size_t off, n;
+	bool mapped;
+	aclError e;
+
+	for (off = 0; off < count; off += n) {
+		n = count - off < sizeof(buf) ? count - off : sizeof(buf);
+		if (to_dev)
+			memcpy(buf, src + off, n);
+		e = shim_lock(func, false);
+		if (e)
+			return e;
+		if (to_dev)
+			e = check_side(func, "dst", dst + off, n, true, true, &mapped);
+		else
+			e = check_side(func, "src", src + off, n, true, false, &mapped);
+		if (!e)
+			memcpy(to_dev ? dst + off : buf, to_dev ? buf : src + off, n);
+		shim_unlock();
+		if (e)
+			return e;
+		if (!to_dev)
+			memcpy(dst + off, buf, n);
+	}
 	return ACL_SUCCESS;
 }
 
 static aclError do_memcpy(const char *func, void *dst, size_t destMax, const void *src, size_t count,
 			  aclrtMemcpyKind kind, bool async, aclrtStream stream)
 {
-	bool sdev, ddev;
+	bool sdev, ddev, smap = false, dmap = false;
 	aclError e;
 
 	if (!dst)
@@ -758,14 +816,19 @@ static aclError do_memcpy(const char *func, void *dst, size_t destMax, const voi
 	sdev = kind == ACL_MEMCPY_DEVICE_TO_HOST || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
 	ddev = kind == ACL_MEMCPY_HOST_TO_DEVICE || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
 	if (!e && count)
-		e = check_side(func, "src", src, count, sdev, false);
+		e = check_side(func, "src", src, count, sdev, false, &smap);
 	if (!e && count)
-		e = check_side(func, "dst", dst, count, ddev, true);
-	/* Held (shared) across the copy so that no mapping vanishes under it. */
-	if (!e && count)
+		e = check_side(func, "dst", dst, count, ddev, true, &dmap);
+	/* Mappings on both sides: device memory never waits on a fault. */
+	if (!e && count && smap && dmap)
 		memmove(dst, src, count);
 	shim_unlock();
-	return e;
+	if (e || !count || (smap && dmap))
+		return e;
+	if (smap || dmap)
+		return copy_bounce(func, dst, src, count, dmap);
+	memmove(dst, src, count);	/* host memory on both sides */
+	return ACL_SUCCESS;
 }
 
 aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, size_t count, aclrtMemcpyKind kind)
@@ -781,6 +844,7 @@ aclError aclrtMemcpyAsync(void *dst, size_t destMax, const void *src, size_t cou
 
 aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count)
 {
+	bool mapped = false;
 	aclError e;
 
 	REQUIRE(devPtr, "devPtr is NULL");
@@ -789,9 +853,11 @@ aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count)
 	if (e)
 		return e;
 	if (count)
-		e = check_side(__func__, "devPtr", devPtr, count, false, true);
-	if (!e && count)
+		e = check_side(__func__, "devPtr", devPtr, count, false, true, &mapped);
+	if (!e && count && mapped)
 		memset(devPtr, value, count);
 	shim_unlock();
+	if (!e && count && !mapped)
+		memset(devPtr, value, count);	/* host memory: may fault, so not under the lock */
 	return e;
 }

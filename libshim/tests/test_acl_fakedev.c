@@ -30,6 +30,13 @@ static int leaks(void)
 	return __lsan_do_recoverable_leak_check ? __lsan_do_recoverable_leak_check() : 0;
 }
 
+/* A crash is a crash (SIGSEGV), not LeakSanitizer's report and exit status 23. */
+const char *__lsan_default_options(void);
+const char *__lsan_default_options(void)
+{
+	return "handle_segv=0";
+}
+
 #define G (2UL << 20)
 #define PAGE 4096UL
 
@@ -308,6 +315,205 @@ static void map_failure_hole_taken(bool finalize)
 		munmap(foreign, G);
 }
 
+/* ---- 6: copies ---- */
+
+static void *hostlo;	/* host memory; [edge, edge + G) a reservation, host memory after it */
+static void *edge, *dev;
+
+static int copy_setup(void)
+{
+	aclrtPhysicalMemProp prop = prop0();
+	aclrtDrvMemHandle h;
+	void *va;
+
+	if (aclInit(NULL) || aclrtSetDevice(0) || aclrtMallocPhysical(&h, G, &prop, 0))
+		return -1;
+	hostlo = mmap(NULL, 4 * G, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (hostlo == MAP_FAILED)
+		return -1;
+	edge = (void *)(((uintptr_t)hostlo + PAGE + G - 1) & ~(G - 1));
+	munmap(edge, G);
+	if (aclrtReserveMemAddress(&va, G, 0, edge, 0) || va != edge)
+		return -1;
+	if (aclrtReserveMemAddress(&dev, G, 0, NULL, 0) || aclrtMapMem(dev, G, 0, h, 0))
+		return -1;
+	return 0;
+}
+
+/* Child exit status: 0 if @r is 107000. */
+static int is_107000(aclError r)
+{
+	return r == ACL_ERROR_RT_PARAM_INVALID ? 0 : 1;
+}
+
+static int copy_h2d_into_resv(void)
+{
+	if (copy_setup())
+		return 10;
+	return is_107000(aclrtMemcpy(dev, 128, (char *)edge - 64, 128, ACL_MEMCPY_HOST_TO_DEVICE));
+}
+
+static int copy_d2h_into_resv(void)
+{
+	if (copy_setup())
+		return 10;
+	return is_107000(aclrtMemcpy((char *)edge - 64, 128, dev, 128, ACL_MEMCPY_DEVICE_TO_HOST));
+}
+
+static int memset_into_resv(void)
+{
+	if (copy_setup())
+		return 10;
+	return is_107000(aclrtMemset((char *)edge - 64, 128, 0, 128));
+}
+
+static int memset_from_resv_end(void)
+{
+	if (copy_setup())
+		return 10;
+	return is_107000(aclrtMemset((char *)edge + G - 64, 128, 0, 128));
+}
+
+static int memset_wraps(void)
+{
+	if (copy_setup())
+		return 10;
+	return is_107000(aclrtMemset((void *)(UINTPTR_MAX - 63), 128, 0, 128));
+}
+
+static int copy_up_to_resv(void)
+{
+	if (copy_setup())
+		return 10;
+	memset((char *)edge - 64, 7, 64);
+	if (aclrtMemcpy(dev, 64, (char *)edge - 64, 64, ACL_MEMCPY_HOST_TO_DEVICE) ||
+	    aclrtMemset((char *)edge - 64, 64, 0, 64) ||
+	    aclrtMemcpy((char *)edge - 64, 64, dev, 64, ACL_MEMCPY_DEVICE_TO_HOST))
+		return 1;
+	return ((char *)edge)[-1] == 7 ? 0 : 2;
+}
+
+/* A copy whose host side faults into userfaultfd must not hold off writers. */
+struct stall {
+	int uffd;
+	char *page;
+	void *dev;
+	bool to_dev;
+	atomic_int copy_ret, writer_done;
+};
+
+static void *stall_copier(void *arg)
+{
+	struct stall *s = arg;
+	aclError r;
+
+	if (s->to_dev)
+		r = aclrtMemcpy(s->dev, PAGE, s->page, PAGE, ACL_MEMCPY_HOST_TO_DEVICE);
+	else
+		r = aclrtMemcpy(s->page, PAGE, s->dev, PAGE, ACL_MEMCPY_DEVICE_TO_HOST);
+	atomic_store(&s->copy_ret, r);
+	return NULL;
+}
+
+static void *stall_writer(void *arg)
+{
+	struct stall *s = arg;
+	void *va;
+
+	if (!aclrtReserveMemAddress(&va, G, 0, NULL, 0))
+		aclrtReleaseMemAddress(va);
+	atomic_store(&s->writer_done, 1);
+	return NULL;
+}
+
+static int uffd_open(void)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	int fd;
+
+	fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | UFFD_USER_MODE_ONLY);
+	if (fd < 0)
+		fd = (int)syscall(SYS_userfaultfd, O_CLOEXEC);
+	if (fd >= 0 && ioctl(fd, UFFDIO_API, &api)) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+static void copy_stalled_on_host_fault(void *dev_va, bool to_dev)
+{
+	const char *name = to_dev ? "copy: a writer proceeds while an H2D copy waits on a host page fault" :
+				    "copy: a writer proceeds while a D2H copy waits on a host page fault";
+	struct stall s = { .dev = dev_va, .to_dev = to_dev, .copy_ret = -1 };
+	struct uffdio_register reg = { .mode = UFFDIO_REGISTER_MODE_MISSING };
+	struct uffdio_zeropage zp = { .mode = 0 };
+	struct pollfd pfd;
+	struct uffd_msg msg;
+	pthread_t copier, writer;
+	bool writing = false;
+	int i;
+
+	s.uffd = uffd_open();
+	if (s.uffd < 0) {
+		printf("ok - %s # SKIP no userfaultfd (%s)\n", name, strerror(errno));
+		return;
+	}
+	s.page = mmap(NULL, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	reg.range.start = (uintptr_t)s.page;
+	reg.range.len = PAGE;
+	if (s.page == MAP_FAILED || ioctl(s.uffd, UFFDIO_REGISTER, &reg)) {
+		tap_result(0, name, "userfaultfd register: %s", strerror(errno));
+		close(s.uffd);
+		return;
+	}
+	pthread_create(&copier, NULL, stall_copier, &s);
+	pfd.fd = s.uffd;
+	pfd.events = POLLIN;
+	if (poll(&pfd, 1, 5000) != 1 || read(s.uffd, &msg, sizeof(msg)) != sizeof(msg)) {
+		tap_result(0, name, "the copy never faulted on the host page");
+	} else {
+		writing = !pthread_create(&writer, NULL, stall_writer, &s);
+		for (i = 0; i < 200 && !atomic_load(&s.writer_done); i++)
+			usleep(10000);
+		tap_result(atomic_load(&s.writer_done), name,
+			   "ReserveMemAddress waited 2 s for the stalled copy (the lock is held across it)");
+	}
+	zp.range = reg.range;
+	ioctl(s.uffd, UFFDIO_ZEROPAGE, &zp);
+	pthread_join(copier, NULL);
+	if (writing)
+		pthread_join(writer, NULL);
+	TAP_CHECK(to_dev ? "copy: the stalled H2D copy completes" : "copy: the stalled D2H copy completes",
+		  atomic_load(&s.copy_ret) == ACL_SUCCESS);
+	close(s.uffd);
+	munmap(s.page, PAGE);
+}
+
+static void copies(void)
+{
+	aclrtPhysicalMemProp prop = prop0();
+	aclrtDrvMemHandle h = NULL;
+	void *va = NULL;
+
+	in_child("copy: H2D from host memory running into a reservation is 107000", copy_h2d_into_resv, 20);
+	in_child("copy: D2H to host memory running into a reservation is 107000", copy_d2h_into_resv, 20);
+	in_child("copy: Memset of host memory running into a reservation is 107000", memset_into_resv, 20);
+	in_child("copy: Memset from a reservation's end into host memory is 107000", memset_from_resv_end, 20);
+	in_child("copy: Memset of a range that wraps around is 107000", memset_wraps, 20);
+	in_child("copy: host memory that ends where a reservation starts is plain host memory",
+		 copy_up_to_resv, 20);
+
+	ACL_OK("copy: MallocPhysical", aclrtMallocPhysical(&h, G, &prop, 0));
+	ACL_OK("copy: ReserveMemAddress", aclrtReserveMemAddress(&va, G, 0, NULL, 0));
+	ACL_OK("copy: MapMem", aclrtMapMem(va, G, 0, h, 0));
+	copy_stalled_on_host_fault(va, true);
+	copy_stalled_on_host_fault(va, false);
+	ACL_OK("copy: UnmapMem", aclrtUnmapMem(va));
+	ACL_OK("copy: ReleaseMemAddress", aclrtReleaseMemAddress(va));
+	ACL_OK("copy: FreePhysical", aclrtFreePhysical(h));
+}
+
 int main(void)
 {
 	ACL_OK("aclInit with the stand-in device", aclInit(NULL));
@@ -319,6 +525,7 @@ int main(void)
 	map_failure_restores_placeholder();
 	map_failure_hole_taken(false);
 	map_failure_hole_taken(true);
+	copies();
 	cycles();
 	return tap_done();
 }
