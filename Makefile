@@ -45,6 +45,7 @@ DKMSDIR ?= /usr/src/npu-mem-$(VERSION)
 INSTALL_MOD_PATH ?= $(DESTDIR)
 
 CC ?= cc
+OBJCOPY ?= objcopy
 CFLAGS ?= -O2 -g
 USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror -std=gnu11 -I$(CURDIR)
 # Programs that run in the VM are static: the initramfs needs nothing else for them.
@@ -77,7 +78,13 @@ ACL_TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(ACL_TEST_SRCS))
 # Host tests of the library (no device, no VM): built here, run by tests/run-all host
 HOST_TEST_DIR := $(BUILD)/host-tests
 HOST_TEST_BINS := $(patsubst libshim/tests/%.c,$(HOST_TEST_DIR)/%,$(wildcard libshim/tests/test_*.c)) \
-	$(HOST_TEST_DIR)/test_acl_layout_cxx
+	$(HOST_TEST_DIR)/test_acl_layout_cxx $(HOST_TEST_DIR)/test_acl_symbols
+# Test-only builds of the library against a stand-in device: its sources with npu_dev.c
+# replaced by libshim/tests/npu_dev_fake.c (memfds); never installed.
+SHIM_FAKE_SRCS := $(filter-out libshim/npu_dev.c,$(SHIM_SRCS)) libshim/tests/npu_dev_fake.c
+SHIM_FAKE_DEPS := $(SHIM_FAKE_SRCS) libshim/tests/npu_dev_fake.h $(SHIM_INTERNAL) $(SHIM_PUB) \
+	tests/user/tap.h tests/user/acl_util.h
+SHIM_TEST_CFLAGS := $(USER_CFLAGS) -Ilibshim -Ilibshim/include -pthread
 
 .PHONY: all module userspace libshim host-tests check demo bench installable install \
 	install-dkms modules_install deb version clean FORCE
@@ -114,10 +121,14 @@ $(STAGE)/lib/libascendcl.so: $(SHIM_PIC_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(LDFLAGS) -shared -pthread -Wl,-soname,libascendcl.so -Wl,--no-undefined -o $@ $^
 
+# One relocatable object whose only globals are the acl* functions: the library's own
+# names (shim, shim_*, npu_dev_*) stay out of a static program's namespace, as in the .so.
 $(STAGE)/lib/libascendcl.a: $(SHIM_OBJS)
 	@mkdir -p $(dir $@)
+	$(CC) -r -nostdlib -o $(SHIM_OBJDIR)/libascendcl.o $^
+	$(OBJCOPY) --localize-hidden $(SHIM_OBJDIR)/libascendcl.o
 	rm -f $@
-	$(AR) rcs $@ $^
+	$(AR) rcs $@ $(SHIM_OBJDIR)/libascendcl.o
 
 $(STAGE)/include/acl/%.h: libshim/include/acl/%.h
 	@mkdir -p $(dir $@)
@@ -131,9 +142,25 @@ $(HOST_TEST_DIR)/%: libshim/tests/%.c $(STAGE)/lib/libascendcl.so $(SHIM_PUB) te
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) -Ilibshim -Ilibshim/include -o $@ $< -L$(STAGE)/lib -Wl,-rpath,$(STAGE)/lib -lascendcl -lpthread
 
-$(HOST_TEST_DIR)/test_acl_errmap: libshim/tests/test_acl_errmap.c $(STAGE)/lib/libascendcl.a $(SHIM_PUB) $(SHIM_INTERNAL) tests/user/tap.h
+# Reaches the internal table: linked with the library's objects, not the archive.
+$(HOST_TEST_DIR)/test_acl_errmap: libshim/tests/test_acl_errmap.c $(SHIM_OBJS) $(SHIM_PUB) $(SHIM_INTERNAL) tests/user/tap.h
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -Ilibshim -Ilibshim/include -o $@ $< $(STAGE)/lib/libascendcl.a -lpthread
+	$(CC) $(USER_CFLAGS) -Ilibshim -Ilibshim/include -o $@ $< $(SHIM_OBJS) -lpthread
+
+$(HOST_TEST_DIR)/test_acl_fakedev: libshim/tests/test_acl_fakedev.c $(SHIM_FAKE_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_TEST_CFLAGS) -fsanitize=leak,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< $(SHIM_FAKE_SRCS)
+
+$(HOST_TEST_DIR)/test_acl_tsan: libshim/tests/test_acl_tsan.c $(SHIM_FAKE_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_TEST_CFLAGS) -fsanitize=thread -o $@ $< $(SHIM_FAKE_SRCS)
+
+$(HOST_TEST_DIR)/test_acl_symbols: libshim/tests/test_acl_symbols.sh $(STAGE)/lib/libascendcl.a \
+		$(STAGE)/lib/libascendcl.so $(SHIM_STAGED_HDRS)
+	@mkdir -p $(dir $@)
+	sed -e 's|@STAGE@|$(STAGE)|g' -e 's|@CC@|$(CC)|g' $< >$@
+	chmod 0755 $@
 
 $(HOST_TEST_DIR)/test_acl_layout_cxx: libshim/tests/test_acl_layout.c $(SHIM_PUB) tests/user/tap.h
 	@mkdir -p $(dir $@)

@@ -152,6 +152,7 @@ int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
 		info->device = a.device;
 		info->mem_attr = page_attr(a.page_kind);
 		info->imported = !!(a.info_flags & NPU_MEM_INFO_IMPORTED);
+		info->mmap_offset = a.mmap_offset;
 	}
 	return ret;
 }
@@ -195,14 +196,9 @@ int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id)
 	return ret;
 }
 
-int npu_dev_map(int fd, uint64_t id, void *va, size_t size, int prot)
+int npu_dev_map(int fd, uint64_t offset, void *va, size_t size, int prot)
 {
-	struct npu_mem_handle_info a;
-	int ret = handle_info(fd, id, &a);
-
-	if (ret)
-		return ret;
-	if (mmap(va, size, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)a.mmap_offset) == MAP_FAILED)
+	if (mmap(va, size, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)offset) == MAP_FAILED)
 		return -errno;
 	return 0;
 }
@@ -257,9 +253,9 @@ int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id)
 	return -ENOTTY;
 }
 
-int npu_dev_map(int fd, uint64_t id, void *va, size_t size, int prot)
+int npu_dev_map(int fd, uint64_t offset, void *va, size_t size, int prot)
 {
-	(void)fd; (void)id; (void)va; (void)size; (void)prot;
+	(void)fd; (void)offset; (void)va; (void)size; (void)prot;
 	return -ENOTTY;
 }
 

@@ -18,6 +18,7 @@ struct npu_dev_handle_info {
 	uint32_t device;	/* device the handle is bound to */
 	uint32_t mem_attr;	/* aclrtMemAttr given at allocation */
 	int imported;		/* 1 if created by import */
+	uint64_t mmap_offset;	/* for npu_dev_map() */
 };
 
 /* Open the device and check its ABI major; *ndev = number of simulated devices. */
@@ -37,9 +38,11 @@ int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n
 int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id);
 
 /*
- * Map handle @id over [va, va + size) (va lies in a reservation of ours;
- * MAP_FIXED replaces the PROT_NONE placeholder).  prot: PROT_* bits.
+ * Map the handle at @offset (its mmap_offset) over [va, va + size), which lies
+ * in a reservation of ours: MAP_FIXED replaces the PROT_NONE placeholder.
+ * prot: PROT_* bits.  On failure the range may be left empty: the kernel
+ * removes the old mapping before the driver's mmap handler can refuse.
  */
-int npu_dev_map(int fd, uint64_t id, void *va, size_t size, int prot);
+int npu_dev_map(int fd, uint64_t offset, void *va, size_t size, int prot);
 
 #endif /* NPU_MEM_SHIM_NPU_DEV_H */

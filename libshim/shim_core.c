@@ -51,6 +51,16 @@ aclError shim_fail(const char *func, aclError code, const char *fmt, ...)
 	return code;
 }
 
+void shim_fail_append(const char *fmt, ...)
+{
+	size_t n = strlen(err_msg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err_msg + n, sizeof(err_msg) - n, fmt, ap);
+	va_end(ap);
+}
+
 const char *aclGetRecentErrMsg(void)
 {
 	if (!err_set)
@@ -98,24 +108,50 @@ static void atfork_register(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-aclError shim_lock(const char *func, bool write)
+/*
+ * The cancellation state of the thread that holds the lock, restored by
+ * shim_unlock().  A thread cancelled while holding the lock (in open or
+ * close, say) would leave it held for ever: cancellation waits until then.
+ */
+static _Thread_local int lock_cancel_state;
+
+void shim_lock_nocheck(bool write)
 {
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	if (write)
 		pthread_rwlock_wrlock(&shim.lock);
 	else
 		pthread_rwlock_rdlock(&shim.lock);
-	if (!shim.inited) {
-		pthread_rwlock_unlock(&shim.lock);
-		return shim_fail(func, ACL_ERROR_UNINITIALIZE, "aclInit has not been called%s",
-				 shim.pid && shim.pid != getpid() ?
-				 " in this process (state is not inherited across fork)" : "");
-	}
-	return ACL_SUCCESS;
+	lock_cancel_state = old;
 }
 
 void shim_unlock(void)
 {
+	int old = lock_cancel_state;
+
 	pthread_rwlock_unlock(&shim.lock);
+	pthread_setcancelstate(old, NULL);
+}
+
+aclError shim_lock(const char *func, bool write)
+{
+	pid_t pid;
+
+	shim_lock_nocheck(write);
+	if (shim.inited)
+		return ACL_SUCCESS;
+	pid = shim.pid;
+	shim_unlock();
+	return shim_fail(func, ACL_ERROR_UNINITIALIZE, "aclInit has not been called%s",
+			 pid && pid != getpid() ?
+			 " in this process (state is not inherited across fork)" : "");
+}
+
+uint64_t shim_new_token(void)
+{
+	return ++shim.last_token;
 }
 
 /* ---- lookups (caller holds the lock) ---- */
@@ -125,7 +161,7 @@ struct shim_handle *shim_find_handle(const void *p)
 	struct shim_handle *h;
 
 	for (h = shim.handles; h; h = h->next)
-		if (h == p)
+		if (h->token == (uintptr_t)p)
 			return h;
 	return NULL;
 }
@@ -148,6 +184,20 @@ struct shim_resv *shim_find_resv(uintptr_t addr, size_t len)
 		if (addr >= r->base && addr - r->base < r->size && len <= r->size - (addr - r->base))
 			return r;
 	return NULL;
+}
+
+void shim_resv_unmap(const struct shim_resv *r)
+{
+	uintptr_t end = r->base + r->size;
+
+	if (!r->broken) {
+		munmap((void *)r->base, r->size);
+		return;
+	}
+	if (r->hole > r->base)
+		munmap((void *)r->base, r->hole - r->base);
+	if (r->hole + r->hole_size < end)
+		munmap((void *)(r->hole + r->hole_size), end - (r->hole + r->hole_size));
 }
 
 int shim_handle_put(struct shim_handle *h)
@@ -174,8 +224,10 @@ int shim_handle_put(struct shim_handle *h)
 
 /*
  * aclFinalize (kernel = true): unmap, free and release everything.  After
- * fork (kernel = false) only forget: records are leaked on purpose so that a
- * parent's handle pointer can never alias a handle the child creates later.
+ * fork (kernel = false) the same without the driver (the child's file is
+ * refused) and without freeing aclrtMallocHost memory, which the child may
+ * still read.  Tokens are never reused, so no handle or stream of before
+ * names one created after.
  */
 void shim_release_all(bool kernel)
 {
@@ -188,33 +240,28 @@ void shim_release_all(bool kernel)
 
 	for (m = shim.maps; m; m = mn) {
 		mn = m->next;
-		if (kernel)
-			free(m);
+		free(m);
 	}
 	for (r = shim.resvs; r; r = rn) {
 		rn = r->next;
-		munmap((void *)r->base, r->size);
-		if (kernel)
-			free(r);
+		shim_resv_unmap(r);
+		free(r);
 	}
 	for (h = shim.handles; h; h = hn) {
 		hn = h->next;
-		if (kernel) {
+		if (kernel)
 			npu_dev_free(shim.fd, h->kid);
-			free(h);
-		}
+		free(h);
 	}
 	for (s = shim.streams; s; s = sn) {
 		sn = s->next;
-		if (kernel)
-			free(s);
+		free(s);
 	}
 	for (hp = shim.hosts; hp; hp = hpn) {
 		hpn = hp->next;
-		if (kernel) {
+		if (kernel)
 			free(hp->p);
-			free(hp);
-		}
+		free(hp);
 	}
 	shim.maps = NULL;
 	shim.resvs = NULL;
@@ -244,33 +291,33 @@ aclError aclInit(const char *configPath)
 	if (configPath && access(configPath, R_OK) != 0)
 		return FAIL(ACL_ERROR_INVALID_FILE, "cannot read config file \"%s\": %s",
 			    configPath, strerror(errno));
-	pthread_rwlock_wrlock(&shim.lock);
+	shim_lock_nocheck(true);
 	if (shim.inited) {
-		pthread_rwlock_unlock(&shim.lock);
+		shim_unlock();
 		return FAIL(ACL_ERROR_REPEAT_INITIALIZE, "aclInit was already called");
 	}
 	ret = npu_dev_open(&fd, &ndev);
 	if (ret) {
-		pthread_rwlock_unlock(&shim.lock);
+		shim_unlock();
 		return FAIL_ERRNO(SHIM_OP_OPEN, -ret, NULL);
 	}
 	shim.fd = fd;
 	shim.ndev = ndev > SHIM_MAX_DEV ? SHIM_MAX_DEV : ndev;
 	shim.pid = getpid();
 	shim.inited = true;
-	pthread_rwlock_unlock(&shim.lock);
+	shim_unlock();
 	return ACL_SUCCESS;
 }
 
 aclError aclFinalize(void)
 {
-	pthread_rwlock_wrlock(&shim.lock);
+	shim_lock_nocheck(true);
 	if (!shim.inited) {
-		pthread_rwlock_unlock(&shim.lock);
+		shim_unlock();
 		return FAIL(ACL_ERROR_REPEAT_FINALIZE, "aclInit has not been called, or aclFinalize already was");
 	}
 	shim_release_all(true);
-	pthread_rwlock_unlock(&shim.lock);
+	shim_unlock();
 	return ACL_SUCCESS;
 }
 
@@ -287,13 +334,14 @@ int32_t shim_current_device(void)
 	return cur_dev;
 }
 
-#define CHECK_DEV(d) do {							\
-	if ((d) < 0 || (uint32_t)(d) >= shim.ndev) {				\
-		shim_unlock();							\
-		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID,			\
-			    "device %d does not exist (%u devices)", (int)(d), shim.ndev); \
-	}									\
-} while (0)
+/* 0, or 107001 if device @d does not exist (caller holds the lock). */
+static aclError check_dev(const char *func, const char *what, int32_t d)
+{
+	if (d >= 0 && (uint32_t)d < shim.ndev)
+		return ACL_SUCCESS;
+	return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "%s %d does not exist (%u devices)",
+			 what, (int)d, shim.ndev);
+}
 
 aclError aclrtGetDeviceCount(uint32_t *count)
 {
@@ -314,7 +362,11 @@ aclError aclrtSetDevice(int32_t deviceId)
 
 	if (e)
 		return e;
-	CHECK_DEV(deviceId);
+	e = check_dev(__func__, "device", deviceId);
+	if (e) {
+		shim_unlock();
+		return e;
+	}
 	/* Each call binds the thread and counts once, as in CANN. */
 	shim.dev_ref[deviceId]++;
 	cur_dev = deviceId;
@@ -360,10 +412,10 @@ static aclError reset_device(const char *func, int32_t dev, bool force)
 
 	if (e)
 		return e;
-	if (dev < 0 || (uint32_t)dev >= shim.ndev) {
+	e = check_dev(func, "device", dev);
+	if (e) {
 		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID,
-				 "device %d does not exist (%u devices)", (int)dev, shim.ndev);
+		return e;
 	}
 	if (shim.dev_ref[dev] && (force || --shim.dev_ref[dev] == 0)) {
 		shim.dev_ref[dev] = 0;
@@ -449,9 +501,12 @@ aclError aclrtDeviceCanAccessPeer(int32_t *canAccessPeer, int32_t deviceId, int3
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	CHECK_DEV(deviceId);
-	CHECK_DEV(peerDeviceId);
+	e = check_dev(__func__, "device", deviceId);
+	if (!e)
+		e = check_dev(__func__, "device", peerDeviceId);
 	shim_unlock();
+	if (e)
+		return e;
 	if (deviceId == peerDeviceId)
 		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "deviceId and peerDeviceId are both %d",
 			    (int)deviceId);
@@ -473,10 +528,10 @@ static aclError peer_access(const char *func, int32_t peer, bool enable)
 		return shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
 				 "no current device: call aclrtSetDevice first");
 	}
-	if (peer < 0 || (uint32_t)peer >= shim.ndev) {
+	e = check_dev(func, "peer device", peer);
+	if (e) {
 		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID,
-				 "peer device %d does not exist (%u devices)", (int)peer, shim.ndev);
+		return e;
 	}
 	if (peer == dev) {
 		shim_unlock();
@@ -509,7 +564,7 @@ static struct shim_stream *find_stream(const void *p)
 	struct shim_stream *s;
 
 	for (s = shim.streams; s; s = s->next)
-		if (s == p)
+		if (s->token == (uintptr_t)p)
 			return s;
 	return NULL;
 }
@@ -534,11 +589,12 @@ aclError aclrtCreateStream(aclrtStream *stream)
 		shim_unlock();
 		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
 	}
+	s->token = shim_new_token();
 	s->dev = dev;
 	s->next = shim.streams;
 	shim.streams = s;
 	shim_unlock();
-	*stream = s;
+	*stream = (aclrtStream)(uintptr_t)s->token;
 	return ACL_SUCCESS;
 }
 
@@ -553,7 +609,7 @@ static aclError destroy_stream(const char *func, aclrtStream stream)
 	if (e)
 		return e;
 	for (pp = &shim.streams; (s = *pp); pp = &s->next) {
-		if (s == stream) {
+		if (s->token == (uintptr_t)stream) {
 			*pp = s->next;
 			free(s);
 			shim_unlock();
@@ -650,11 +706,30 @@ aclError aclrtFreeHost(void *hostPtr)
 /* ---- copies ---- */
 
 /*
- * Check one side of a copy: a device side must lie in one mapping that grants
- * the access; any address inside a reservation is a device address.
+ * Bytes a copy between host memory and a mapping moves per turn of the lock
+ * (on the stack).
+ */
+#define SHIM_BOUNCE 4096
+
+/* Does [a, a + n) overlap a reservation?  n > 0 and a + n does not wrap. */
+static bool overlaps_resv(uintptr_t a, size_t n)
+{
+	struct shim_resv *r;
+
+	for (r = shim.resvs; r; r = r->next)
+		if (a < r->base + r->size && r->base < a + n)
+			return true;
+	return false;
+}
+
+/*
+ * Check one side of a copy (caller holds the lock).  A device side, and any
+ * range that overlaps a reservation, must lie in one mapping that grants the
+ * access: *mapped is then true.  Anything else is host memory, which copies
+ * touch only without the lock, as it can fault and wait (userfaultfd, FUSE).
  */
 static aclError check_side(const char *func, const char *what, const void *p, size_t n,
-			   bool device, bool write)
+			   bool device, bool write, bool *mapped)
 {
 	uintptr_t a = (uintptr_t)p;
 	struct shim_map *m;
@@ -662,7 +737,11 @@ static aclError check_side(const char *func, const char *what, const void *p, si
 	unsigned int have;
 	uint32_t i;
 
-	if (!device && !shim_find_resv(a, 1))
+	*mapped = false;
+	if (n - 1 > UINTPTR_MAX - a)
+		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
+				 "%s range [%p, +%zu) wraps around the address space", what, p, n);
+	if (!device && !overlaps_resv(a, n))
 		return ACL_SUCCESS;
 	m = shim_find_map(a, n);
 	if (!m)
@@ -675,13 +754,48 @@ static aclError check_side(const char *func, const char *what, const void *p, si
 		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
 				 "%s range at %p is mapped without %s access (see aclrtMemSetAccess)",
 				 what, p, write ? "write" : "read");
+	*mapped = true;
+	return ACL_SUCCESS;
+}
+
+/*
+ * Copy between host memory and a mapping through a buffer, a piece at a
+ * time: host memory without the lock, the mapping under it (checked again
+ * for each piece, as it may have been unmapped in between).
+ */
+static aclError copy_bounce(const char *func, char *dst, const char *src, size_t count, bool to_dev)
+{
+	char buf[SHIM_BOUNCE];
+	size_t off, n;
+	bool mapped;
+	aclError e;
+
+	for (off = 0; off < count; off += n) {
+		n = count - off < sizeof(buf) ? count - off : sizeof(buf);
+		if (to_dev)
+			memcpy(buf, src + off, n);
+		e = shim_lock(func, false);
+		if (e)
+			return e;
+		if (to_dev)
+			e = check_side(func, "dst", dst + off, n, true, true, &mapped);
+		else
+			e = check_side(func, "src", src + off, n, true, false, &mapped);
+		if (!e)
+			memcpy(to_dev ? dst + off : buf, to_dev ? buf : src + off, n);
+		shim_unlock();
+		if (e)
+			return e;
+		if (!to_dev)
+			memcpy(dst + off, buf, n);
+	}
 	return ACL_SUCCESS;
 }
 
 static aclError do_memcpy(const char *func, void *dst, size_t destMax, const void *src, size_t count,
 			  aclrtMemcpyKind kind, bool async, aclrtStream stream)
 {
-	bool sdev, ddev;
+	bool sdev, ddev, smap = false, dmap = false;
 	aclError e;
 
 	if (!dst)
@@ -702,14 +816,19 @@ static aclError do_memcpy(const char *func, void *dst, size_t destMax, const voi
 	sdev = kind == ACL_MEMCPY_DEVICE_TO_HOST || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
 	ddev = kind == ACL_MEMCPY_HOST_TO_DEVICE || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
 	if (!e && count)
-		e = check_side(func, "src", src, count, sdev, false);
+		e = check_side(func, "src", src, count, sdev, false, &smap);
 	if (!e && count)
-		e = check_side(func, "dst", dst, count, ddev, true);
-	/* Held (shared) across the copy so that no mapping vanishes under it. */
-	if (!e && count)
+		e = check_side(func, "dst", dst, count, ddev, true, &dmap);
+	/* Mappings on both sides: device memory never waits on a fault. */
+	if (!e && count && smap && dmap)
 		memmove(dst, src, count);
 	shim_unlock();
-	return e;
+	if (e || !count || (smap && dmap))
+		return e;
+	if (smap || dmap)
+		return copy_bounce(func, dst, src, count, dmap);
+	memmove(dst, src, count);	/* host memory on both sides */
+	return ACL_SUCCESS;
 }
 
 aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, size_t count, aclrtMemcpyKind kind)
@@ -725,6 +844,7 @@ aclError aclrtMemcpyAsync(void *dst, size_t destMax, const void *src, size_t cou
 
 aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count)
 {
+	bool mapped = false;
 	aclError e;
 
 	REQUIRE(devPtr, "devPtr is NULL");
@@ -733,9 +853,11 @@ aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count)
 	if (e)
 		return e;
 	if (count)
-		e = check_side(__func__, "devPtr", devPtr, count, false, true);
-	if (!e && count)
+		e = check_side(__func__, "devPtr", devPtr, count, false, true, &mapped);
+	if (!e && count && mapped)
 		memset(devPtr, value, count);
 	shim_unlock();
+	if (!e && count && !mapped)
+		memset(devPtr, value, count);	/* host memory: may fault, so not under the lock */
 	return e;
 }

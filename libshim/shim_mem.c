@@ -102,6 +102,7 @@ static struct shim_handle *new_handle(uint64_t kid, size_t size, int32_t dev,
 
 	if (!h)
 		return NULL;
+	h->token = shim_new_token();
 	h->kid = kid;
 	h->size = size;
 	h->dev = dev;
@@ -136,9 +137,10 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 	if (e)
 		return e;
 	if (prop->location.id >= shim.ndev) {
+		e = FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "prop->location.id %u: no such device (%u devices)",
+			 prop->location.id, shim.ndev);
 		shim_unlock();
-		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "prop->location.id %u: no such device (%u devices)",
-			    prop->location.id, shim.ndev);
+		return e;
 	}
 	ret = npu_dev_alloc(shim.fd, prop->location.id, size, prop->memAttr, &kid);
 	if (ret) {
@@ -153,8 +155,8 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 		shim_unlock();
 		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
 	}
+	*handle = shim_handle_ptr(h);
 	shim_unlock();
-	*handle = h;
 	return ACL_SUCCESS;
 }
 
@@ -240,6 +242,10 @@ aclError aclrtReserveMemAddress(void **virPtr, size_t size, size_t alignment, vo
 	if (expectPtr && (uintptr_t)expectPtr % align == 0)
 		p = mmap(expectPtr, size, PROT_NONE,
 			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	if (p != MAP_FAILED && p != expectPtr) {	/* before 4.17 the flag is only a hint */
+		munmap(p, size);
+		p = MAP_FAILED;
+	}
 	if (p == MAP_FAILED) {
 		/* Over-reserve, then trim to an aligned range. */
 		len = size + align;
@@ -292,7 +298,7 @@ aclError aclrtReleaseMemAddress(void *virPtr)
 			    "range at %p still has %u mapping(s): aclrtUnmapMem them first", virPtr, n);
 	}
 	*pp = r->next;
-	munmap((void *)r->base, r->size);
+	shim_resv_unmap(r);
 	free(r);
 	shim_unlock();
 	return ACL_SUCCESS;
@@ -312,15 +318,83 @@ static int map_prot(const struct shim_map *m)
 	return acc ? PROT_READ : PROT_NONE;
 }
 
+/*
+ * Where handle @h may be mapped: [va, va + size) inside one reservation that
+ * is not broken, overlapping no mapping.  0 and *rp, or FAIL()'s code.
+ */
+static aclError map_target(const char *func, void *virPtr, size_t size, const struct shim_handle *h,
+			   struct shim_resv **rp)
+{
+	uintptr_t va = (uintptr_t)virPtr;
+	size_t gran = shim_granularity(h->prop.memAttr);
+	struct shim_resv *r;
+	struct shim_map *o;
+
+	if (size != h->size)
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "size %zu is not the handle's size %zu (whole allocations only)", size, h->size);
+	if (va % gran)
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "virPtr %p is not aligned to the granularity 0x%zx", virPtr, gran);
+	r = shim_find_resv(va, size);
+	if (!r)
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "[%p, +0x%zx) is not inside one range from aclrtReserveMemAddress", virPtr, size);
+	if (r->broken)
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "the reservation at %p is broken: a failed map left [%p, +0x%zx) unreserved (release the reservation)",
+				 (void *)r->base, (void *)r->hole, r->hole_size);
+	for (o = shim.maps; o; o = o->next)
+		if (va < o->va + o->size && o->va < va + size)
+			return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+					 "[%p, +0x%zx) overlaps the mapping at %p", virPtr, size, (void *)o->va);
+	*rp = r;
+	return ACL_SUCCESS;
+}
+
+/*
+ * After a failed map over [va, va + size) in @r: MAP_FIXED may have removed
+ * the placeholder before the driver refused, and any mmap may take the hole.
+ * Put the placeholder back where nothing is.  Where something is, this
+ * library cannot tell its own placeholder (the map failed early) from
+ * someone else's memory: @r is broken, and nobody unmaps that range.
+ */
+static void resv_refill(struct shim_resv *r, uintptr_t va, size_t size)
+{
+	void *p = mmap((void *)va, size, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == (void *)va)
+		return;
+	if (p != MAP_FAILED)	/* before 4.17 the flag is only a hint */
+		munmap(p, size);
+	r->broken = true;
+	r->hole = va;
+	r->hole_size = size;
+}
+
+/* mmap @m's handle into its reservation: 0 or a negative errno. */
+static int map_into(struct shim_map *m)
+{
+	struct npu_dev_handle_info info;
+	int ret;
+
+	ret = npu_dev_handle_info(shim.fd, m->h->kid, &info);
+	if (ret)
+		return ret;
+	ret = npu_dev_map(shim.fd, info.mmap_offset, (void *)m->va, m->size, map_prot(m));
+	if (ret)
+		resv_refill(m->r, m->va, m->size);
+	return ret;
+}
+
 static aclError do_map(const char *func, void *virPtr, size_t size, size_t offset,
 		       aclrtDrvMemHandle handle, uint64_t flags, bool access)
 {
-	uintptr_t va = (uintptr_t)virPtr;
 	struct shim_errctx c = { .handle = handle };
 	struct shim_handle *h;
-	struct shim_resv *r;
-	struct shim_map *m, *o;
-	size_t gran;
+	struct shim_resv *r = NULL;
+	struct shim_map *m;
 	aclError e;
 	int ret;
 
@@ -344,47 +418,29 @@ static aclError do_map(const char *func, void *virPtr, size_t size, size_t offse
 			      "handle %p is not a live handle of this process", handle);
 		goto out;
 	}
-	gran = shim_granularity(h->prop.memAttr);
-	if (size != h->size) {
-		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			      "size %zu is not the handle's size %zu (whole allocations only)", size, h->size);
+	e = map_target(func, virPtr, size, h, &r);
+	if (e)
 		goto out;
-	}
-	if (va % gran) {
-		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			      "virPtr %p is not aligned to the granularity 0x%zx", virPtr, gran);
-		goto out;
-	}
-	r = shim_find_resv(va, size);
-	if (!r) {
-		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			      "[%p, +0x%zx) is not inside one range from aclrtReserveMemAddress", virPtr, size);
-		goto out;
-	}
-	for (o = shim.maps; o; o = o->next) {
-		if (va < o->va + o->size && o->va < va + size) {
-			e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				      "[%p, +0x%zx) overlaps the mapping at %p", virPtr, size, (void *)o->va);
-			goto out;
-		}
-	}
 	m = calloc(1, sizeof(*m));
 	if (!m) {
 		e = shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
 		goto out;
 	}
-	m->va = va;
+	m->va = (uintptr_t)virPtr;
 	m->size = size;
 	m->h = h;
 	m->r = r;
 	if (access)	/* the owning device gets read/write at once */
 		m->acc_dev[h->dev] = ACL_RT_MEM_ACCESS_FLAGS_READWRITE;
-	ret = npu_dev_map(shim.fd, h->kid, virPtr, size, map_prot(m));
+	ret = map_into(m);
 	if (ret) {
 		free(m);
 		c.dev = h->dev;
 		c.size = size;
 		e = shim_fail_errno(func, SHIM_OP_MAP, -ret, &c);
+		if (r->broken)
+			shim_fail_append("; the range could not be reserved again, so the reservation at %p is broken (release it)",
+					 (void *)r->base);
 		goto out;
 	}
 	m->next = shim.maps;
@@ -426,26 +482,38 @@ aclError aclrtUnmapMem(void *virPtr)
 			break;
 	if (!m) {
 		m = shim_find_map((uintptr_t)virPtr, 1);
-		shim_unlock();
 		if (m)
-			return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				    "%p is inside the mapping at %p, not its start", virPtr, (void *)m->va);
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
+			e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "%p is inside the mapping at %p, not its start", virPtr, (void *)m->va);
+		else
+			e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
+		shim_unlock();
+		return e;
 	}
-	/* Put the placeholder back so the reservation stays intact. */
+	/*
+	 * Put the placeholder back so the reservation stays intact.  If that
+	 * fails, the kernel may have removed the mapping first: then fill the
+	 * hole, and the mapping is gone.
+	 */
 	p = mmap(virPtr, m->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	if (p == MAP_FAILED) {
 		int err = errno;
 
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot unmap %p: %s", virPtr, strerror(err));
+		p = mmap(virPtr, m->size, PROT_NONE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+		if (p != virPtr) {
+			if (p != MAP_FAILED)
+				munmap(p, m->size);
+			shim_unlock();
+			return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot unmap %p: %s", virPtr, strerror(err));
+		}
 	}
 	*pp = m->next;
 	m->r->nmaps--;
 	h = m->h;
 	free(m);
 	h->map_ref--;
-	c.handle = h;
+	c.handle = shim_handle_ptr(h);
 	ret = shim_handle_put(h);
 	shim_unlock();
 	return ret ? FAIL_ERRNO(SHIM_OP_FREE, -ret, &c) : ACL_SUCCESS;
@@ -560,7 +628,7 @@ aclError aclrtMemRetainAllocationHandle(void *virPtr, aclrtDrvMemHandle *handle)
 		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", virPtr);
 	}
 	m->h->ref++;
-	*handle = m->h;
+	*handle = shim_handle_ptr(m->h);
 	shim_unlock();
 	return ACL_SUCCESS;
 }
@@ -764,13 +832,13 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 		if (h->exported && h->share == sh) {
 			e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
 				      "import refused: this process exported shareable handle 0x%llx (handle %p) and cannot import it",
-				      (unsigned long long)sh, (void *)h);
+				      (unsigned long long)sh, shim_handle_ptr(h));
 			goto out;
 		}
 		if (h->imported && h->share == sh) {
 			e = shim_fail(func, ACL_ERROR_RT_INVALID_HANDLE,
 				      "shareable handle 0x%llx is already imported by this process as handle %p (device %d)",
-				      (unsigned long long)sh, (void *)h, (int)h->dev);
+				      (unsigned long long)sh, shim_handle_ptr(h), (int)h->dev);
 			goto out;
 		}
 	}
@@ -800,7 +868,7 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 	}
 	h->imported = true;
 	h->share = sh;
-	*handle = h;
+	*handle = shim_handle_ptr(h);
 out:
 	shim_unlock();
 	return e;
