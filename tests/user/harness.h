@@ -21,10 +21,12 @@
  * -Wextra's warnings that the harness trips over (as the kernel's selftests,
  * built without -Wextra, do not): its functions and the wrappers TEST() expands
  * to leave parameters unused, and EXPECT_EQ(2, u32) compares an int literal with
- * an unsigned value (the harness prints each side with its own signedness).
+ * an unsigned value (the harness prints each side with its own signedness);
+ * and the TEST_F() wrapper keeps a local across its setjmp() (-Wclobbered).
  */
 #pragma GCC diagnostic ignored "-Wunused-parameter"
 #pragma GCC diagnostic ignored "-Wsign-compare"
+#pragma GCC diagnostic ignored "-Wclobbered"
 #include "kselftest_harness.h"
 
 /*
