@@ -62,7 +62,8 @@ TEST(error_messages)
 	aclrtMallocPhysical(NULL, 1 << 21, &prop, 0);
 	pthread_create(&th, NULL, other_thread, NULL);
 	pthread_join(th, &thr_msg);
-	EXPECT_TRUE(thr_msg == NULL && aclGetRecentErrMsg() != NULL) TH_LOG("messages are per thread");
+	EXPECT_TRUE(thr_msg == NULL && aclGetRecentErrMsg() != NULL)
+		TH_LOG("messages are per thread");
 }
 
 /* MallocPhysical */
@@ -121,13 +122,15 @@ TEST(granularity)
 	  "aclrtMemGetAllocationGranularity", "option");
 	g = 0;
 	r = aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g);
-	EXPECT_TRUE(r == ACL_SUCCESS && g == 2u << 20) TH_LOG("Granularity: 2 MiB for HBM_MEM_HUGE");
+	EXPECT_TRUE(r == ACL_SUCCESS && g == 2u << 20)
+		TH_LOG("Granularity: 2 MiB for HBM_MEM_HUGE");
 	prop.memAttr = ACL_MEM_HUGE1G;
 	r = aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED, &g);
 	EXPECT_TRUE(r == ACL_SUCCESS && g == 1u << 30) TH_LOG("Granularity: 1 GiB for MEM_HUGE1G");
 	prop.memAttr = ACL_DDR_MEM;	/* lenient for older clients (project decision 8) */
 	r = aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g);
-	EXPECT_TRUE(r == ACL_SUCCESS && g == 2u << 20) TH_LOG("Granularity: ACL_DDR_MEM accepted on a device location");
+	EXPECT_TRUE(r == ACL_SUCCESS && g == 2u << 20)
+		TH_LOG("Granularity: ACL_DDR_MEM accepted on a device location");
 	prop = good_prop();
 }
 

@@ -50,22 +50,32 @@ static void import_and_use(struct __test_metadata *_metadata, const char *tag, u
 	void *va = NULL;
 
 	if (v2) {
-		EXPECT_ACL_OK(aclrtMemImportFromShareableHandleV2(&sh, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, 0, &h)) TH_LOG("%s: ImportFromShareableHandleV2 (current device)", tag);
+		EXPECT_ACL_OK(aclrtMemImportFromShareableHandleV2(&sh, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, 0, &h))
+			TH_LOG("%s: ImportFromShareableHandleV2 (current device)", tag);
 	} else {
-		EXPECT_ACL_OK(aclrtMemImportFromShareableHandle(sh, dev, &h)) TH_LOG("%s: ImportFromShareableHandle", tag);
+		EXPECT_ACL_OK(aclrtMemImportFromShareableHandle(sh, dev, &h))
+			TH_LOG("%s: ImportFromShareableHandle", tag);
 	}
 	if (!h)
 		return;
-	EXPECT_ACL_OK(aclrtMemGetAllocationPropertiesFromHandle(h, &prop)) TH_LOG("%s: GetAllocationPropertiesFromHandle", tag);
-	EXPECT_TRUE(prop.location.type == ACL_MEM_LOCATION_TYPE_DEVICE && prop.location.id == (uint32_t)dev) TH_LOG("%s: imported handle is bound to the importing device", tag);
-	EXPECT_ACL_OK(aclrtReserveMemAddress(&va, G, 0, NULL, 0)) TH_LOG("%s: ReserveMemAddress", tag);
+	EXPECT_ACL_OK(aclrtMemGetAllocationPropertiesFromHandle(h, &prop))
+		TH_LOG("%s: GetAllocationPropertiesFromHandle", tag);
+	EXPECT_TRUE(prop.location.type == ACL_MEM_LOCATION_TYPE_DEVICE && prop.location.id == (uint32_t)dev)
+		TH_LOG("%s: imported handle is bound to the importing device", tag);
+	EXPECT_ACL_OK(aclrtReserveMemAddress(&va, G, 0, NULL, 0))
+		TH_LOG("%s: ReserveMemAddress", tag);
 	EXPECT_ACL_OK(aclrtMapMem(va, G, 0, h, 0)) TH_LOG("%s: MapMem", tag);
-	EXPECT_ACL_OK(aclrtMemcpy(rd, sizeof(rd), va, sizeof(rd), ACL_MEMCPY_DEVICE_TO_HOST)) TH_LOG("%s: Memcpy D2H", tag);
+	EXPECT_ACL_OK(aclrtMemcpy(rd, sizeof(rd), va, sizeof(rd), ACL_MEMCPY_DEVICE_TO_HOST))
+		TH_LOG("%s: Memcpy D2H", tag);
 	memset(wr, expect, sizeof(wr));
-	EXPECT_TRUE(!memcmp(rd, wr, sizeof(rd))) TH_LOG("%s: importer reads what the exporter wrote", tag);
+	EXPECT_TRUE(!memcmp(rd, wr, sizeof(rd)))
+		TH_LOG("%s: importer reads what the exporter wrote", tag);
 	memset(wr, reply, sizeof(wr));
-	EXPECT_ACL_OK(aclrtMemcpy(va, sizeof(wr), wr, sizeof(wr), ACL_MEMCPY_HOST_TO_DEVICE)) TH_LOG("%s: Memcpy H2D (write back)", tag);
-	EXPECT_ACL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 1, &sh)) TH_LOG("%s: exporting an imported handle is DRV_INTERNAL_ERROR", tag);
+	EXPECT_ACL_OK(aclrtMemcpy(va, sizeof(wr), wr, sizeof(wr), ACL_MEMCPY_HOST_TO_DEVICE))
+		TH_LOG("%s: Memcpy H2D (write back)", tag);
+	EXPECT_ACL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+		   aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 1, &sh))
+		TH_LOG("%s: exporting an imported handle is DRV_INTERNAL_ERROR", tag);
 	EXPECT_ACL_OK(aclrtUnmapMem(va)) TH_LOG("%s: UnmapMem", tag);
 	EXPECT_ACL_OK(aclrtReleaseMemAddress(va)) TH_LOG("%s: ReleaseMemAddress", tag);
 	EXPECT_ACL_OK(aclrtFreePhysical(h)) TH_LOG("%s: FreePhysical", tag);
@@ -87,9 +97,11 @@ static aclrtDrvMemHandle alloc_fill(struct __test_metadata *_metadata, int32_t d
 
 	memset(wr, fill, sizeof(wr));
 	EXPECT_ACL_OK(aclrtMallocPhysical(&h, G, &prop, 0)) TH_LOG("exporter: MallocPhysical");
-	EXPECT_ACL_OK(aclrtReserveMemAddress(vap, G, 0, NULL, 0)) TH_LOG("exporter: ReserveMemAddress");
+	EXPECT_ACL_OK(aclrtReserveMemAddress(vap, G, 0, NULL, 0))
+		TH_LOG("exporter: ReserveMemAddress");
 	EXPECT_ACL_OK(aclrtMapMem(*vap, G, 0, h, 0)) TH_LOG("exporter: MapMem");
-	EXPECT_ACL_OK(aclrtMemcpy(*vap, G, wr, sizeof(wr), ACL_MEMCPY_HOST_TO_DEVICE)) TH_LOG("exporter: Memcpy H2D");
+	EXPECT_ACL_OK(aclrtMemcpy(*vap, G, wr, sizeof(wr), ACL_MEMCPY_HOST_TO_DEVICE))
+		TH_LOG("exporter: Memcpy H2D");
 	return h;
 }
 
@@ -124,19 +136,31 @@ static void flow_whitelist(struct __test_metadata *_metadata)
 		send_u64(c.to_parent[1], (uint64_t)me);
 		sh = recv_u64(c.to_child[0]);
 		/* before the exporter adds us */
-		EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "is not on the whitelist of shareable handle 0x", aclrtMemImportFromShareableHandle(sh, 0, &hi)) TH_LOG("importer: import before SetPid is refused (507899)");
-		EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "is not the exporter", aclrtMemSetPidToShareableHandle(sh, &me, 1)) TH_LOG("importer: SetPid by a non-exporter is refused (507899)");
-		EXPECT_ACL_MSG(ACL_ERROR_RT_INVALID_HANDLE, "does not exist", aclrtMemImportFromShareableHandle(sh ^ 0x5a5a5a5a00000000ULL, 0, &hi)) TH_LOG("importer: unknown shareable handle is INVALID_HANDLE (107017)");
-		EXPECT_ACL(ACL_ERROR_RT_INVALID_DEVICEID, aclrtMemImportFromShareableHandle(sh, (int32_t)ndev, &hi)) TH_LOG("importer: import onto device ndev is INVALID_DEVICEID (107001)");
+		EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "is not on the whitelist of shareable handle 0x",
+			       aclrtMemImportFromShareableHandle(sh, 0, &hi))
+			TH_LOG("importer: import before SetPid is refused (507899)");
+		EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "is not the exporter",
+			       aclrtMemSetPidToShareableHandle(sh, &me, 1))
+			TH_LOG("importer: SetPid by a non-exporter is refused (507899)");
+		EXPECT_ACL_MSG(ACL_ERROR_RT_INVALID_HANDLE, "does not exist",
+			       aclrtMemImportFromShareableHandle(sh ^ 0x5a5a5a5a00000000ULL, 0, &hi))
+			TH_LOG("importer: unknown shareable handle is INVALID_HANDLE (107017)");
+		EXPECT_ACL(ACL_ERROR_RT_INVALID_DEVICEID,
+			   aclrtMemImportFromShareableHandle(sh, (int32_t)ndev, &hi))
+			TH_LOG("importer: import onto device ndev is INVALID_DEVICEID (107001)");
 		pthread_create(&th, NULL, import_without_device, &sh);
 		pthread_join(th, &ret);
-		EXPECT_TRUE((intptr_t)ret == ACL_ERROR_RT_CONTEXT_NULL) TH_LOG("importer: import from a thread without aclrtSetDevice is CONTEXT_NULL (107002): got %d", (int)(intptr_t)ret);
+		EXPECT_TRUE((intptr_t)ret == ACL_ERROR_RT_CONTEXT_NULL)
+			TH_LOG("importer: import from a thread without aclrtSetDevice is CONTEXT_NULL (107002): got %d", (int)(intptr_t)ret);
 		send_u64(c.to_parent[1], 1);	/* "add me now" */
 		recv_u64(c.to_child[0]);	/* added */
 		import_and_use(_metadata, "importer", sh, 0, 'A', 'B', false);
 		/* one-to-one: a second import (any device) of a held value */
-		EXPECT_ACL_OK(aclrtMemImportFromShareableHandle(sh, 0, &hi)) TH_LOG("importer: import again for the duplicate check");
-		EXPECT_ACL_MSG(ACL_ERROR_RT_INVALID_HANDLE, "already imported", aclrtMemImportFromShareableHandle(sh, ndev > 1 ? 1 : 0, &hx)) TH_LOG("importer: duplicate import is INVALID_HANDLE (107017)");
+		EXPECT_ACL_OK(aclrtMemImportFromShareableHandle(sh, 0, &hi))
+			TH_LOG("importer: import again for the duplicate check");
+		EXPECT_ACL_MSG(ACL_ERROR_RT_INVALID_HANDLE, "already imported",
+			       aclrtMemImportFromShareableHandle(sh, ndev > 1 ? 1 : 0, &hx))
+			TH_LOG("importer: duplicate import is INVALID_HANDLE (107017)");
 		EXPECT_ACL_OK(aclrtFreePhysical(hi)) TH_LOG("importer: FreePhysical");
 		EXPECT_ACL_OK(aclFinalize()) TH_LOG("importer: aclFinalize");
 		send_u64(c.to_parent[1], 2);	/* done */
@@ -145,24 +169,37 @@ static void flow_whitelist(struct __test_metadata *_metadata)
 	EXPECT_ACL_OK(aclInit(NULL)) TH_LOG("exporter: aclInit");
 	EXPECT_ACL_OK(aclrtSetDevice(0)) TH_LOG("exporter: SetDevice(0)");
 	h = alloc_fill(_metadata, 0, 'A', &va);
-	EXPECT_ACL_OK(aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, ACL_RT_VMM_EXPORT_FLAG_DEFAULT, &sh)) TH_LOG("exporter: ExportToShareableHandle (whitelist)");
+	EXPECT_ACL_OK(aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, ACL_RT_VMM_EXPORT_FLAG_DEFAULT, &sh))
+		TH_LOG("exporter: ExportToShareableHandle (whitelist)");
 	EXPECT_TRUE(sh > 0xffffffffULL) TH_LOG("exporter: shareable value is not a small integer");
-	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "already exported", aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 0, &sh2)) TH_LOG("exporter: second export is refused (507899)");
-	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot import", aclrtMemImportFromShareableHandle(sh, 0, &hx)) TH_LOG("exporter: importing its own value is refused (507899)");
-	EXPECT_ACL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, aclrtMemImportFromShareableHandleV2(&sh, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, 0, &hx)) TH_LOG("exporter: V2 import of its own value is refused (507899)");
+	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "already exported",
+		       aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 0, &sh2))
+		TH_LOG("exporter: second export is refused (507899)");
+	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot import",
+		       aclrtMemImportFromShareableHandle(sh, 0, &hx))
+		TH_LOG("exporter: importing its own value is refused (507899)");
+	EXPECT_ACL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+		   aclrtMemImportFromShareableHandleV2(&sh, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, 0, &hx))
+		TH_LOG("exporter: V2 import of its own value is refused (507899)");
 	pid = (int32_t)recv_u64(c.to_parent[0]);
 	send_u64(c.to_child[1], sh);
 	recv_u64(c.to_parent[0]);
-	EXPECT_ACL_OK(aclrtMemSetPidToShareableHandle(sh, &pid, 1)) TH_LOG("exporter: SetPidToShareableHandle");
+	EXPECT_ACL_OK(aclrtMemSetPidToShareableHandle(sh, &pid, 1))
+		TH_LOG("exporter: SetPidToShareableHandle");
 	send_u64(c.to_child[1], 1);
 	recv_u64(c.to_parent[0]);
 	EXPECT_TRUE(wait_child(child) == 0) TH_LOG("importer exited cleanly");
-	EXPECT_ACL_OK(aclrtMemcpy(rd, sizeof(rd), va, sizeof(rd), ACL_MEMCPY_DEVICE_TO_HOST)) TH_LOG("exporter: Memcpy D2H");
+	EXPECT_ACL_OK(aclrtMemcpy(rd, sizeof(rd), va, sizeof(rd), ACL_MEMCPY_DEVICE_TO_HOST))
+		TH_LOG("exporter: Memcpy D2H");
 	memset(want, 'B', sizeof(want));
-	EXPECT_TRUE(!memcmp(rd, want, sizeof(rd))) TH_LOG("exporter reads what the importer wrote back");
-	EXPECT_ACL_OK(aclrtMemSetPidToShareableHandle(sh, &pid, 1)) TH_LOG("exporter: SetPid after the importer is gone still works (value alive)");
+	EXPECT_TRUE(!memcmp(rd, want, sizeof(rd)))
+		TH_LOG("exporter reads what the importer wrote back");
+	EXPECT_ACL_OK(aclrtMemSetPidToShareableHandle(sh, &pid, 1))
+		TH_LOG("exporter: SetPid after the importer is gone still works (value alive)");
 	unmap_free(_metadata, h, va);
-	EXPECT_ACL_MSG(ACL_ERROR_RT_INVALID_HANDLE, "does not exist", aclrtMemSetPidToShareableHandle(sh, &pid, 1)) TH_LOG("exporter: SetPid on a dead value is INVALID_HANDLE (107017)");
+	EXPECT_ACL_MSG(ACL_ERROR_RT_INVALID_HANDLE, "does not exist",
+		       aclrtMemSetPidToShareableHandle(sh, &pid, 1))
+		TH_LOG("exporter: SetPid on a dead value is INVALID_HANDLE (107017)");
 	EXPECT_ACL_OK(aclFinalize()) TH_LOG("exporter: aclFinalize");
 	close(c.to_child[0]); close(c.to_child[1]); close(c.to_parent[0]); close(c.to_parent[1]);
 }
@@ -189,7 +226,9 @@ static void flow_no_whitelist(struct __test_metadata *_metadata)
 		import_and_use(_metadata, idev ? "importer2 (device 1)" : "importer2", sh, idev, 'C', 'D', true);
 		send_u64(c.to_parent[1], 1);
 		recv_u64(c.to_child[0]);	/* exporter has freed: the value is dead */
-		EXPECT_ACL_MSG(ACL_ERROR_RT_INVALID_HANDLE, "does not exist", aclrtMemImportFromShareableHandle(sh, idev, &hi)) TH_LOG("importer2: import after every holder freed is INVALID_HANDLE (107017)");
+		EXPECT_ACL_MSG(ACL_ERROR_RT_INVALID_HANDLE, "does not exist",
+			       aclrtMemImportFromShareableHandle(sh, idev, &hi))
+			TH_LOG("importer2: import after every holder freed is INVALID_HANDLE (107017)");
 		EXPECT_ACL_OK(aclFinalize()) TH_LOG("importer2: aclFinalize");
 		_exit(_metadata->exit_code);
 	}
@@ -197,8 +236,11 @@ static void flow_no_whitelist(struct __test_metadata *_metadata)
 	EXPECT_ACL_OK(aclrtSetDevice(0)) TH_LOG("exporter2: SetDevice(0)");
 	h = alloc_fill(_metadata, 0, 'C', &va);
 	EXPECT_ACL_OK(aclrtMemExportToShareableHandleV2(h, ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION,
-						 ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, &sh)) TH_LOG("exporter2: ExportToShareableHandleV2 (DISABLE_PID_VALIDATION)");
-	EXPECT_ACL_MSG(ACL_ERROR_RT_NO_PERMISSION, "DISABLE_PID_VALIDATION", aclrtMemSetPidToShareableHandleV2(&sh, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, &pid, 1)) TH_LOG("exporter2: SetPid on a no-whitelist value is NO_PERMISSION (207006)");
+						 ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, &sh))
+							TH_LOG("exporter2: ExportToShareableHandleV2 (DISABLE_PID_VALIDATION)");
+	EXPECT_ACL_MSG(ACL_ERROR_RT_NO_PERMISSION, "DISABLE_PID_VALIDATION",
+		       aclrtMemSetPidToShareableHandleV2(&sh, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, &pid, 1))
+		TH_LOG("exporter2: SetPid on a no-whitelist value is NO_PERMISSION (207006)");
 	send_u64(c.to_child[1], sh);
 	recv_u64(c.to_parent[0]);
 	unmap_free(_metadata, h, va);
@@ -231,7 +273,8 @@ static void flow_exporter_frees_first(struct __test_metadata *_metadata)
 	EXPECT_ACL_OK(aclInit(NULL)) TH_LOG("exporter3: aclInit");
 	EXPECT_ACL_OK(aclrtSetDevice(0)) TH_LOG("exporter3: SetDevice(0)");
 	h = alloc_fill(_metadata, 0, 'E', &va);
-	EXPECT_ACL_OK(aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 1, &sh)) TH_LOG("exporter3: Export (no whitelist)");
+	EXPECT_ACL_OK(aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 1, &sh))
+		TH_LOG("exporter3: Export (no whitelist)");
 	send_u64(c.to_child[1], sh);
 	EXPECT_ACL_OK(aclrtFreePhysical(h)) TH_LOG("exporter3: FreePhysical while mapped");
 	send_u64(c.to_child[1], 1);	/* still mapped here: the value stays alive */
@@ -302,8 +345,10 @@ static void flow_pid_reuse(struct __test_metadata *_metadata)
 	EXPECT_ACL_OK(aclInit(NULL)) TH_LOG("exporter4: aclInit");
 	EXPECT_ACL_OK(aclrtSetDevice(0)) TH_LOG("exporter4: SetDevice(0)");
 	h = alloc_fill(_metadata, 0, 'G', &va);
-	EXPECT_ACL_OK(aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 0, &sh)) TH_LOG("exporter4: Export (whitelist)");
-	EXPECT_ACL_OK(aclrtMemSetPidToShareableHandle(sh, &stale, 1)) TH_LOG("exporter4: SetPid of an exited process's pid");
+	EXPECT_ACL_OK(aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 0, &sh))
+		TH_LOG("exporter4: Export (whitelist)");
+	EXPECT_ACL_OK(aclrtMemSetPidToShareableHandle(sh, &stale, 1))
+		TH_LOG("exporter4: SetPid of an exited process's pid");
 	if (old_max < 0 || sysctl_write(pid_max, (long)stale + 1)) {
 		/* SKIP() would turn a failure above into a skip */
 		if (_metadata->exit_code == KSFT_PASS)
@@ -317,7 +362,9 @@ static void flow_pid_reuse(struct __test_metadata *_metadata)
 					_exit(3);
 				EXPECT_ACL_OK(aclInit(NULL)) TH_LOG("reuser: aclInit");
 				EXPECT_ACL_OK(aclrtSetDevice(0)) TH_LOG("reuser: SetDevice");
-				EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "whitelist", aclrtMemImportFromShareableHandle(sh, 0, &hi)) TH_LOG("reuser: a process reusing a whitelisted pid is refused (507899)");
+				EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "whitelist",
+					       aclrtMemImportFromShareableHandle(sh, 0, &hi))
+					TH_LOG("reuser: a process reusing a whitelisted pid is refused (507899)");
 				aclFinalize();
 				_exit(_metadata->exit_code);
 			}
@@ -329,7 +376,8 @@ static void flow_pid_reuse(struct __test_metadata *_metadata)
 		}
 		sysctl_write(pid_max, old_max);
 		if (i == 4096)
-			EXPECT_TRUE(0) TH_LOG("pid reuse happened: pid %d was never handed out again", (int)stale);
+			EXPECT_TRUE(0)
+				TH_LOG("pid reuse happened: pid %d was never handed out again", (int)stale);
 	}
 out:
 	unmap_free(_metadata, h, va);
@@ -361,7 +409,8 @@ FIXTURE_TEARDOWN(acl_share)
 	aclInit(NULL);
 	for (d = 0; d < 2 && d < ndev; d++) {
 		f1 = acl_free_bytes((int32_t)d);
-		EXPECT_EQ(self->f0[d], f1) TH_LOG("device %u free memory is back to its start value", d);
+		EXPECT_EQ(self->f0[d], f1)
+			TH_LOG("device %u free memory is back to its start value", d);
 	}
 	aclFinalize();
 }

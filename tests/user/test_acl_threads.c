@@ -108,7 +108,8 @@ TEST(threads_allocate_map_and_copy_at_once)
 	}
 	atomic_store(&stop, 1);
 	pthread_join(q, NULL);
-	EXPECT_EQ(0, atomic_load(&failures)) TH_LOG("no failure anywhere, including the querying thread");
+	EXPECT_EQ(0, atomic_load(&failures))
+		TH_LOG("no failure anywhere, including the querying thread");
 	for (d = 0; d < 2 && d < ndev; d++) {
 		f1 = acl_free_bytes((int32_t)d);
 		EXPECT_EQ(f0[d], f1) TH_LOG("device %u free memory is back to its start value", d);

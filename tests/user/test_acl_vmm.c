@@ -20,7 +20,8 @@ TEST(init_and_device_queries)
 	int32_t dev = -1, tgid = 0;
 
 	ASSERT_ACL_OK(aclInit(NULL));
-	EXPECT_ACL(ACL_ERROR_REPEAT_INITIALIZE, aclInit(NULL)) TH_LOG("aclInit again is REPEAT_INITIALIZE");
+	EXPECT_ACL(ACL_ERROR_REPEAT_INITIALIZE, aclInit(NULL))
+		TH_LOG("aclInit again is REPEAT_INITIALIZE");
 	EXPECT_ACL_OK(aclrtGetDeviceCount(&ndev));
 	EXPECT_LE(1, ndev) TH_LOG("at least one device");
 	EXPECT_ACL(ACL_ERROR_RT_CONTEXT_NULL, aclrtGetDevice(&dev))
@@ -57,8 +58,10 @@ FIXTURE_SETUP(vmm)
 	ASSERT_ACL_OK(aclrtGetDeviceCount(&self->ndev));
 	ASSERT_ACL_OK(aclrtSetDevice(0));
 	ASSERT_ACL_OK(aclrtGetMemInfo(ACL_HBM_MEM, &self->f0, &self->t));
-	ASSERT_ACL_OK(aclrtMallocPhysical(&self->h, G, &self->prop, 0)) TH_LOG("MallocPhysical 2 MiB");
-	ASSERT_ACL_OK(aclrtReserveMemAddress(&self->va, 2 * G, 0, NULL, 0)) TH_LOG("ReserveMemAddress 4 MiB");
+	ASSERT_ACL_OK(aclrtMallocPhysical(&self->h, G, &self->prop, 0))
+		TH_LOG("MallocPhysical 2 MiB");
+	ASSERT_ACL_OK(aclrtReserveMemAddress(&self->va, 2 * G, 0, NULL, 0))
+		TH_LOG("ReserveMemAddress 4 MiB");
 }
 
 FIXTURE_TEARDOWN(vmm)
@@ -102,10 +105,12 @@ TEST_F(vmm, allocate_reserve_and_map)
 	EXPECT_ACL_OK(aclrtGetMemInfo(ACL_HBM_MEM, &f1, &t)) TH_LOG("GetMemInfo after alloc");
 	EXPECT_EQ(self->f0 - G, f1) TH_LOG("free dropped by 2 MiB");
 	EXPECT_ACL_OK(aclrtMemGetAllocationPropertiesFromHandle(self->h, &got));
-	EXPECT_EQ(0, memcmp(&got, &prop, sizeof(got))) TH_LOG("properties are the creation properties");
+	EXPECT_EQ(0, memcmp(&got, &prop, sizeof(got)))
+		TH_LOG("properties are the creation properties");
 	EXPECT_TRUE(va && ((uintptr_t)va % G) == 0) TH_LOG("reservation is 2 MiB aligned");
 	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "not aligned",
-		       aclrtMapMem(va + 4096, G, 0, self->h, 0)) TH_LOG("MapMem unaligned VA is DRV_INTERNAL_ERROR");
+		       aclrtMapMem(va + 4096, G, 0, self->h, 0))
+			TH_LOG("MapMem unaligned VA is DRV_INTERNAL_ERROR");
 	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "not inside one range",
 		       aclrtMapMem(va + 2 * G, G, 0, self->h, 0))
 		TH_LOG("MapMem outside a reservation is DRV_INTERNAL_ERROR");
@@ -113,10 +118,12 @@ TEST_F(vmm, allocate_reserve_and_map)
 		       aclrtMapMem(va, 2 * G, 0, self->h, 0))
 		TH_LOG("MapMem with a wrong size is DRV_INTERNAL_ERROR");
 	map(_metadata, self);
-	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "overlaps", aclrtMapMem(va, G, 0, self->h, 0))
+	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "overlaps",
+		       aclrtMapMem(va, G, 0, self->h, 0))
 		TH_LOG("MapMem over a mapping is DRV_INTERNAL_ERROR");
 	EXPECT_ACL_OK(aclrtMemGetAccess(va, &loc, &flag)) TH_LOG("GetAccess(device 0)");
-	EXPECT_EQ(ACL_RT_MEM_ACCESS_FLAGS_READWRITE, flag) TH_LOG("owner device has READWRITE after MapMem");
+	EXPECT_EQ(ACL_RT_MEM_ACCESS_FLAGS_READWRITE, flag)
+		TH_LOG("owner device has READWRITE after MapMem");
 }
 
 TEST_F(vmm, copies_and_address_ranges)
@@ -156,7 +163,8 @@ TEST_F(vmm, access_control)
 	desc.flags = ACL_RT_MEM_ACCESS_FLAGS_READ;
 	desc.location.type = ACL_MEM_LOCATION_TYPE_DEVICE;
 	EXPECT_ACL_OK(aclrtMemSetAccess(va, G, &desc, 1)) TH_LOG("SetAccess(READ) for device 0");
-	EXPECT_ACL(ACL_ERROR_RT_PARAM_INVALID, aclrtMemcpy(va, 8, buf, 8, ACL_MEMCPY_HOST_TO_DEVICE))
+	EXPECT_ACL(ACL_ERROR_RT_PARAM_INVALID,
+		   aclrtMemcpy(va, 8, buf, 8, ACL_MEMCPY_HOST_TO_DEVICE))
 		TH_LOG("Memcpy H2D into a read-only mapping is PARAM_INVALID");
 	EXPECT_ACL_OK(aclrtMemcpy(rd, 8, va, 8, ACL_MEMCPY_DEVICE_TO_HOST))
 		TH_LOG("Memcpy D2H from a read-only mapping");
@@ -190,7 +198,8 @@ TEST_F(vmm, reference_counting)
 	EXPECT_ACL_OK(aclrtMemcpy(rd, sizeof(rd), va + 100, sizeof(rd), ACL_MEMCPY_DEVICE_TO_HOST))
 		TH_LOG("memory is still readable after FreePhysical");
 	EXPECT_EQ(0, memcmp(rd, buf, sizeof(rd))) TH_LOG("... and still holds the data");
-	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "still has 1 mapping", aclrtReleaseMemAddress(va))
+	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "still has 1 mapping",
+		       aclrtReleaseMemAddress(va))
 		TH_LOG("ReleaseMemAddress while mapped is DRV_INTERNAL_ERROR");
 	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "not its start", aclrtUnmapMem(va + 4096))
 		TH_LOG("UnmapMem not at the mapping start is DRV_INTERNAL_ERROR");
@@ -198,8 +207,10 @@ TEST_F(vmm, reference_counting)
 	self->mapped = false;
 	EXPECT_ACL(ACL_ERROR_RT_PARAM_INVALID, aclrtFreePhysical(h))
 		TH_LOG("the handle is gone after the last unmap");
-	EXPECT_ACL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, aclrtUnmapMem(va)) TH_LOG("UnmapMem again is DRV_INTERNAL_ERROR");
-	EXPECT_ACL_OK(aclrtGetMemInfo(ACL_HBM_MEM, &f1, &t)) TH_LOG("GetMemInfo after the last unmap");
+	EXPECT_ACL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, aclrtUnmapMem(va))
+		TH_LOG("UnmapMem again is DRV_INTERNAL_ERROR");
+	EXPECT_ACL_OK(aclrtGetMemInfo(ACL_HBM_MEM, &f1, &t))
+		TH_LOG("GetMemInfo after the last unmap");
 	EXPECT_EQ(self->f0, f1) TH_LOG("free memory is back");
 }
 
@@ -216,15 +227,18 @@ TEST_F(vmm, map_no_access_then_grant_access)
 	EXPECT_ACL_OK(aclrtUnmapMem(va)) TH_LOG("UnmapMem");
 	self->mapped = false;
 	EXPECT_ACL_OK(aclrtMallocPhysical(&h2, G, &self->prop, 0)) TH_LOG("MallocPhysical again");
-	EXPECT_ACL_OK(aclrtMemMapNoAccess(va + G, G, 0, h2, 0)) TH_LOG("MemMapNoAccess at the same VA");
+	EXPECT_ACL_OK(aclrtMemMapNoAccess(va + G, G, 0, h2, 0))
+		TH_LOG("MemMapNoAccess at the same VA");
 	EXPECT_ACL_OK(aclrtMemGetAccess(va + G, &loc, &flag)) TH_LOG("GetAccess after MapNoAccess");
 	EXPECT_EQ(ACL_RT_MEM_ACCESS_FLAGS_NONE, flag) TH_LOG("no access after MemMapNoAccess");
-	EXPECT_ACL(ACL_ERROR_RT_PARAM_INVALID, aclrtMemcpy(va + G, 8, buf, 8, ACL_MEMCPY_HOST_TO_DEVICE))
+	EXPECT_ACL(ACL_ERROR_RT_PARAM_INVALID,
+		   aclrtMemcpy(va + G, 8, buf, 8, ACL_MEMCPY_HOST_TO_DEVICE))
 		TH_LOG("Memcpy into a no-access mapping is PARAM_INVALID");
 	memset(&desc, 0, sizeof(desc));
 	desc.flags = ACL_RT_MEM_ACCESS_FLAGS_READWRITE;
 	desc.location.type = ACL_MEM_LOCATION_TYPE_DEVICE;
-	EXPECT_ACL_OK(aclrtMemSetAccess(va + G, G, &desc, 1)) TH_LOG("SetAccess(READWRITE) after MapNoAccess");
+	EXPECT_ACL_OK(aclrtMemSetAccess(va + G, G, &desc, 1))
+		TH_LOG("SetAccess(READWRITE) after MapNoAccess");
 	EXPECT_ACL_OK(aclrtMemcpy(va + G, 8, buf, 8, ACL_MEMCPY_HOST_TO_DEVICE))
 		TH_LOG("Memcpy works after SetAccess");
 	EXPECT_EQ(0, va[G + 8]) TH_LOG("a new allocation reads as zero past the copy");
@@ -247,16 +261,19 @@ TEST_F(vmm, streams_and_host_memory)
 	EXPECT_ACL_OK(aclrtSynchronizeStream(s));
 	EXPECT_EQ(0, memcmp(host, buf, 8)) TH_LOG("async copy is complete after synchronize");
 	EXPECT_ACL_OK(aclrtDestroyStream(s));
-	EXPECT_ACL(ACL_ERROR_RT_PARAM_INVALID, aclrtDestroyStream(s)) TH_LOG("DestroyStream twice is PARAM_INVALID");
+	EXPECT_ACL(ACL_ERROR_RT_PARAM_INVALID, aclrtDestroyStream(s))
+		TH_LOG("DestroyStream twice is PARAM_INVALID");
 	EXPECT_ACL_OK(aclrtFreeHost(host));
-	EXPECT_ACL(ACL_ERROR_RT_PARAM_INVALID, aclrtFreeHost(host)) TH_LOG("FreeHost twice is PARAM_INVALID");
+	EXPECT_ACL(ACL_ERROR_RT_PARAM_INVALID, aclrtFreeHost(host))
+		TH_LOG("FreeHost twice is PARAM_INVALID");
 }
 
 TEST_F(vmm, reservations)
 {
 	void *va2 = NULL;
 
-	EXPECT_ACL_OK(aclrtReserveMemAddress(&va2, 1, 0, NULL, 1)) TH_LOG("ReserveMemAddress 1 byte (rounded up)");
+	EXPECT_ACL_OK(aclrtReserveMemAddress(&va2, 1, 0, NULL, 1))
+		TH_LOG("ReserveMemAddress 1 byte (rounded up)");
 	EXPECT_ACL_OK(aclrtReleaseMemAddress(va2)) TH_LOG("ReleaseMemAddress of an empty range");
 	EXPECT_ACL(ACL_ERROR_RT_PARAM_INVALID, aclrtReleaseMemAddress(va2))
 		TH_LOG("ReleaseMemAddress twice is PARAM_INVALID");
@@ -272,12 +289,14 @@ TEST(finalize_releases_what_the_program_forgot)
 	ASSERT_ACL_OK(aclInit(NULL));
 	ASSERT_ACL_OK(aclrtSetDevice(0));
 	ASSERT_ACL_OK(aclrtGetMemInfo(ACL_HBM_MEM, &f0, &t));
-	EXPECT_ACL_OK(aclrtMallocPhysical(&h, G, &prop, 0)) TH_LOG("MallocPhysical, then forget it");
+	EXPECT_ACL_OK(aclrtMallocPhysical(&h, G, &prop, 0))
+		TH_LOG("MallocPhysical, then forget it");
 	EXPECT_ACL_OK(aclrtResetDevice(0));
 	EXPECT_ACL(ACL_ERROR_RT_CONTEXT_NULL, aclrtGetDevice(&dev))
 		TH_LOG("GetDevice after the last ResetDevice is CONTEXT_NULL");
 	EXPECT_ACL_OK(aclFinalize());
-	EXPECT_ACL(ACL_ERROR_REPEAT_FINALIZE, aclFinalize()) TH_LOG("aclFinalize twice is REPEAT_FINALIZE");
+	EXPECT_ACL(ACL_ERROR_REPEAT_FINALIZE, aclFinalize())
+		TH_LOG("aclFinalize twice is REPEAT_FINALIZE");
 	EXPECT_ACL_OK(aclInit(NULL)) TH_LOG("aclInit after aclFinalize");
 	EXPECT_EQ(f0, acl_free_bytes(0)) TH_LOG("aclFinalize freed the forgotten allocation");
 	EXPECT_ACL_OK(aclFinalize());

@@ -132,17 +132,21 @@ TEST_F(share, export_and_import_errors)
 	EXPECT_EQ(-ENOENT, neg_errno(npu_export(fd, self->h + 100, 0, &value)))
 		TH_LOG("export of an unknown handle is ENOENT");
 	ASSERT_EQ(0, npu_export(fd, self->h, 0, &value)) TH_LOG("export (whitelist on) succeeds");
-	EXPECT_EQ(-EEXIST, neg_errno(npu_export(fd, self->h, 0, &v2))) TH_LOG("second export is EEXIST");
-	EXPECT_EQ(-ELOOP, neg_errno(npu_import(fd, value, 1, &h2, NULL))) TH_LOG("self-import is ELOOP");
+	EXPECT_EQ(-EEXIST, neg_errno(npu_export(fd, self->h, 0, &v2)))
+		TH_LOG("second export is EEXIST");
+	EXPECT_EQ(-ELOOP, neg_errno(npu_import(fd, value, 1, &h2, NULL)))
+		TH_LOG("self-import is ELOOP");
 	EXPECT_EQ(-ENOENT, neg_errno(npu_import(fd, value ^ (1ULL << 50), 1, &h2, NULL)))
 		TH_LOG("import of an unknown value is ENOENT");
 	EXPECT_EQ(-ENODEV, neg_errno(npu_import(fd, value, 64, &h2, NULL)))
 		TH_LOG("import onto an invalid device is ENODEV");
 	EXPECT_EQ(-EINVAL, neg_errno(npu_set_pids(fd, value, pids, 2)))
 		TH_LOG("an all-zero pid list is EINVAL");
-	EXPECT_EQ(-E2BIG, neg_errno(npu_set_pids(fd, value, pids, 65536))) TH_LOG("too many pids is E2BIG");
+	EXPECT_EQ(-E2BIG, neg_errno(npu_set_pids(fd, value, pids, 65536)))
+		TH_LOG("too many pids is E2BIG");
 	EXPECT_EQ(-EFAULT, neg_errno(ioctl(fd, NPU_MEM_IOCTL_SET_PIDS, &(struct npu_mem_set_pids){
-		.shareable = value, .pids = 8, .count = 1 }))) TH_LOG("a bad pid pointer is EFAULT");
+		.shareable = value, .pids = 8, .count = 1 })))
+			TH_LOG("a bad pid pointer is EFAULT");
 }
 
 /* Whitelisted importer: imports onto device 1, reads, writes back. */
@@ -164,7 +168,8 @@ static int importer(struct __test_metadata *_metadata, struct chan *c)
 	va = npu_map(fd, off, SZ);
 	EXPECT_NE(NULL, va) TH_LOG("importer: maps the imported object");
 	if (va) {
-		EXPECT_TRUE(check(va, SZ / 2, 0x1234)) TH_LOG("importer: reads the exporter's pattern");
+		EXPECT_TRUE(check(va, SZ / 2, 0x1234))
+			TH_LOG("importer: reads the exporter's pattern");
 		fill((char *)va + SZ / 2, SZ / 2, 0xbeef);
 	}
 	TO_PARENT(c, 1);
@@ -195,7 +200,8 @@ TEST_F(share, whitelisted_importer_shares_the_memory)
 	int32_t pids[2] = { 0, 0 };
 	uint64_t value = 0;
 
-	ASSERT_EQ(0, npu_export(self->fd, self->h, 0, &value)) TH_LOG("export (whitelist on) succeeds");
+	ASSERT_EQ(0, npu_export(self->fd, self->h, 0, &value))
+		TH_LOG("export (whitelist on) succeeds");
 	spawn(_metadata, &imp, importer);
 	spawn(_metadata, &out, outsider);
 	pids[0] = (int32_t)FROM_CHILD(&imp);
@@ -254,7 +260,8 @@ TEST_F(share, free_while_mapped_keeps_the_memory_until_the_last_munmap)
 	int32_t pid = getpid();
 	uint64_t value = 0;
 
-	ASSERT_EQ(0, npu_export(self->fd, self->h, 0, &value)) TH_LOG("export (whitelist on) succeeds");
+	ASSERT_EQ(0, npu_export(self->fd, self->h, 0, &value))
+		TH_LOG("export (whitelist on) succeeds");
 	EXPECT_EQ(0, npu_free(self->fd, self->h)) TH_LOG("free while mapped succeeds");
 	self->freed = true;
 	EXPECT_TRUE(check(self->va, SZ / 2, 0x1234)) TH_LOG("the memory is still there");
@@ -263,7 +270,8 @@ TEST_F(share, free_while_mapped_keeps_the_memory_until_the_last_munmap)
 		TH_LOG("the value is still alive while mapped");
 	EXPECT_EQ(0, munmap(self->va, SZ)) TH_LOG("last munmap succeeds");
 	self->va = NULL;
-	EXPECT_EQ(self->free0, npu_dev_free(0)) TH_LOG("device 0 memory is back after the last munmap");
+	EXPECT_EQ(self->free0, npu_dev_free(0))
+		TH_LOG("device 0 memory is back after the last munmap");
 	EXPECT_EQ(-ENOENT, neg_errno(npu_set_pids(self->fd, value, &pid, 1)))
 		TH_LOG("the value is dead after the last holder");
 	EXPECT_EQ(-ENOENT, neg_errno(npu_free(self->fd, self->h))) TH_LOG("double free is ENOENT");
@@ -276,14 +284,16 @@ TEST_F(share, a_mapping_outlives_its_fd)
 	uint32_t h2 = 0;
 	void *p;
 
-	ASSERT_EQ(0, npu_alloc(self->fd, 1, 2 * MIB, &h2, &off2)) TH_LOG("allocate 2 MiB on device 1");
+	ASSERT_EQ(0, npu_alloc(self->fd, 1, 2 * MIB, &h2, &off2))
+		TH_LOG("allocate 2 MiB on device 1");
 	p = npu_map(self->fd, off2, 2 * MIB);
 	ASSERT_NE(NULL, p) TH_LOG("map it");
 	EXPECT_EQ(0, close(self->fd)) TH_LOG("close the fd while mapped");
 	self->fd = -1;
 	memset(p, 0x5a, 2 * MIB);
 	EXPECT_EQ(0x5a, ((char *)p)[2 * MIB - 1]) TH_LOG("the mapping outlives the fd");
-	EXPECT_EQ(self->free1 - 2 * MIB, npu_dev_free(1)) TH_LOG("device 1 memory in use until munmap");
+	EXPECT_EQ(self->free1 - 2 * MIB, npu_dev_free(1))
+		TH_LOG("device 1 memory in use until munmap");
 	munmap(p, 2 * MIB);
 }
 
