@@ -291,6 +291,22 @@ FIXTURE(memcg) {
 	int unused;
 };
 
+/* Stop the workers, remove A and B (teardown, or a setup that failed: no teardown then). */
+static void memcg_cleanup(struct __test_metadata *_metadata)
+{
+	stop(&wa, SIGKILL);
+	stop(&wb, SIGKILL);
+	if (cg_a[0])
+		EXPECT_EQ(0, cg_remove(cg_a)) TH_LOG("cgroup A is removed");
+	if (cg_b[0])
+		EXPECT_EQ(0, cg_remove(cg_b)) TH_LOG("cgroup B is removed");
+	cg_a[0] = cg_b[0] = '\0';
+	/* The memory controller stays enabled: disabling it may wait for dying cgroups. */
+	if (mounted)
+		umount(CG_ROOT);
+	mounted = 0;
+}
+
 /*
  * cgroup2 mounted (if need be), the memory controller enabled for the root's
  * children, and cgroups A and B created; or the test is skipped.
@@ -308,8 +324,7 @@ FIXTURE_SETUP(memcg)
 
 	skip = cg_setup();
 	if (skip) {
-		if (mounted)
-			umount(CG_ROOT);
+		memcg_cleanup(_metadata);
 		SKIP(return, "memcg charging: %s", skip);
 	}
 	snprintf(cg_a, sizeof(cg_a), CG_ROOT "/npu_memcg_a.%d", getpid());
@@ -320,19 +335,13 @@ FIXTURE_SETUP(memcg)
 	if (mkdir(cg_b, 0755))
 		cg_b[0] = '\0';
 	EXPECT_TRUE(cg_b[0]) TH_LOG("cgroup B is created: %s", strerror(errno));
+	if (_metadata->exit_code)
+		memcg_cleanup(_metadata);
 }
 
 FIXTURE_TEARDOWN(memcg)
 {
-	stop(&wa, SIGKILL);
-	stop(&wb, SIGKILL);
-	if (cg_a[0])
-		EXPECT_EQ(0, cg_remove(cg_a)) TH_LOG("cgroup A is removed");
-	if (cg_b[0])
-		EXPECT_EQ(0, cg_remove(cg_b)) TH_LOG("cgroup B is removed");
-	/* The memory controller stays enabled: disabling it may wait for dying cgroups. */
-	if (mounted)
-		umount(CG_ROOT);
+	memcg_cleanup(_metadata);
 }
 
 TEST_F(memcg, charges_follow_the_memory)

@@ -295,8 +295,25 @@ FIXTURE(netlink) {
 	pid_t me, watcher, watcher2;
 	int wout, w2out, fd;
 	int64_t hb;		/* B's handle of X */
+	pid_t c_pid;		/* C's pid (C is dead) */
 	FILE *ef, *ef2;
 };
+
+/* Kill what the fixture started (teardown, or a setup that failed: no teardown then). */
+static void netlink_cleanup(FIXTURE_DATA(netlink) *self)
+{
+	pid_t left[] = { self->watcher, self->watcher2, self->b.pid, self->c.pid, self->d.pid };
+
+	for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
+		if (left[i] > 0) {
+			kill(left[i], SIGKILL);
+			reap(left[i]);
+		}
+	self->watcher = self->watcher2 = self->b.pid = self->c.pid = self->d.pid = 0;
+	if (self->fd >= 0)
+		close(self->fd);
+	self->fd = -1;
+}
 
 FIXTURE_SETUP(netlink)
 {
@@ -320,9 +337,13 @@ FIXTURE_SETUP(netlink)
 
 	/* 2. Known state. */
 	self->fd = npu_open();
-	ASSERT_TRUE(self->fd >= 0 && !npu_alloc(self->fd, 0, SZ_X, &self->hx, NULL) &&
+	EXPECT_TRUE(self->fd >= 0 && !npu_alloc(self->fd, 0, SZ_X, &self->hx, NULL) &&
 		    !npu_alloc(self->fd, 1, SZ_Y, &self->hy, NULL))
 		TH_LOG("alloc X (2 MiB, device 0) and Y (4 MiB, device 1)");
+	if (_metadata->exit_code) {
+		netlink_cleanup(self);
+		return;
+	}
 	worker_start(&self->b);
 	worker_start(&self->c);
 	worker_start(&self->d);
@@ -343,19 +364,15 @@ FIXTURE_SETUP(netlink)
 		TH_LOG("B's second import is refused");
 	kill(self->c.pid, SIGKILL);
 	EXPECT_EQ(128 + SIGKILL, reap(self->c.pid)) TH_LOG("C is SIGKILLed");
+	self->c_pid = self->c.pid;	/* dead: its pid is for the checks */
+	self->c.pid = 0;
+	if (_metadata->exit_code)
+		netlink_cleanup(self);
 }
 
 FIXTURE_TEARDOWN(netlink)
 {
-	pid_t left[] = { self->watcher, self->watcher2, self->b.pid, self->d.pid };
-
-	for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
-		if (left[i] > 0) {
-			kill(left[i], SIGKILL);
-			reap(left[i]);
-		}
-	if (self->fd >= 0)
-		close(self->fd);
+	netlink_cleanup(self);
 }
 
 /* ---- what root sees */
@@ -381,7 +398,7 @@ TEST_F(netlink, root_view)
 		    has(line, "{\"tgid\":%d,\"device\":1,\"imported\":true}", self->b.pid) &&
 		    count_occ(strstr(line, "holder_list"), "{\"tgid\":") == 2)
 		TH_LOG("objects: X's holders are the exporter and B, not the dead C");
-	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", self->c.pid);
+	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", self->c_pid);
 	EXPECT_NULL(strstr(line, buf)) TH_LOG("objects: C is not a holder");
 	if (find_line(out, line, sizeof(line), "\"device\":1,\"size\":4194304,", NULL))
 		y = json_num(line, "id");
@@ -453,7 +470,7 @@ TEST_F(netlink, root_view)
 	EXPECT_TRUE(find_line(out, line, sizeof(line), buf, NULL) &&
 		    has(line, "\"allocated\":0,\"imported\":0,\"handles\":0,\"mappings\":0}"))
 		TH_LOG("procs: D holds nothing");
-	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", self->c.pid);
+	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", self->c_pid);
 	EXPECT_NULL(strstr(out, buf)) TH_LOG("procs: C is gone");
 	EXPECT_TRUE(run(out, (const char *[]){ "--json", "info", NULL }) == 0 &&
 		    has(out, "{\"abi_major\":%d,\"abi_minor\":%d,\"genl_version\":1,",
@@ -585,7 +602,7 @@ TEST_F(netlink, watch_reports_every_event)
 	static char out[OUT_MAX], events[OUT_MAX];
 	char shareable[64], line[4096];
 	long long x = -1, y = -1, z;
-	pid_t me = self->me, b = self->b.pid, c = self->c.pid, d = self->d.pid, unpriv;
+	pid_t me = self->me, b = self->b.pid, c = self->c_pid, d = self->d.pid, unpriv;
 
 	/* X's and Y's ids, from the dump. */
 	EXPECT_EQ(0, run(out, (const char *[]){ "--json", "objects", NULL })) TH_LOG("objects exits 0");
