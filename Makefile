@@ -51,6 +51,13 @@ USER_CFLAGS := $(CFLAGS) -Wall -Wextra -Werror -std=gnu11 -I$(CURDIR)
 # Programs that run in the VM are static: the initramfs needs nothing else for them.
 STATIC := -static
 
+# The test programs are kselftest harness programs (KTAP output): the harness header comes
+# from the unpacked kernel source, which scripts/kernel-source.sh prints (installing and
+# unpacking linux-source-6.12 on first use).  Expanded once, and only by the rules that
+# compile tests.
+KSFT_INC ?= $(eval KSFT_INC := $$(shell $(CURDIR)/scripts/kernel-source.sh)/tools/testing/selftests)$(KSFT_INC)
+KSFT_CFLAGS = -I$(KSFT_INC)
+
 TEST_SRCS := $(filter-out tests/user/test_acl_%,$(wildcard tests/user/test_*.c))
 TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/user/*.h) uapi/npu_mem.h uapi/npu_mem_netlink.h
@@ -136,16 +143,16 @@ $(STAGE)/include/acl/%.h: libshim/include/acl/%.h
 
 $(STAGE)/tests/test_acl_%: tests/user/test_acl_%.c $(TEST_HDRS) $(STAGE)/lib/libascendcl.a $(SHIM_PUB)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -Ilibshim/include $(STATIC) -o $@ $< $(STAGE)/lib/libascendcl.a -lpthread
+	$(CC) $(USER_CFLAGS) $(KSFT_CFLAGS) -Ilibshim/include $(STATIC) -o $@ $< $(STAGE)/lib/libascendcl.a -lpthread
 
-$(HOST_TEST_DIR)/%: libshim/tests/%.c $(STAGE)/lib/libascendcl.so $(SHIM_PUB) tests/user/tap.h
+$(HOST_TEST_DIR)/%: libshim/tests/%.c $(STAGE)/lib/libascendcl.so $(SHIM_PUB) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -Ilibshim -Ilibshim/include -o $@ $< -L$(STAGE)/lib -Wl,-rpath,$(STAGE)/lib -lascendcl -lpthread
+	$(CC) $(USER_CFLAGS) $(KSFT_CFLAGS) -Ilibshim -Ilibshim/include -o $@ $< -L$(STAGE)/lib -Wl,-rpath,$(STAGE)/lib -lascendcl -lpthread
 
 # Reaches the internal table: linked with the library's objects, not the archive.
-$(HOST_TEST_DIR)/test_acl_errmap: libshim/tests/test_acl_errmap.c $(SHIM_OBJS) $(SHIM_PUB) $(SHIM_INTERNAL) tests/user/tap.h
+$(HOST_TEST_DIR)/test_acl_errmap: libshim/tests/test_acl_errmap.c $(SHIM_OBJS) $(SHIM_PUB) $(SHIM_INTERNAL) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) -Ilibshim -Ilibshim/include -o $@ $< $(SHIM_OBJS) -lpthread
+	$(CC) $(USER_CFLAGS) $(KSFT_CFLAGS) -Ilibshim -Ilibshim/include -o $@ $< $(SHIM_OBJS) -lpthread
 
 $(HOST_TEST_DIR)/test_acl_fakedev: libshim/tests/test_acl_fakedev.c $(SHIM_FAKE_DEPS)
 	@mkdir -p $(dir $@)
@@ -162,13 +169,13 @@ $(HOST_TEST_DIR)/test_acl_symbols: libshim/tests/test_acl_symbols.sh $(STAGE)/li
 	sed -e 's|@STAGE@|$(STAGE)|g' -e 's|@CC@|$(CC)|g' $< >$@
 	chmod 0755 $@
 
-$(HOST_TEST_DIR)/test_acl_layout_cxx: libshim/tests/test_acl_layout.c $(SHIM_PUB) tests/user/tap.h
+$(HOST_TEST_DIR)/test_acl_layout_cxx: libshim/tests/test_acl_layout.c $(SHIM_PUB) $(TEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror -Ilibshim/include -I. -o $@ $<
+	$(CXX) -x c++ -std=c++11 -Wall -Wextra -Werror $(KSFT_CFLAGS) -Ilibshim/include -I. -o $@ $<
 
 $(STAGE)/tests/%: tests/user/%.c $(TEST_HDRS)
 	@mkdir -p $(dir $@)
-	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $< -lpthread
+	$(CC) $(USER_CFLAGS) $(KSFT_CFLAGS) $(STATIC) -o $@ $< -lpthread
 
 $(STAGE)/bin/npu-mem-bench: tests/bench/npu_mem_bench.c tests/user/npu.h uapi/npu_mem.h
 	@mkdir -p $(dir $@)

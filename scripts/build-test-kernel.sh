@@ -22,18 +22,15 @@ debug) ;;
 perf) fragments+=("$NPU_TOP/tests/vm/kernel-perf.config") ;;
 *) die "unknown kernel variant '$variant' (debug or perf)" ;;
 esac
-src_pkg=linux-source-6.12
 
-need_pkgs $src_pkg build-essential bc flex bison libelf-dev libssl-dev cpio kmod xz-utils python3 rsync
-src_ver=$(dpkg-query -W -f='${Version}' $src_pkg)
-tarball=$(ls /usr/src/linux-source-6.12.tar.xz)
+need_pkgs build-essential bc flex bison libelf-dev libssl-dev cpio kmod python3 rsync
+# The unpacked source is shared by every variant of one source version.
+src=$(kernel_source_612)
+src_ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
 key=$( { echo "$src_ver"; cat "${fragments[@]}" "$0"; gcc --version | head -n 1; } |
 	sha256sum | cut -c1-16)
 dir=$NPU_CACHE/kernel-$variant-$key
 out=$dir/build
-# The unpacked source is shared by every variant of one source version (O= builds
-# never write into it).
-src=$NPU_CACHE/src-$src_pkg-$src_ver
 
 if [ -f "$dir/done" ]; then
 	echo "$out"
@@ -48,17 +45,7 @@ if [ -f "$dir/done" ]; then	# another run finished it while we waited
 	exit 0
 fi
 
-say "$variant test kernel $key: not cached, building from $src_pkg $src_ver (about 5-10 minutes)"
-(
-	flock 8
-	if [ ! -f "$src/.unpacked" ]; then
-		say "unpacking $tarball"
-		rm -rf "$src"
-		mkdir -p "$src"
-		tar -xf "$tarball" -C "$src" --strip-components=1
-		touch "$src/.unpacked"
-	fi
-) 8>"$NPU_CACHE/src.lock"
+say "$variant test kernel $key: not cached, building from linux-source-6.12 $src_ver (about 5-10 minutes)"
 
 rm -rf "$out"
 mkdir -p "$out"

@@ -51,6 +51,31 @@ run_logged() {
 	return $rc
 }
 
+# Debian's linux-source-6.12 (installed if missing), unpacked once per package version into
+# the cache: the test kernels are built from it (O= builds never write into it) and the
+# userspace tests take the kselftest harness from its tools/testing/selftests/.  Prints
+# the directory.
+kernel_source_612() {
+	local pkg=linux-source-6.12 ver src
+	need_pkgs $pkg xz-utils
+	ver=$(dpkg-query -W -f='${Version}' $pkg)
+	src=$NPU_CACHE/src-$pkg-$ver
+	if [ ! -f "$src/.unpacked" ]; then
+		mkdir -p "$NPU_CACHE"
+		(
+			flock 8
+			if [ ! -f "$src/.unpacked" ]; then
+				say "unpacking /usr/src/$pkg.tar.xz"
+				rm -rf "$src"
+				mkdir -p "$src"
+				tar -xf "/usr/src/$pkg.tar.xz" -C "$src" --strip-components=1
+				touch "$src/.unpacked"
+			fi
+		) 8>"$NPU_CACHE/src.lock" || return 1
+	fi
+	echo "$src"
+}
+
 # The Debian header package directories for the two supported kernel series.
 headers_pkg_61() { echo linux-headers-amd64; }
 headers_dir_61() {

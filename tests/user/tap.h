@@ -3,6 +3,9 @@
  * Minimal result reporting for the userspace tests: each check prints one
  * "ok - name" or "not ok - name: why" line, which tests/run-all counts, and
  * tap_done() turns any failure into a non-zero exit status.
+ *
+ * Superseded by the kselftest harness (harness.h, which says how to port a
+ * test); kept until no test uses it.
  */
 #ifndef NPU_MEM_TESTS_TAP_H
 #define NPU_MEM_TESTS_TAP_H

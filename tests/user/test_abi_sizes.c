@@ -10,6 +10,8 @@
  *  - any flags bit the ioctl does not define, or a non-zero reserved field:
  *    EINVAL.
  * Every refused call must leave no trace (no handle, no allocation, no export).
+ * One test per ioctl (a variant of the fixture "ioctl"), and two of the ABI as
+ * a whole.
  */
 #include <stddef.h>
 #include <stdint.h>
@@ -18,11 +20,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "tap.h"
+#include "harness.h"
 #include "npu.h"
-
-/* The callbacks share one signature; not each of them needs every argument. */
-#define unused __attribute__((unused))
 
 #define BIG 4096
 #define TAIL 8
@@ -31,6 +30,8 @@ struct env {
 	int fd;
 	uint64_t foreign;	/* a value another process exported, no whitelist */
 	uint64_t dev0_free;	/* device 0's free bytes before each case */
+	pid_t child;		/* ... which holds it until we close @hold */
+	int hold;
 };
 
 /* The ioctl @cmd with the struct size field set to @size. */
@@ -77,7 +78,7 @@ struct abi_case {
 	int (*unchanged)(struct env *e, void *arg);
 };
 
-static void prep_none(struct env *e unused, void *arg unused)
+static void prep_none(struct env *e, void *arg)
 {
 }
 
@@ -91,7 +92,7 @@ static int free_handle(struct env *e, void *arg)
 	return free_and_settled(e, *(uint32_t *)arg);
 }
 
-static int done_version(struct env *e unused, void *arg)
+static int done_version(struct env *e, void *arg)
 {
 	struct npu_mem_version *v = arg;
 
@@ -99,7 +100,7 @@ static int done_version(struct env *e unused, void *arg)
 	       v->num_devices == 2;
 }
 
-static int unchanged_nothing(struct env *e, void *arg unused)
+static int unchanged_nothing(struct env *e, void *arg)
 {
 	return npu_dev_free(0) == e->dev0_free;
 }
@@ -111,7 +112,7 @@ static int done_device_info(struct env *e, void *arg)
 	return d->total > 0 && d->free == e->dev0_free && d->granularity == NPU_MEM_GRANULARITY;
 }
 
-static void prep_alloc(struct env *e unused, void *arg)
+static void prep_alloc(struct env *e, void *arg)
 {
 	struct npu_mem_alloc *a = arg;
 
@@ -170,7 +171,7 @@ static void prep_set_pids(struct env *e, void *arg)
 	s->count = 1;
 }
 
-static int release_set_pids(struct env *e, void *arg unused)
+static int release_set_pids(struct env *e, void *arg)
 {
 	return free_and_settled(e, set_pids_handle);
 }
@@ -194,14 +195,14 @@ static int done_import(struct env *e, void *arg)
 }
 
 /* A refused import left no handle behind: a real one is not EEXIST. */
-static int unchanged_import(struct env *e, void *arg unused)
+static int unchanged_import(struct env *e, void *arg)
 {
 	uint32_t h;
 
 	return npu_import(e->fd, e->foreign, 1, &h, NULL) == 0 && npu_free(e->fd, h) == 0;
 }
 
-static int done_bare_tgid(struct env *e unused, void *arg)
+static int done_bare_tgid(struct env *e, void *arg)
 {
 	return ((struct npu_mem_bare_tgid *)arg)->tgid == getpid();
 }
@@ -253,11 +254,10 @@ static int tail_is_zero(const uint8_t *buf, size_t from, size_t to)
 }
 
 /* Call @c at @size bytes; @poison makes the last byte non-zero. */
-static void run_size(struct env *e, const struct abi_case *c, size_t size, int poison,
-		     int want_errno, const char *what)
+static void run_size(struct __test_metadata *_metadata, struct env *e, const struct abi_case *c,
+		     size_t size, int poison, int want_errno, const char *what)
 {
 	static uint8_t buf[BIG];
-	char name[128];
 	int r, err;
 
 	memset(buf, 0, sizeof(buf));
@@ -267,18 +267,19 @@ static void run_size(struct env *e, const struct abi_case *c, size_t size, int p
 		buf[size - 1] = 0x5a;
 	r = ioctl_sized(e->fd, c->cmd, buf, size);
 	err = errno;
-	snprintf(name, sizeof(name), "%s at %zu bytes (%s)", c->name, size, what);
 	if (want_errno) {
-		errno = err;
-		TAP_ERRNO(name, r, want_errno);
-		snprintf(name, sizeof(name), "%s at %zu bytes changed nothing", c->name, size);
-		TAP_CHECK(name, c->unchanged(e, buf));
+		EXPECT_EQ(-want_errno, r == -1 ? -err : r)
+			TH_LOG("%s at %zu bytes (%s): errno %d (%s), want %d (%s)", c->name, size,
+			       what, r == -1 ? err : 0, r == -1 ? strerror(err) : "none",
+			       want_errno, strerror(want_errno));
+		EXPECT_TRUE(c->unchanged(e, buf))
+			TH_LOG("%s at %zu bytes changed nothing", c->name, size);
 		return;
 	}
-	tap_result(r == 0, name, "errno %d (%s)", err, strerror(err));
-	snprintf(name, sizeof(name), "%s at %zu bytes: results right, tail untouched",
-		 c->name, size);
-	TAP_CHECK(name, r == 0 && c->done(e, buf) && tail_is_zero(buf, c->ver0, BIG));
+	EXPECT_EQ(0, r) TH_LOG("%s at %zu bytes (%s): errno %d (%s)", c->name, size, what, err,
+			       strerror(err));
+	EXPECT_TRUE(r == 0 && c->done(e, buf) && tail_is_zero(buf, c->ver0, BIG))
+		TH_LOG("%s at %zu bytes: results right, tail untouched", c->name, size);
 }
 
 /*
@@ -338,55 +339,103 @@ static pid_t start_exporter(uint64_t *value, int *hold)
 	return pid;
 }
 
-int main(void)
+/* The device opened, and a value exported by a child process to import. */
+static void env_start(struct __test_metadata *_metadata, struct env *e)
+{
+	e->hold = -1;
+	e->fd = npu_open();
+	ASSERT_LE(0, e->fd) TH_LOG("device opens");
+	e->child = start_exporter(&e->foreign, &e->hold);
+	ASSERT_TRUE(e->child > 0 && e->foreign) TH_LOG("a child exported a value to import");
+}
+
+static void env_stop(struct __test_metadata *_metadata, struct env *e)
+{
+	if (e->hold >= 0)
+		close(e->hold);
+	EXPECT_TRUE(e->child > 0 && reap(e->child) == 0) TH_LOG("the exporter child exits cleanly");
+	EXPECT_EQ(0, close(e->fd)) TH_LOG("the file closes");
+	EXPECT_EQ(512 * MIB, npu_dev_free(0)) TH_LOG("device 0 has all its memory back");
+}
+
+FIXTURE(ioctl) {
+	struct env e;
+};
+
+FIXTURE_VARIANT(ioctl) {
+	const struct abi_case *c;
+};
+
+FIXTURE_VARIANT_ADD(ioctl, VERSION) { .c = &cases[0] };
+FIXTURE_VARIANT_ADD(ioctl, DEVICE_INFO) { .c = &cases[1] };
+FIXTURE_VARIANT_ADD(ioctl, ALLOC) { .c = &cases[2] };
+FIXTURE_VARIANT_ADD(ioctl, FREE) { .c = &cases[3] };
+FIXTURE_VARIANT_ADD(ioctl, EXPORT) { .c = &cases[4] };
+FIXTURE_VARIANT_ADD(ioctl, SET_PIDS) { .c = &cases[5] };
+FIXTURE_VARIANT_ADD(ioctl, IMPORT) { .c = &cases[6] };
+FIXTURE_VARIANT_ADD(ioctl, BARE_TGID) { .c = &cases[7] };
+FIXTURE_VARIANT_ADD(ioctl, HANDLE_INFO) { .c = &cases[8] };
+
+FIXTURE_SETUP(ioctl)
+{
+	env_start(_metadata, &self->e);
+}
+
+FIXTURE_TEARDOWN(ioctl)
+{
+	env_stop(_metadata, &self->e);
+}
+
+TEST_F(ioctl, sizes_directions_and_flags)
 {
 	static uint8_t zeros[BIG];
-	struct npu_mem_version ver = { 0 };
-	struct env e = { 0 };
-	int hold = -1, bad;
-	pid_t child;
+	const struct abi_case *c = variant->c;
+	unsigned long wrong_dir = _IOC(_IOC_DIR(c->cmd) ^ _IOC_READ, _IOC_TYPE(c->cmd),
+				       _IOC_NR(c->cmd), c->ver0);
+	struct env *e = &self->e;
+	int bad;
 
-	e.fd = npu_open();
-	TAP_CHECK("device opens", e.fd >= 0);
-	if (e.fd < 0)
-		return tap_done();
-	child = start_exporter(&e.foreign, &hold);
-	TAP_CHECK("a child exported a value to import", child > 0 && e.foreign);
-
-	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		const struct abi_case *c = &cases[i];
-		unsigned long wrong_dir = _IOC(_IOC_DIR(c->cmd) ^ _IOC_READ, _IOC_TYPE(c->cmd),
-					       _IOC_NR(c->cmd), c->ver0);
-		char name[96];
-
-		run_size(&e, c, c->ver0 - 1, 0, EINVAL, "one byte short");
-		run_size(&e, c, c->ver0, 0, 0, "VER0");
-		run_size(&e, c, c->ver0 + TAIL, 0, 0, "newer, zero tail");
-		run_size(&e, c, BIG, 0, 0, "page-sized, zero tail");
-		run_size(&e, c, c->ver0 + TAIL, 1, E2BIG, "newer, non-zero tail");
-		snprintf(name, sizeof(name), "%s with the wrong direction bits is ENOTTY", c->name);
-		TAP_ERRNO(name, ioctl(e.fd, wrong_dir, zeros), ENOTTY);
-		bad = undefined_flags_refused(&e, c);
-		snprintf(name, sizeof(name), "%s: every undefined flags bit is EINVAL, no trace",
-			 c->name);
-		tap_result(bad < 0, name, "flags bit %d was not refused cleanly", bad);
-	}
-	{
-		struct npu_mem_import im = { .shareable = e.foreign, .device = 1, .reserved = 1 };
-
-		TAP_ERRNO("IMPORT with a non-zero reserved field is EINVAL",
-			  ioctl(e.fd, NPU_MEM_IOCTL_IMPORT, &im), EINVAL);
-		TAP_CHECK("... and left no handle", unchanged_import(&e, NULL));
-	}
-
-	/* ABI 1.x numbers ('N', 0x00-0x08) belong to drivers/usb/scanner.h. */
-	TAP_ERRNO("the ABI 1.x VERSION number is ENOTTY",
-		  ioctl(e.fd, _IOWR('N', 0x00, struct npu_mem_version), &ver), ENOTTY);
-
-	if (hold >= 0)
-		close(hold);
-	TAP_CHECK("the exporter child exits cleanly", child > 0 && reap(child) == 0);
-	TAP_CHECK("the file closes", close(e.fd) == 0);
-	TAP_CHECK("device 0 has all its memory back", npu_dev_free(0) == 512 * MIB);
-	return tap_done();
+	run_size(_metadata, e, c, c->ver0 - 1, 0, EINVAL, "one byte short");
+	run_size(_metadata, e, c, c->ver0, 0, 0, "VER0");
+	run_size(_metadata, e, c, c->ver0 + TAIL, 0, 0, "newer, zero tail");
+	run_size(_metadata, e, c, BIG, 0, 0, "page-sized, zero tail");
+	run_size(_metadata, e, c, c->ver0 + TAIL, 1, E2BIG, "newer, non-zero tail");
+	EXPECT_EQ(-ENOTTY, neg_errno(ioctl(e->fd, wrong_dir, zeros)))
+		TH_LOG("%s with the wrong direction bits is ENOTTY", c->name);
+	bad = undefined_flags_refused(e, c);
+	EXPECT_EQ(-1, bad) TH_LOG("%s: every undefined flags bit is EINVAL, no trace: "
+				  "flags bit %d was not refused cleanly", c->name, bad);
 }
+
+FIXTURE(abi) {
+	struct env e;
+};
+
+FIXTURE_SETUP(abi)
+{
+	env_start(_metadata, &self->e);
+}
+
+FIXTURE_TEARDOWN(abi)
+{
+	env_stop(_metadata, &self->e);
+}
+
+TEST_F(abi, import_with_a_non_zero_reserved_field_is_einval)
+{
+	struct npu_mem_import im = { .shareable = self->e.foreign, .device = 1, .reserved = 1 };
+
+	EXPECT_EQ(-EINVAL, neg_errno(ioctl(self->e.fd, NPU_MEM_IOCTL_IMPORT, &im)));
+	EXPECT_TRUE(unchanged_import(&self->e, NULL)) TH_LOG("... and left no handle");
+}
+
+/* ABI 1.x numbers ('N', 0x00-0x08) belong to drivers/usb/scanner.h. */
+TEST_F(abi, the_abi_1x_version_number_is_enotty)
+{
+	struct npu_mem_version ver = { 0 };
+
+	EXPECT_EQ(-ENOTTY, neg_errno(ioctl(self->e.fd, _IOWR('N', 0x00, struct npu_mem_version),
+					   &ver)));
+}
+
+TEST_HARNESS_MAIN
