@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <sys/mman.h>
 
+#include "harness.h"
 #include "acl_util.h"
 
 #define G (2 * MIB)
@@ -134,7 +135,7 @@ static int unrelated_mmap(void *va)
 	return ret;
 }
 
-int main(void)
+TEST(a_failed_map_leaves_no_hole)
 {
 	aclrtPhysicalMemProp prop = acl_dev_prop(0, ACL_HBM_MEM_HUGE);
 	unsigned int n, left, fails = 0, late = 0, holes = 0, taken = 0, clobbered = 0;
@@ -145,12 +146,13 @@ int main(void)
 	void *va = NULL;
 	aclError r;
 
-	ACL_OK("aclInit", aclInit(NULL));
-	ACL_OK("SetDevice(0)", aclrtSetDevice(0));
-	ACL_OK("GetMemInfo", aclrtGetMemInfo(ACL_HBM_MEM, &f0, &t));
-	ACL_OK("MallocPhysical 4 MiB", aclrtMallocPhysical(&h, SZ, &prop, 0));
+	ASSERT_ACL_OK(aclInit(NULL)) TH_LOG("aclInit");
+	ASSERT_ACL_OK(aclrtSetDevice(0)) TH_LOG("SetDevice(0)");
+	EXPECT_ACL_OK(aclrtGetMemInfo(ACL_HBM_MEM, &f0, &t)) TH_LOG("GetMemInfo");
+	ASSERT_ACL_OK(aclrtMallocPhysical(&h, SZ, &prop, 0)) TH_LOG("MallocPhysical 4 MiB");
 	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	TAP_CHECK("fail-nth and fail_page_alloc are there", nth_fd >= 0 && !fail_page_alloc(true));
+	EXPECT_TRUE(nth_fd >= 0 && !fail_page_alloc(true))
+		TH_LOG("fail-nth and fail_page_alloc are there");
 
 	for (n = 1; n <= 64 && nth_fd >= 0; n++) {
 		if (aclrtReserveMemAddress(&va, SZ, 0, NULL, 0))
@@ -185,22 +187,29 @@ int main(void)
 	}
 	printf("# %u of %u allocations failed the map, %u after the placeholder was gone\n", fails, n - 1, late);
 	fail_page_alloc(false);
-	TAP_CHECK("some injected failure failed MapMem after MAP_FIXED removed the placeholder", late > 0);
-	TAP_CHECK("/proc/self/maps shows the placeholder again after each failed MapMem", holes == 0);
-	TAP_CHECK("no unrelated mmap(NULL, 4 MiB) lands in a reservation after a failed MapMem", taken == 0);
-	TAP_CHECK("ReleaseMemAddress never unmaps the unrelated mapping", clobbered == 0);
+	EXPECT_LT(0, late)
+		TH_LOG("some injected failure failed MapMem after MAP_FIXED removed the placeholder");
+	EXPECT_EQ(0, holes)
+		TH_LOG("/proc/self/maps shows the placeholder again after each failed MapMem");
+	EXPECT_EQ(0, taken)
+		TH_LOG("no unrelated mmap(NULL, 4 MiB) lands in a reservation after a failed MapMem");
+	EXPECT_EQ(0, clobbered) TH_LOG("ReleaseMemAddress never unmaps the unrelated mapping");
 
-	ACL_OK("ReserveMemAddress after the sweep", aclrtReserveMemAddress(&va, SZ, 0, NULL, 0));
-	ACL_OK("MapMem after the sweep", aclrtMapMem(va, SZ, 0, h, 0));
-	ACL_OK("Memcpy H2D", aclrtMemcpy(va, sizeof(buf), buf, sizeof(buf), ACL_MEMCPY_HOST_TO_DEVICE));
-	ACL_OK("Memcpy D2H", aclrtMemcpy(rd, sizeof(rd), va, sizeof(rd), ACL_MEMCPY_DEVICE_TO_HOST));
-	TAP_CHECK("the mapping holds the data", !memcmp(buf, rd, sizeof(rd)));
-	ACL_OK("UnmapMem", aclrtUnmapMem(va));
-	ACL_OK("ReleaseMemAddress", aclrtReleaseMemAddress(va));
-	ACL_OK("FreePhysical", aclrtFreePhysical(h));
-	ACL_OK("GetMemInfo at the end", aclrtGetMemInfo(ACL_HBM_MEM, &f1, &t));
-	TAP_CHECK("device free memory is back", f1 == f0);
-	ACL_OK("ResetDeviceForce", aclrtResetDeviceForce(0));
-	ACL_OK("aclFinalize", aclFinalize());
-	return tap_done();
+	ASSERT_ACL_OK(aclrtReserveMemAddress(&va, SZ, 0, NULL, 0))
+		TH_LOG("ReserveMemAddress after the sweep");
+	ASSERT_ACL_OK(aclrtMapMem(va, SZ, 0, h, 0)) TH_LOG("MapMem after the sweep");
+	EXPECT_ACL_OK(aclrtMemcpy(va, sizeof(buf), buf, sizeof(buf), ACL_MEMCPY_HOST_TO_DEVICE))
+		TH_LOG("Memcpy H2D");
+	EXPECT_ACL_OK(aclrtMemcpy(rd, sizeof(rd), va, sizeof(rd), ACL_MEMCPY_DEVICE_TO_HOST))
+		TH_LOG("Memcpy D2H");
+	EXPECT_EQ(0, memcmp(buf, rd, sizeof(rd))) TH_LOG("the mapping holds the data");
+	EXPECT_ACL_OK(aclrtUnmapMem(va)) TH_LOG("UnmapMem");
+	EXPECT_ACL_OK(aclrtReleaseMemAddress(va)) TH_LOG("ReleaseMemAddress");
+	EXPECT_ACL_OK(aclrtFreePhysical(h)) TH_LOG("FreePhysical");
+	EXPECT_ACL_OK(aclrtGetMemInfo(ACL_HBM_MEM, &f1, &t)) TH_LOG("GetMemInfo at the end");
+	EXPECT_EQ(f0, f1) TH_LOG("device free memory is back");
+	EXPECT_ACL_OK(aclrtResetDeviceForce(0)) TH_LOG("ResetDeviceForce");
+	EXPECT_ACL_OK(aclFinalize()) TH_LOG("aclFinalize");
 }
+
+TEST_HARNESS_MAIN
