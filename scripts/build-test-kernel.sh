@@ -1,35 +1,48 @@
 #!/usr/bin/env bash
-# Build (or find in the cache) a test kernel from Debian's linux-source-6.12.
+# Build (or find in the cache) a test kernel from Debian's linux-source-SERIES.
 #
-#   scripts/build-test-kernel.sh [debug|perf]
+#   scripts/build-test-kernel.sh [debug|perf] [6.12|6.1]
 #
 # debug (the default): tests/vm/kernel.config: KUnit plus the debug options that catch
 #   our kind of bug (KASAN, lockdep, kmemleak, ...); every test runs on it.
 # perf: the same with tests/vm/kernel-perf.config on top, which turns the debug options
 #   off again, for benchmarks.
+# SERIES (default 6.12): the Debian source package linux-source-SERIES.  Where an option
+#   is spelt differently or has other dependencies in a series, tests/vm/kernel-SERIES.config
+#   (applied after kernel.config, before the perf overlay) says so explicitly.
 #
 # Prints the build directory on stdout: it holds arch/x86/boot/bzImage and everything an
-# external module build needs (make -C DIR M=...); DIR/source is the kernel source.  The
-# cache key hashes the fragments, this script, the compiler and the source package
-# version, so editing any of them rebuilds.
+# external module build needs (make -C DIR M=...); DIR/source is the kernel source, and
+# DIR/include/config/kernel.release its version.  Each series and variant is cached
+# apart; the key hashes the fragments, this script, the compiler and the source package
+# and its version, so editing any of them rebuilds.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 variant=${1:-debug}
+series=${2:-6.12}
+case $series in
+6.1|6.12) ;;
+*) die "unknown kernel series '$series' (6.12 or 6.1)" ;;
+esac
 fragments=("$NPU_TOP/tests/vm/kernel.config")
+if [ -f "$NPU_TOP/tests/vm/kernel-$series.config" ]; then
+	fragments+=("$NPU_TOP/tests/vm/kernel-$series.config")
+fi
 case $variant in
 debug) ;;
 perf) fragments+=("$NPU_TOP/tests/vm/kernel-perf.config") ;;
 *) die "unknown kernel variant '$variant' (debug or perf)" ;;
 esac
+src_pkg=linux-source-$series
 
 need_pkgs build-essential bc flex bison libelf-dev libssl-dev cpio kmod python3 rsync
 # The unpacked source is shared by every variant of one source version.
-src=$(kernel_source_612)
-src_ver=$(dpkg-query -W -f='${Version}' linux-source-6.12)
-key=$( { echo "$src_ver"; cat "${fragments[@]}" "$0"; gcc --version | head -n 1; } |
+src=$(kernel_source "$series")
+src_ver=$(dpkg-query -W -f='${Version}' "$src_pkg")
+key=$( { echo "$src_pkg $src_ver"; cat "${fragments[@]}" "$0"; gcc --version | head -n 1; } |
 	sha256sum | cut -c1-16)
-dir=$NPU_CACHE/kernel-$variant-$key
+dir=$NPU_CACHE/kernel-$series-$variant-$key
 out=$dir/build
 
 if [ -f "$dir/done" ]; then
@@ -45,7 +58,7 @@ if [ -f "$dir/done" ]; then	# another run finished it while we waited
 	exit 0
 fi
 
-say "$variant test kernel $key: not cached, building from linux-source-6.12 $src_ver (about 5-10 minutes)"
+say "$series $variant test kernel $key: not cached, building from $src_pkg $src_ver (about 5-10 minutes)"
 
 rm -rf "$out"
 mkdir -p "$out"
@@ -88,8 +101,10 @@ done
 [ -z "$dropped" ] || die "options olddefconfig did not honour (missing dependencies?):$dropped"
 
 say "building bzImage and module support with $(nproc) jobs (log: $dir/build.log)"
-run_logged "$dir/build.log" "$variant kernel build" \
+t0=$(date +%s)
+run_logged "$dir/build.log" "$series $variant kernel build" \
 	make -C "$src" O="$out" -j"$(nproc)" bzImage modules modules_prepare
+echo $(( $(date +%s) - t0 )) >"$dir/build-seconds"
 touch "$dir/done"
-say "$variant test kernel ready: $out"
+say "$series $variant test kernel $(cat "$out/include/config/kernel.release") built in $(cat "$dir/build-seconds")s: $out"
 echo "$out"

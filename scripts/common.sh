@@ -55,10 +55,12 @@ run_logged() {
 # the cache: the test kernels are built from it (O= builds never write into it) and the
 # userspace tests take the kselftest harness from its tools/testing/selftests/.  Prints
 # the directory.
-kernel_source_612() {
-	local pkg=linux-source-6.12 ver src
-	need_pkgs $pkg xz-utils
-	ver=$(dpkg-query -W -f='${Version}' $pkg)
+# kernel_source SERIES: the directory of Debian's linux-source-SERIES (6.12 or 6.1),
+# unpacked once in the cache (installing the package first if need be).
+kernel_source() {
+	local pkg=linux-source-$1 ver src
+	need_pkgs "$pkg" xz-utils
+	ver=$(dpkg-query -W -f='${Version}' "$pkg")
 	src=$NPU_CACHE/src-$pkg-$ver
 	if [ ! -f "$src/.unpacked" ]; then
 		mkdir -p "$NPU_CACHE"

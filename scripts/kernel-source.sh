@@ -7,4 +7,4 @@
 #   scripts/kernel-source.sh
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
-kernel_source_612
+kernel_source 6.12

@@ -21,6 +21,32 @@ if ! "$scan" "$tmp" 2>/dev/null; then
 	bad=1
 fi
 
+# 6.1's boot leaks ACPI's kmem_caches (see the scanner): not ours, not flagged...
+boot_leak='kmemleak: 1 new suspected memory leaks (see /sys/kernel/debug/kmemleak)
+unreferenced object 0xff11000000171500 (size 216):
+  comm "swapper/0", pid 0, jiffies 4294892296
+  hex dump (first 32 bytes):
+    70 9f 03 00 00 00 00 00 00 00 00 48 00 00 00 00  p..........H....
+  backtrace:
+    [<(____ptrval____)>] kmem_cache_create+0xd/0x10
+    [<(____ptrval____)>] acpi_os_create_cache+0x14/0x30
+    [<(____ptrval____)>] acpi_early_init+0x85/0x16b
+    [<(____ptrval____)>] start_kernel+0x299/0x311'
+printf '%s\n%s\n' "$clean" "$boot_leak" >"$tmp"
+if ! "$scan" "$tmp" 2>/dev/null; then
+	echo "a leak of ACPI's early init was flagged"
+	bad=1
+fi
+# ...but a leak reported beside it is.
+printf '%s\n%s\n%s\n' "$clean" "$boot_leak" 'unreferenced object 0xff11000000171640 (size 64):
+  comm "insmod", pid 90, jiffies 4294900000
+  backtrace:
+    [<(____ptrval____)>] npu_mem_obj_alloc+0x1/0x2' >"$tmp"
+if "$scan" "$tmp" 2>/dev/null; then
+	echo "a leak reported after a boot leak was not flagged"
+	bad=1
+fi
+
 while IFS= read -r line; do
 	printf '%s\n%s\n' "$clean" "$line" >"$tmp"
 	if "$scan" "$tmp" 2>/dev/null; then
