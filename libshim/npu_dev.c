@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Every ioctl and mmap libshim makes on /dev/npu_mem (uapi/npu_mem.h).
- * Functions return 0 or the kernel's negative errno.  Until the driver's
- * ABI has an ioctl, the function reports -ENOTTY, which callers map to
- * ACL_ERROR_RT_FEATURE_NOT_SUPPORT.
+ * Functions return 0 or the kernel's negative errno.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -51,8 +49,6 @@ void npu_dev_close(int fd)
 {
 	close(fd);
 }
-
-#ifdef NPU_MEM_IOCTL_ALLOC
 
 /* aclrtMemAttr -> the driver's page kind (see uapi/npu_mem.h). */
 static uint32_t page_kind(uint32_t attr)
@@ -202,61 +198,3 @@ int npu_dev_map(int fd, uint64_t offset, void *va, size_t size, int prot)
 		return -errno;
 	return 0;
 }
-
-#else /* the driver's ABI has only NPU_MEM_IOCTL_VERSION so far */
-
-int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total_bytes)
-{
-	(void)fd; (void)dev; (void)free_bytes; (void)total_bytes;
-	return -ENOTTY;
-}
-
-int npu_dev_bare_tgid(int fd, int32_t *tgid)
-{
-	(void)fd; (void)tgid;
-	return -ENOTTY;
-}
-
-int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64_t *id)
-{
-	(void)fd; (void)dev; (void)size; (void)mem_attr; (void)id;
-	return -ENOTTY;
-}
-
-int npu_dev_free(int fd, uint64_t id)
-{
-	(void)fd; (void)id;
-	return -ENOTTY;
-}
-
-int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
-{
-	(void)fd; (void)id; (void)info;
-	return -ENOTTY;
-}
-
-int npu_dev_export(int fd, uint64_t id, uint32_t flags, uint64_t *shareable)
-{
-	(void)fd; (void)id; (void)flags; (void)shareable;
-	return -ENOTTY;
-}
-
-int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n)
-{
-	(void)fd; (void)shareable; (void)pids; (void)n;
-	return -ENOTTY;
-}
-
-int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id)
-{
-	(void)fd; (void)shareable; (void)dev; (void)id;
-	return -ENOTTY;
-}
-
-int npu_dev_map(int fd, uint64_t offset, void *va, size_t size, int prot)
-{
-	(void)fd; (void)offset; (void)va; (void)size; (void)prot;
-	return -ENOTTY;
-}
-
-#endif
