@@ -10,7 +10,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "acl/acl_rt.h"
 #include "npu_dev.h"
 #include "uapi/npu_mem.h"
 
@@ -50,36 +49,6 @@ void npu_dev_close(int fd)
 	close(fd);
 }
 
-/* aclrtMemAttr -> the driver's page kind (see uapi/npu_mem.h). */
-static uint32_t page_kind(uint32_t attr)
-{
-	switch (attr) {
-	case ACL_HBM_MEM_HUGE:
-	case ACL_MEM_HUGE:
-	case ACL_MEM_P2P_HUGE:
-		return NPU_MEM_PAGE_HUGE;
-	case ACL_HBM_MEM_HUGE1G:
-	case ACL_HBM_MEM_P2P_HUGE1G:
-	case ACL_MEM_HUGE1G:
-	case ACL_MEM_P2P_HUGE1G:
-		return NPU_MEM_PAGE_HUGE1G;
-	default:
-		return NPU_MEM_PAGE_NORMAL;
-	}
-}
-
-static uint32_t page_attr(uint32_t kind)
-{
-	switch (kind) {
-	case NPU_MEM_PAGE_HUGE:
-		return ACL_HBM_MEM_HUGE;
-	case NPU_MEM_PAGE_HUGE1G:
-		return ACL_HBM_MEM_HUGE1G;
-	default:
-		return ACL_HBM_MEM_NORMAL;
-	}
-}
-
 int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total_bytes)
 {
 	struct npu_mem_device_info a;
@@ -107,14 +76,14 @@ int npu_dev_bare_tgid(int fd, int32_t *tgid)
 	return ret;
 }
 
-int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64_t *id)
+int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, uint64_t *id)
 {
 	struct npu_mem_alloc a;
 	int ret;
 
 	memset(&a, 0, sizeof(a));
 	a.device = dev;
-	a.page_kind = page_kind(mem_attr);
+	a.page_kind = page_kind;
 	a.size = size;
 	ret = xioctl(fd, NPU_MEM_IOCTL_ALLOC, &a);
 	if (!ret)
@@ -146,7 +115,7 @@ int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
 	if (!ret) {
 		info->size = a.size;
 		info->device = a.device;
-		info->mem_attr = page_attr(a.page_kind);
+		info->page_kind = a.page_kind;
 		info->imported = !!(a.info_flags & NPU_MEM_INFO_IMPORTED);
 		info->mmap_offset = a.mmap_offset;
 	}

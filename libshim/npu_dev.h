@@ -16,7 +16,7 @@
 struct npu_dev_handle_info {
 	uint64_t size;		/* bytes */
 	uint32_t device;	/* device the handle is bound to */
-	uint32_t mem_attr;	/* aclrtMemAttr given at allocation */
+	uint32_t page_kind;	/* NPU_MEM_PAGE_* */
 	int imported;		/* 1 if created by import */
 	uint64_t mmap_offset;	/* for npu_dev_map() */
 };
@@ -28,7 +28,7 @@ void npu_dev_close(int fd);
 int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total_bytes);
 int npu_dev_bare_tgid(int fd, int32_t *tgid);
 
-int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64_t *id);
+int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, uint64_t *id);
 int npu_dev_free(int fd, uint64_t id);
 int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info);
 

@@ -11,39 +11,58 @@
 
 #include "npu_dev.h"
 #include "shim.h"
+#include "uapi/npu_mem.h"
+
+/*
+ * The one rule from ACL memory attributes to the driver's page kinds: the
+ * device memory attributes MallocPhysical accepts (project decision 8) and
+ * the page kind of each.  An imported handle reports the first attribute of
+ * its page kind.
+ */
+static const struct {
+	aclrtMemAttr attr;
+	uint32_t kind;
+} attr_kinds[] = {
+	{ ACL_HBM_MEM_NORMAL, NPU_MEM_PAGE_NORMAL },
+	{ ACL_HBM_MEM_HUGE, NPU_MEM_PAGE_HUGE },
+	{ ACL_HBM_MEM_HUGE1G, NPU_MEM_PAGE_HUGE1G },
+	{ ACL_DDR_MEM, NPU_MEM_PAGE_NORMAL },
+	{ ACL_HBM_MEM, NPU_MEM_PAGE_NORMAL },
+	{ ACL_MEM_NORMAL, NPU_MEM_PAGE_NORMAL },
+	{ ACL_MEM_P2P_NORMAL, NPU_MEM_PAGE_NORMAL },
+	{ ACL_MEM_HUGE, NPU_MEM_PAGE_HUGE },
+	{ ACL_MEM_P2P_HUGE, NPU_MEM_PAGE_HUGE },
+	{ ACL_MEM_HUGE1G, NPU_MEM_PAGE_HUGE1G },
+	{ ACL_MEM_P2P_HUGE1G, NPU_MEM_PAGE_HUGE1G },
+};
+
+#define N_ATTR_KINDS (sizeof(attr_kinds) / sizeof(attr_kinds[0]))
+
+/* The page kind of device memory attribute @attr, or -1 if MallocPhysical refuses it. */
+static int page_kind(aclrtMemAttr attr)
+{
+	size_t i;
+
+	for (i = 0; i < N_ATTR_KINDS; i++)
+		if (attr_kinds[i].attr == attr)
+			return (int)attr_kinds[i].kind;
+	return -1;
+}
+
+/* The attribute an imported handle of page kind @kind reports. */
+static aclrtMemAttr kind_attr(uint32_t kind)
+{
+	size_t i;
+
+	for (i = 0; i < N_ATTR_KINDS; i++)
+		if (attr_kinds[i].kind == kind)
+			return attr_kinds[i].attr;
+	return ACL_HBM_MEM_NORMAL;
+}
 
 size_t shim_granularity(aclrtMemAttr attr)
 {
-	switch (attr) {
-	case ACL_HBM_MEM_HUGE1G:
-	case ACL_HBM_MEM_P2P_HUGE1G:
-	case ACL_MEM_HUGE1G:
-	case ACL_MEM_P2P_HUGE1G:
-		return SHIM_GRAN_1G;
-	default:
-		return SHIM_GRAN;
-	}
-}
-
-/* Device memory attributes MallocPhysical accepts (project decision 8). */
-static bool device_attr_ok(aclrtMemAttr a)
-{
-	switch (a) {
-	case ACL_DDR_MEM:
-	case ACL_HBM_MEM:
-	case ACL_HBM_MEM_HUGE:
-	case ACL_HBM_MEM_NORMAL:
-	case ACL_HBM_MEM_HUGE1G:
-	case ACL_MEM_NORMAL:
-	case ACL_MEM_HUGE:
-	case ACL_MEM_HUGE1G:
-	case ACL_MEM_P2P_NORMAL:
-	case ACL_MEM_P2P_HUGE:
-	case ACL_MEM_P2P_HUGE1G:
-		return true;
-	default:
-		return false;
-	}
+	return page_kind(attr) == NPU_MEM_PAGE_HUGE1G ? SHIM_GRAN_1G : SHIM_GRAN;
 }
 
 aclError shim_check_prop(const char *func, const aclrtPhysicalMemProp *prop)
@@ -71,7 +90,7 @@ aclError shim_check_prop(const char *func, const aclrtPhysicalMemProp *prop)
 				 "prop->location.type %d is not a valid location for physical memory",
 				 (int)prop->location.type);
 	}
-	if (!device_attr_ok(prop->memAttr))
+	if (page_kind(prop->memAttr) < 0)
 		return shim_fail(func, ACL_ERROR_INVALID_PARAM,
 				 "prop->memAttr %d is not valid for device memory", (int)prop->memAttr);
 	return ACL_SUCCESS;
@@ -142,7 +161,7 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 		shim_unlock();
 		return e;
 	}
-	ret = npu_dev_alloc(shim.fd, prop->location.id, size, prop->memAttr, &kid);
+	ret = npu_dev_alloc(shim.fd, prop->location.id, size, (uint32_t)page_kind(prop->memAttr), &kid);
 	if (ret) {
 		shim_unlock();
 		c.dev = (int32_t)prop->location.id;
@@ -857,7 +876,7 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 	memset(&prop, 0, sizeof(prop));
 	prop.handleType = ACL_MEM_HANDLE_TYPE_NONE;
 	prop.allocationType = ACL_MEM_ALLOCATION_TYPE_PINNED;
-	prop.memAttr = (aclrtMemAttr)info.mem_attr;
+	prop.memAttr = kind_attr(info.page_kind);
 	prop.location.type = ACL_MEM_LOCATION_TYPE_DEVICE;
 	prop.location.id = (uint32_t)dev;
 	h = new_handle(kid, info.size, dev, &prop);

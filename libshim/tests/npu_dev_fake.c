@@ -21,7 +21,7 @@ struct fake_handle {
 	int memfd;		/* -1: slot free */
 	uint64_t size;
 	uint32_t dev;
-	uint32_t mem_attr;
+	uint32_t page_kind;
 };
 
 static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -92,7 +92,7 @@ int npu_dev_bare_tgid(int fd, int32_t *tgid)
 	return 0;
 }
 
-int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64_t *id)
+int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, uint64_t *id)
 {
 	struct fake_handle *h = NULL;
 	unsigned int i;
@@ -120,7 +120,7 @@ int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64
 	}
 	h->size = size;
 	h->dev = dev;
-	h->mem_attr = mem_attr;
+	h->page_kind = page_kind;
 	fake_used[dev] += size;
 	fake_nr++;
 	*id = (uint64_t)(h - fake_tab) + 1;
@@ -156,7 +156,7 @@ int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
 	if (h) {
 		info->size = h->size;
 		info->device = h->dev;
-		info->mem_attr = h->mem_attr;
+		info->page_kind = h->page_kind;
 		info->imported = 0;
 		info->mmap_offset = id;
 	}
