@@ -76,7 +76,7 @@ int npu_dev_bare_tgid(int fd, int32_t *tgid)
 	return ret;
 }
 
-int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, uint64_t *id)
+int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, struct npu_dev_handle *h)
 {
 	struct npu_mem_alloc a;
 	int ret;
@@ -86,8 +86,10 @@ int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, uint6
 	a.page_kind = page_kind;
 	a.size = size;
 	ret = xioctl(fd, NPU_MEM_IOCTL_ALLOC, &a);
-	if (!ret)
-		*id = a.handle;
+	if (!ret) {
+		h->id = a.handle;
+		h->mmap_offset = a.mmap_offset;
+	}
 	return ret;
 }
 
@@ -100,24 +102,17 @@ int npu_dev_free(int fd, uint64_t id)
 	return xioctl(fd, NPU_MEM_IOCTL_FREE, &a);
 }
 
-static int handle_info(int fd, uint64_t id, struct npu_mem_handle_info *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->handle = (uint32_t)id;
-	return xioctl(fd, NPU_MEM_IOCTL_HANDLE_INFO, a);
-}
-
 int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
 {
 	struct npu_mem_handle_info a;
-	int ret = handle_info(fd, id, &a);
+	int ret;
 
+	memset(&a, 0, sizeof(a));
+	a.handle = (uint32_t)id;
+	ret = xioctl(fd, NPU_MEM_IOCTL_HANDLE_INFO, &a);
 	if (!ret) {
 		info->size = a.size;
-		info->device = a.device;
 		info->page_kind = a.page_kind;
-		info->imported = !!(a.info_flags & NPU_MEM_INFO_IMPORTED);
-		info->mmap_offset = a.mmap_offset;
 	}
 	return ret;
 }
@@ -147,7 +142,7 @@ int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n
 	return xioctl(fd, NPU_MEM_IOCTL_SET_PIDS, &a);
 }
 
-int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id)
+int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, struct npu_dev_handle *h)
 {
 	struct npu_mem_import a;
 	int ret;
@@ -156,8 +151,10 @@ int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id)
 	a.shareable = shareable;
 	a.device = dev;
 	ret = xioctl(fd, NPU_MEM_IOCTL_IMPORT, &a);
-	if (!ret)
-		*id = a.handle;
+	if (!ret) {
+		h->id = a.handle;
+		h->mmap_offset = a.mmap_offset;
+	}
 	return ret;
 }
 

@@ -24,6 +24,7 @@ struct shim_handle {
 	struct shim_handle *next;
 	uint64_t token;
 	uint64_t kid;			/* the driver's handle id */
+	uint64_t mmap_offset;		/* ... and the offset that maps it */
 	size_t size;
 	int32_t dev;
 	aclrtPhysicalMemProp prop;

@@ -114,7 +114,7 @@ aclError aclrtMemGetAllocationGranularity(aclrtPhysicalMemProp *prop, aclrtMemGr
 
 /* ---- physical handles ---- */
 
-static struct shim_handle *new_handle(uint64_t kid, size_t size, int32_t dev,
+static struct shim_handle *new_handle(const struct npu_dev_handle *dh, size_t size, int32_t dev,
 				      const aclrtPhysicalMemProp *prop)
 {
 	struct shim_handle *h = calloc(1, sizeof(*h));
@@ -122,7 +122,8 @@ static struct shim_handle *new_handle(uint64_t kid, size_t size, int32_t dev,
 	if (!h)
 		return NULL;
 	h->token = shim_new_token();
-	h->kid = kid;
+	h->kid = dh->id;
+	h->mmap_offset = dh->mmap_offset;
 	h->size = size;
 	h->dev = dev;
 	h->prop = *prop;
@@ -138,7 +139,7 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 	struct shim_errctx c = { 0 };
 	struct shim_handle *h;
 	size_t gran;
-	uint64_t kid;
+	struct npu_dev_handle dh;
 	aclError e;
 	int ret;
 
@@ -161,16 +162,16 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 		shim_unlock();
 		return e;
 	}
-	ret = npu_dev_alloc(shim.fd, prop->location.id, size, (uint32_t)page_kind(prop->memAttr), &kid);
+	ret = npu_dev_alloc(shim.fd, prop->location.id, size, (uint32_t)page_kind(prop->memAttr), &dh);
 	if (ret) {
 		shim_unlock();
 		c.dev = (int32_t)prop->location.id;
 		c.size = size;
 		return FAIL_ERRNO(SHIM_OP_ALLOC, -ret, &c);
 	}
-	h = new_handle(kid, size, (int32_t)prop->location.id, prop);
+	h = new_handle(&dh, size, (int32_t)prop->location.id, prop);
 	if (!h) {
-		npu_dev_free(shim.fd, kid);
+		npu_dev_free(shim.fd, dh.id);
 		shim_unlock();
 		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
 	}
@@ -395,13 +396,9 @@ static void resv_refill(struct shim_resv *r, uintptr_t va, size_t size)
 /* mmap @m's handle into its reservation: 0 or a negative errno. */
 static int map_into(struct shim_map *m)
 {
-	struct npu_dev_handle_info info;
 	int ret;
 
-	ret = npu_dev_handle_info(shim.fd, m->h->kid, &info);
-	if (ret)
-		return ret;
-	ret = npu_dev_map(shim.fd, info.mmap_offset, (void *)m->va, m->size, map_prot(m));
+	ret = npu_dev_map(shim.fd, m->h->mmap_offset, (void *)m->va, m->size, map_prot(m));
 	if (ret)
 		resv_refill(m->r, m->va, m->size);
 	return ret;
@@ -826,7 +823,7 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 	struct npu_dev_handle_info info;
 	aclrtPhysicalMemProp prop;
 	struct shim_handle *h;
-	uint64_t kid;
+	struct npu_dev_handle dh;
 	int32_t cur;
 	aclError e;
 	int ret;
@@ -861,15 +858,15 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 			goto out;
 		}
 	}
-	ret = npu_dev_import(shim.fd, sh, (uint32_t)dev, &kid);
+	ret = npu_dev_import(shim.fd, sh, (uint32_t)dev, &dh);
 	if (ret) {
 		npu_dev_bare_tgid(shim.fd, &c.tgid);
 		e = shim_fail_errno(func, SHIM_OP_IMPORT, -ret, &c);
 		goto out;
 	}
-	ret = npu_dev_handle_info(shim.fd, kid, &info);
+	ret = npu_dev_handle_info(shim.fd, dh.id, &info);
 	if (ret) {
-		npu_dev_free(shim.fd, kid);
+		npu_dev_free(shim.fd, dh.id);
 		e = shim_fail_errno(func, SHIM_OP_PROPS, -ret, &c);
 		goto out;
 	}
@@ -879,9 +876,9 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 	prop.memAttr = kind_attr(info.page_kind);
 	prop.location.type = ACL_MEM_LOCATION_TYPE_DEVICE;
 	prop.location.id = (uint32_t)dev;
-	h = new_handle(kid, info.size, dev, &prop);
+	h = new_handle(&dh, info.size, dev, &prop);
 	if (!h) {
-		npu_dev_free(shim.fd, kid);
+		npu_dev_free(shim.fd, dh.id);
 		e = shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
 		goto out;
 	}

@@ -92,7 +92,7 @@ int npu_dev_bare_tgid(int fd, int32_t *tgid)
 	return 0;
 }
 
-int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, uint64_t *id)
+int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, struct npu_dev_handle *out)
 {
 	struct fake_handle *h = NULL;
 	unsigned int i;
@@ -123,7 +123,8 @@ int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, uint6
 	h->page_kind = page_kind;
 	fake_used[dev] += size;
 	fake_nr++;
-	*id = (uint64_t)(h - fake_tab) + 1;
+	out->id = (uint64_t)(h - fake_tab) + 1;
+	out->mmap_offset = out->id;	/* the stand-in's mmap offset is the id */
 out:
 	pthread_mutex_unlock(&fake_lock);
 	return ret;
@@ -155,10 +156,7 @@ int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
 	h = fake_get(id);
 	if (h) {
 		info->size = h->size;
-		info->device = h->dev;
 		info->page_kind = h->page_kind;
-		info->imported = 0;
-		info->mmap_offset = id;
 	}
 	pthread_mutex_unlock(&fake_lock);
 	return h ? 0 : -ENOENT;
@@ -176,9 +174,9 @@ int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n
 	return -ENOTTY;
 }
 
-int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id)
+int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, struct npu_dev_handle *h)
 {
-	(void)fd; (void)shareable; (void)dev; (void)id;
+	(void)fd; (void)shareable; (void)dev; (void)h;
 	return -ENOTTY;
 }
 
