@@ -49,7 +49,7 @@ void npu_dev_close(int fd)
 	close(fd);
 }
 
-int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total_bytes)
+int npu_dev_device_info(int fd, uint32_t dev, struct npu_dev_info *info)
 {
 	struct npu_mem_device_info a;
 	int ret;
@@ -58,8 +58,10 @@ int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total
 	a.device = dev;
 	ret = xioctl(fd, NPU_MEM_IOCTL_DEVICE_INFO, &a);
 	if (!ret) {
-		*free_bytes = a.free;
-		*total_bytes = a.total;
+		info->total = a.total;
+		info->free = a.free;
+		info->granularity = a.granularity;
+		info->granularity_huge1g = a.granularity_huge1g;
 	}
 	return ret;
 }

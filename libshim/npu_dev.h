@@ -24,11 +24,19 @@ struct npu_dev_handle_info {
 	uint32_t page_kind;	/* NPU_MEM_PAGE_* */
 };
 
+/* What the driver reports about one device (DEVICE_INFO). */
+struct npu_dev_info {
+	uint64_t total;			/* bytes */
+	uint64_t free;			/* bytes */
+	uint64_t granularity;		/* of NORMAL and HUGE page kinds */
+	uint64_t granularity_huge1g;	/* of HUGE1G */
+};
+
 /* Open the device and check its ABI major; *ndev = number of simulated devices. */
 int npu_dev_open(int *fd, uint32_t *ndev);
 void npu_dev_close(int fd);
 
-int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total_bytes);
+int npu_dev_device_info(int fd, uint32_t dev, struct npu_dev_info *info);
 int npu_dev_bare_tgid(int fd, int32_t *tgid);
 
 int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, struct npu_dev_handle *h);

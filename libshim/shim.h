@@ -10,10 +10,8 @@
 
 #include "acl/acl.h"
 
+/* Devices this library handles (the width of a peer-access bitmask). */
 #define SHIM_MAX_DEV	64
-#define SHIM_MAX_PIDS	65535
-#define SHIM_GRAN	(2UL << 20)	/* 2 MiB: normal and huge pages */
-#define SHIM_GRAN_1G	(1UL << 30)	/* HUGE1G attributes */
 
 /*
  * A physical handle of this process.  Callers see its token (shim_handle_ptr),
@@ -83,6 +81,8 @@ struct shim_state {
 	unsigned int dev_ref[SHIM_MAX_DEV];	/* aclrtSetDevice count */
 	unsigned int dev_gen[SHIM_MAX_DEV];	/* bumped when a device is reset */
 	uint64_t peer[SHIM_MAX_DEV];		/* enabled peer-access bitmask */
+	size_t gran[SHIM_MAX_DEV];		/* DEVICE_INFO: NORMAL and HUGE granularity */
+	size_t gran_1g[SHIM_MAX_DEV];		/* ... and HUGE1G */
 	struct shim_handle *handles;
 	struct shim_resv *resvs;
 	struct shim_map *maps;
@@ -150,6 +150,8 @@ static inline aclrtDrvMemHandle shim_handle_ptr(const struct shim_handle *h)
 
 /* The calling thread's current device or -1 (caller holds the lock). */
 int32_t shim_current_device(void);
+/* 0, or 107001 if device @d does not exist (caller holds the lock); @what names @d. */
+aclError shim_check_dev(const char *func, const char *what, int64_t d);
 
 /* The record of handle token @p, or NULL. */
 struct shim_handle *shim_find_handle(const void *p);
@@ -162,8 +164,5 @@ int shim_handle_put(struct shim_handle *h);
 /* Tear down everything (aclFinalize); @kernel false after fork. */
 void shim_release_all(bool kernel);
 
-size_t shim_granularity(aclrtMemAttr attr);
-/* Validate a prop as MallocPhysical does: 0 or FAIL()'s code. */
-aclError shim_check_prop(const char *func, const aclrtPhysicalMemProp *prop);
 
 #endif /* NPU_MEM_SHIM_H */

@@ -282,9 +282,29 @@ void shim_release_all(bool kernel)
 
 /* ---- init ---- */
 
+/* Read each device's granularity into shim: 0 or a negative errno (*bad: which device). */
+static int read_granularity(int fd, uint32_t ndev, uint32_t *bad)
+{
+	struct npu_dev_info info;
+	uint32_t d;
+	int ret;
+
+	for (d = 0; d < ndev; d++) {
+		ret = npu_dev_device_info(fd, d, &info);
+		if (ret) {
+			*bad = d;
+			return ret;
+		}
+		shim.gran[d] = info.granularity;
+		shim.gran_1g[d] = info.granularity_huge1g;
+	}
+	return 0;
+}
+
 aclError aclInit(const char *configPath)
 {
-	uint32_t ndev;
+	struct shim_errctx c = { 0 };
+	uint32_t ndev, bad = 0;
 	int fd, ret;
 
 	pthread_once(&atfork_once, atfork_register);
@@ -301,8 +321,16 @@ aclError aclInit(const char *configPath)
 		shim_unlock();
 		return FAIL_ERRNO(SHIM_OP_OPEN, -ret, NULL);
 	}
+	ndev = ndev > SHIM_MAX_DEV ? SHIM_MAX_DEV : ndev;
+	ret = read_granularity(fd, ndev, &bad);
+	if (ret) {
+		npu_dev_close(fd);
+		shim_unlock();
+		c.dev = (int32_t)bad;
+		return FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+	}
 	shim.fd = fd;
-	shim.ndev = ndev > SHIM_MAX_DEV ? SHIM_MAX_DEV : ndev;
+	shim.ndev = ndev;
 	shim.pid = getpid();
 	shim.inited = true;
 	shim_unlock();
@@ -334,13 +362,12 @@ int32_t shim_current_device(void)
 	return cur_dev;
 }
 
-/* 0, or 107001 if device @d does not exist (caller holds the lock). */
-static aclError check_dev(const char *func, const char *what, int32_t d)
+aclError shim_check_dev(const char *func, const char *what, int64_t d)
 {
-	if (d >= 0 && (uint32_t)d < shim.ndev)
+	if (d >= 0 && d < shim.ndev)
 		return ACL_SUCCESS;
-	return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "%s %d does not exist (%u devices)",
-			 what, (int)d, shim.ndev);
+	return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "%s %lld does not exist (%u devices)",
+			 what, (long long)d, shim.ndev);
 }
 
 aclError aclrtGetDeviceCount(uint32_t *count)
@@ -362,7 +389,7 @@ aclError aclrtSetDevice(int32_t deviceId)
 
 	if (e)
 		return e;
-	e = check_dev(__func__, "device", deviceId);
+	e = shim_check_dev(__func__, "device", deviceId);
 	if (e) {
 		shim_unlock();
 		return e;
@@ -412,7 +439,7 @@ static aclError reset_device(const char *func, int32_t dev, bool force)
 
 	if (e)
 		return e;
-	e = check_dev(func, "device", dev);
+	e = shim_check_dev(func, "device", dev);
 	if (e) {
 		shim_unlock();
 		return e;
@@ -445,7 +472,7 @@ static bool attr_is_ddr(aclrtMemAttr a)
 
 aclError aclrtGetMemInfo(aclrtMemAttr attr, size_t *free_, size_t *total)
 {
-	uint64_t f, t;
+	struct npu_dev_info info;
 	int32_t dev;
 	aclError e;
 	int ret;
@@ -467,15 +494,15 @@ aclError aclrtGetMemInfo(aclrtMemAttr attr, size_t *free_, size_t *total)
 		*total = 0;
 		return ACL_SUCCESS;
 	}
-	ret = npu_dev_mem_info(shim.fd, (uint32_t)dev, &f, &t);
+	ret = npu_dev_device_info(shim.fd, (uint32_t)dev, &info);
 	shim_unlock();
 	if (ret) {
 		struct shim_errctx c = { .dev = dev };
 
 		return FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
 	}
-	*free_ = f;
-	*total = t;
+	*free_ = info.free;
+	*total = info.total;
 	return ACL_SUCCESS;
 }
 
@@ -501,9 +528,9 @@ aclError aclrtDeviceCanAccessPeer(int32_t *canAccessPeer, int32_t deviceId, int3
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	e = check_dev(__func__, "device", deviceId);
+	e = shim_check_dev(__func__, "device", deviceId);
 	if (!e)
-		e = check_dev(__func__, "device", peerDeviceId);
+		e = shim_check_dev(__func__, "device", peerDeviceId);
 	shim_unlock();
 	if (e)
 		return e;
@@ -528,7 +555,7 @@ static aclError peer_access(const char *func, int32_t peer, bool enable)
 		return shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
 				 "no current device: call aclrtSetDevice first");
 	}
-	e = check_dev(func, "peer device", peer);
+	e = shim_check_dev(func, "peer device", peer);
 	if (e) {
 		shim_unlock();
 		return e;

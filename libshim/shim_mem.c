@@ -60,12 +60,14 @@ static aclrtMemAttr kind_attr(uint32_t kind)
 	return ACL_HBM_MEM_NORMAL;
 }
 
-size_t shim_granularity(aclrtMemAttr attr)
+/* The granularity of @attr memory on device @dev, as DEVICE_INFO reported it (caller holds the lock). */
+static size_t dev_granularity(uint32_t dev, aclrtMemAttr attr)
 {
-	return page_kind(attr) == NPU_MEM_PAGE_HUGE1G ? SHIM_GRAN_1G : SHIM_GRAN;
+	return page_kind(attr) == NPU_MEM_PAGE_HUGE1G ? shim.gran_1g[dev] : shim.gran[dev];
 }
 
-aclError shim_check_prop(const char *func, const aclrtPhysicalMemProp *prop)
+/* Validate a prop as MallocPhysical does: 0 or shim_fail()'s code. */
+static aclError check_prop(const char *func, const aclrtPhysicalMemProp *prop)
 {
 	if (!prop)
 		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "prop is NULL");
@@ -105,11 +107,22 @@ aclError aclrtMemGetAllocationGranularity(aclrtPhysicalMemProp *prop, aclrtMemGr
 	REQUIRE(option == ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM ||
 		option == ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED,
 		"option %d is not MINIMUM or RECOMMENDED", (int)option);
-	e = shim_check_prop(__func__, prop);
+	e = check_prop(__func__, prop);
 	if (e)
 		return e;
-	*granularity = shim_granularity(prop->memAttr);
-	return ACL_SUCCESS;
+	shim_lock_nocheck(false);
+	if (!shim.inited) {
+		/* No device yet: the ABI's granularity, a multiple of every device's. */
+		*granularity = page_kind(prop->memAttr) == NPU_MEM_PAGE_HUGE1G ?
+			       NPU_MEM_GRANULARITY_HUGE1G : NPU_MEM_GRANULARITY;
+		goto out;
+	}
+	e = shim_check_dev(__func__, "prop->location.id", prop->location.id);
+	if (!e)
+		*granularity = dev_granularity(prop->location.id, prop->memAttr);
+out:
+	shim_unlock();
+	return e;
 }
 
 /* ---- physical handles ---- */
@@ -137,47 +150,47 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 			     uint64_t flags)
 {
 	struct shim_errctx c = { 0 };
+	struct npu_dev_handle dh;
 	struct shim_handle *h;
 	size_t gran;
-	struct npu_dev_handle dh;
 	aclError e;
 	int ret;
 
 	REQUIRE(handle, "handle is NULL");
 	REQUIRE(size, "size is 0");
 	REQUIRE(flags == 0, "flags is 0x%llx, must be 0", (unsigned long long)flags);
-	e = shim_check_prop(__func__, prop);
+	e = check_prop(__func__, prop);
 	if (e)
 		return e;
-	gran = shim_granularity(prop->memAttr);
-	if (size > SIZE_MAX - gran)
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "size %zu is too large", size);
-	size = (size + gran - 1) / gran * gran;	/* the driver's unit */
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	if (prop->location.id >= shim.ndev) {
-		e = FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "prop->location.id %u: no such device (%u devices)",
-			 prop->location.id, shim.ndev);
-		shim_unlock();
-		return e;
+	e = shim_check_dev(__func__, "prop->location.id", prop->location.id);
+	if (e)
+		goto out;
+	gran = dev_granularity(prop->location.id, prop->memAttr);
+	if (size > SIZE_MAX - gran) {
+		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "size %zu is too large", size);
+		goto out;
 	}
+	size = (size + gran - 1) / gran * gran;	/* the driver's unit */
 	ret = npu_dev_alloc(shim.fd, prop->location.id, size, (uint32_t)page_kind(prop->memAttr), &dh);
 	if (ret) {
-		shim_unlock();
 		c.dev = (int32_t)prop->location.id;
 		c.size = size;
-		return FAIL_ERRNO(SHIM_OP_ALLOC, -ret, &c);
+		e = FAIL_ERRNO(SHIM_OP_ALLOC, -ret, &c);
+		goto out;
 	}
 	h = new_handle(&dh, size, (int32_t)prop->location.id, prop);
 	if (!h) {
 		npu_dev_free(shim.fd, dh.id);
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		goto out;
 	}
 	*handle = shim_handle_ptr(h);
+out:
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 #define LOOKUP_HANDLE(h, p) do {						\
@@ -246,11 +259,14 @@ aclError aclrtReserveMemAddress(void **virPtr, size_t size, size_t alignment, vo
 	REQUIRE(flags <= 1, "flags is 0x%llx, must be 0 or 1", (unsigned long long)flags);
 	if (alignment)
 		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "alignment is %zu, must be 0", alignment);
-	/* Like the HAL: 2 MiB units; ranges above 512 MiB are 1 GiB aligned. */
-	align = size > (512UL << 20) ? SHIM_GRAN_1G : SHIM_GRAN;
+	/*
+	 * Like the HAL: 2 MiB units, a multiple of every device's granularity;
+	 * ranges above 512 MiB are 1 GiB aligned.
+	 */
+	align = size > (512UL << 20) ? NPU_MEM_GRANULARITY_HUGE1G : NPU_MEM_GRANULARITY;
 	if (size > SIZE_MAX / 2)
 		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "size %zu is too large", size);
-	size = (size + SHIM_GRAN - 1) / SHIM_GRAN * SHIM_GRAN;
+	size = (size + NPU_MEM_GRANULARITY - 1) / NPU_MEM_GRANULARITY * NPU_MEM_GRANULARITY;
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
@@ -346,7 +362,7 @@ static aclError map_target(const char *func, void *virPtr, size_t size, const st
 			   struct shim_resv **rp)
 {
 	uintptr_t va = (uintptr_t)virPtr;
-	size_t gran = shim_granularity(h->prop.memAttr);
+	size_t gran = dev_granularity((uint32_t)h->dev, h->prop.memAttr);
 	struct shim_resv *r;
 	struct shim_map *o;
 
@@ -765,9 +781,9 @@ static aclError do_set_pids(const char *func, uint64_t sh, const int32_t *pid, s
 	size_t i;
 	int ret;
 
-	if (pidNum > SHIM_MAX_PIDS)
+	if (pidNum > NPU_MEM_MAX_PIDS)
 		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "pidNum %zu is more than %d",
-				 pidNum, SHIM_MAX_PIDS);
+				 pidNum, NPU_MEM_MAX_PIDS);
 	for (i = 0; i < pidNum; i++) {
 		if (pid[i] < 0)
 			return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "pid[%zu] is %d: pids are bare tgids (> 0)",
