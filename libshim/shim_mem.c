@@ -15,8 +15,8 @@
 
 /*
  * The one rule from ACL memory attributes to the driver's page kinds: the
- * device memory attributes MallocPhysical accepts (project decision 8) and
- * the page kind of each.  An imported handle reports the first attribute of
+ * device memory attributes MallocPhysical accepts (4, 5, 10, 12-17, and 0
+ * and 1 for older clients) and the page kind of each.  An imported handle reports the first attribute of
  * its page kind.
  */
 static const struct {
