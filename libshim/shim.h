@@ -99,7 +99,6 @@ aclError shim_fail(const char *func, aclError code, const char *fmt, ...)
 /* Add to the message the last shim_fail() of this thread recorded. */
 void shim_fail_append(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define FAIL(code, ...) shim_fail(__func__, (code), __VA_ARGS__)
-#define REQUIRE(cond, ...) do { if (!(cond)) return FAIL(ACL_ERROR_INVALID_PARAM, __VA_ARGS__); } while (0)
 
 /* Driver operations whose errnos map to aclErrors (shim_errmap.c). */
 enum shim_op {

@@ -305,6 +305,7 @@ aclError aclInit(const char *configPath)
 {
 	struct shim_errctx c = { 0 };
 	uint32_t ndev, bad = 0;
+	aclError e = ACL_SUCCESS;
 	int fd, ret;
 
 	pthread_once(&atfork_once, atfork_register);
@@ -313,40 +314,42 @@ aclError aclInit(const char *configPath)
 			    configPath, strerror(errno));
 	shim_lock_nocheck(true);
 	if (shim.inited) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_REPEAT_INITIALIZE, "aclInit was already called");
+		e = FAIL(ACL_ERROR_REPEAT_INITIALIZE, "aclInit was already called");
+		goto out;
 	}
 	ret = npu_dev_open(&fd, &ndev);
 	if (ret) {
-		shim_unlock();
-		return FAIL_ERRNO(SHIM_OP_OPEN, -ret, NULL);
+		e = FAIL_ERRNO(SHIM_OP_OPEN, -ret, NULL);
+		goto out;
 	}
 	ndev = ndev > SHIM_MAX_DEV ? SHIM_MAX_DEV : ndev;
 	ret = read_granularity(fd, ndev, &bad);
 	if (ret) {
 		npu_dev_close(fd);
-		shim_unlock();
 		c.dev = (int32_t)bad;
-		return FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+		e = FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+		goto out;
 	}
 	shim.fd = fd;
 	shim.ndev = ndev;
 	shim.pid = getpid();
 	shim.inited = true;
+out:
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclFinalize(void)
 {
+	aclError e = ACL_SUCCESS;
+
 	shim_lock_nocheck(true);
-	if (!shim.inited) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_REPEAT_FINALIZE, "aclInit has not been called, or aclFinalize already was");
-	}
-	shim_release_all(true);
+	if (shim.inited)
+		shim_release_all(true);
+	else
+		e = FAIL(ACL_ERROR_REPEAT_FINALIZE, "aclInit has not been called, or aclFinalize already was");
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 /* ---- devices ---- */
@@ -374,7 +377,8 @@ aclError aclrtGetDeviceCount(uint32_t *count)
 {
 	aclError e;
 
-	REQUIRE(count, "count is NULL");
+	if (!count)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "count is NULL");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
@@ -390,16 +394,14 @@ aclError aclrtSetDevice(int32_t deviceId)
 	if (e)
 		return e;
 	e = shim_check_dev(__func__, "device", deviceId);
-	if (e) {
-		shim_unlock();
-		return e;
+	if (!e) {
+		/* Each call binds the thread and counts once, as in CANN. */
+		shim.dev_ref[deviceId]++;
+		cur_dev = deviceId;
+		cur_gen = shim.dev_gen[deviceId];
 	}
-	/* Each call binds the thread and counts once, as in CANN. */
-	shim.dev_ref[deviceId]++;
-	cur_dev = deviceId;
-	cur_gen = shim.dev_gen[deviceId];
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtGetDevice(int32_t *deviceId)
@@ -407,16 +409,18 @@ aclError aclrtGetDevice(int32_t *deviceId)
 	aclError e;
 	int32_t d;
 
-	REQUIRE(deviceId, "deviceId is NULL");
+	if (!deviceId)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "deviceId is NULL");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
 	d = shim_current_device();
-	shim_unlock();
 	if (d < 0)
-		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
-	*deviceId = d;
-	return ACL_SUCCESS;
+		e = FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
+	shim_unlock();
+	if (!e)
+		*deviceId = d;
+	return e;
 }
 
 static void destroy_streams_of(int32_t dev)
@@ -440,18 +444,14 @@ static aclError reset_device(const char *func, int32_t dev, bool force)
 	if (e)
 		return e;
 	e = shim_check_dev(func, "device", dev);
-	if (e) {
-		shim_unlock();
-		return e;
-	}
-	if (shim.dev_ref[dev] && (force || --shim.dev_ref[dev] == 0)) {
+	if (!e && shim.dev_ref[dev] && (force || --shim.dev_ref[dev] == 0)) {
 		shim.dev_ref[dev] = 0;
 		shim.dev_gen[dev]++;
 		shim.peer[dev] = 0;
 		destroy_streams_of(dev);
 	}
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtResetDevice(int32_t deviceId)
@@ -472,38 +472,37 @@ static bool attr_is_ddr(aclrtMemAttr a)
 
 aclError aclrtGetMemInfo(aclrtMemAttr attr, size_t *free_, size_t *total)
 {
-	struct npu_dev_info info;
-	int32_t dev;
+	struct npu_dev_info info = { 0 };	/* DDR: simulated devices have HBM only */
+	struct shim_errctx c = { 0 };
 	aclError e;
 	int ret;
 
-	REQUIRE(free_, "free is NULL");
-	REQUIRE(total, "total is NULL");
-	REQUIRE((unsigned int)attr <= ACL_MEM_P2P_HUGE1G, "attr %d is not an aclrtMemAttr", (int)attr);
+	if (!free_)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "free is NULL");
+	if (!total)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "total is NULL");
+	if ((unsigned int)attr > ACL_MEM_P2P_HUGE1G)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "attr %d is not an aclrtMemAttr", (int)attr);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	dev = shim_current_device();
-	if (dev < 0) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
+	c.dev = shim_current_device();
+	if (c.dev < 0) {
+		e = FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
+		goto out;
 	}
-	if (attr_is_ddr(attr)) {	/* simulated devices have HBM only */
-		shim_unlock();
-		*free_ = 0;
-		*total = 0;
-		return ACL_SUCCESS;
-	}
-	ret = npu_dev_device_info(shim.fd, (uint32_t)dev, &info);
+	if (attr_is_ddr(attr))
+		goto out;
+	ret = npu_dev_device_info(shim.fd, (uint32_t)c.dev, &info);
+	if (ret)
+		e = FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+out:
 	shim_unlock();
-	if (ret) {
-		struct shim_errctx c = { .dev = dev };
-
-		return FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+	if (!e) {
+		*free_ = info.free;
+		*total = info.total;
 	}
-	*free_ = info.free;
-	*total = info.total;
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtDeviceGetBareTgid(int32_t *pid)
@@ -511,35 +510,37 @@ aclError aclrtDeviceGetBareTgid(int32_t *pid)
 	aclError e;
 	int ret;
 
-	REQUIRE(pid, "pid is NULL");
+	if (!pid)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "pid is NULL");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
 	ret = npu_dev_bare_tgid(shim.fd, pid);
+	if (ret)
+		e = FAIL_ERRNO(SHIM_OP_TGID, -ret, NULL);
 	shim_unlock();
-	return ret ? FAIL_ERRNO(SHIM_OP_TGID, -ret, NULL) : ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtDeviceCanAccessPeer(int32_t *canAccessPeer, int32_t deviceId, int32_t peerDeviceId)
 {
 	aclError e;
 
-	REQUIRE(canAccessPeer, "canAccessPeer is NULL");
+	if (!canAccessPeer)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "canAccessPeer is NULL");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
 	e = shim_check_dev(__func__, "device", deviceId);
 	if (!e)
 		e = shim_check_dev(__func__, "device", peerDeviceId);
+	if (!e && deviceId == peerDeviceId)
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "deviceId and peerDeviceId are both %d", (int)deviceId);
 	shim_unlock();
-	if (e)
-		return e;
-	if (deviceId == peerDeviceId)
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "deviceId and peerDeviceId are both %d",
-			    (int)deviceId);
 	/* Simulated devices all share one memory: every pair can access each other. */
-	*canAccessPeer = 1;
-	return ACL_SUCCESS;
+	if (!e)
+		*canAccessPeer = 1;
+	return e;
 }
 
 static aclError peer_access(const char *func, int32_t peer, bool enable)
@@ -551,31 +552,29 @@ static aclError peer_access(const char *func, int32_t peer, bool enable)
 		return e;
 	dev = shim_current_device();
 	if (dev < 0) {
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
-				 "no current device: call aclrtSetDevice first");
+		e = shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
+		goto out;
 	}
 	e = shim_check_dev(func, "peer device", peer);
-	if (e) {
-		shim_unlock();
-		return e;
-	}
+	if (e)
+		goto out;
 	if (peer == dev) {
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
-				 "peer device %d is the current device", (int)peer);
+		e = shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "peer device %d is the current device", (int)peer);
+		goto out;
 	}
 	if (enable)
 		shim.peer[dev] |= 1ULL << peer;
 	else
 		shim.peer[dev] &= ~(1ULL << peer);
+out:
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtDeviceEnablePeerAccess(int32_t peerDeviceId, uint32_t flags)
 {
-	REQUIRE(flags == 0, "flags is %u, must be 0", flags);
+	if (flags)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "flags is %u, must be 0", flags);
 	return peer_access(__func__, peerDeviceId, true);
 }
 
@@ -599,30 +598,34 @@ static struct shim_stream *find_stream(const void *p)
 aclError aclrtCreateStream(aclrtStream *stream)
 {
 	struct shim_stream *s;
+	uint64_t token = 0;
 	aclError e;
 	int32_t dev;
 
-	REQUIRE(stream, "stream is NULL");
+	if (!stream)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "stream is NULL");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
 	dev = shim_current_device();
 	if (dev < 0) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
+		e = FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
+		goto out;
 	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		goto out;
 	}
-	s->token = shim_new_token();
+	s->token = token = shim_new_token();
 	s->dev = dev;
 	s->next = shim.streams;
 	shim.streams = s;
+out:
 	shim_unlock();
-	*stream = (aclrtStream)(uintptr_t)s->token;
-	return ACL_SUCCESS;
+	if (!e)
+		*stream = (aclrtStream)(uintptr_t)token;
+	return e;
 }
 
 static aclError destroy_stream(const char *func, aclrtStream stream)
@@ -635,17 +638,18 @@ static aclError destroy_stream(const char *func, aclrtStream stream)
 	e = shim_lock(func, true);
 	if (e)
 		return e;
-	for (pp = &shim.streams; (s = *pp); pp = &s->next) {
-		if (s->token == (uintptr_t)stream) {
-			*pp = s->next;
-			free(s);
-			shim_unlock();
-			return ACL_SUCCESS;
-		}
+	for (pp = &shim.streams; (s = *pp); pp = &s->next)
+		if (s->token == (uintptr_t)stream)
+			break;
+	if (s) {
+		*pp = s->next;
+		free(s);
+	} else {
+		e = shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process",
+			      stream);
 	}
 	shim_unlock();
-	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process",
-			 stream);
+	return e;
 }
 
 aclError aclrtDestroyStream(aclrtStream stream)
@@ -687,25 +691,29 @@ aclError aclrtMallocHost(void **hostPtr, size_t size)
 {
 	struct shim_host *hp;
 	aclError e;
-	void *p;
+	void *p = NULL;
 
-	REQUIRE(hostPtr, "hostPtr is NULL");
-	REQUIRE(size, "size is 0");
+	if (!hostPtr)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "hostPtr is NULL");
+	if (!size)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "size is 0");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
 	hp = malloc(sizeof(*hp));
 	if (!hp || posix_memalign(&p, 4096, size)) {
 		free(hp);
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory (%zu bytes)", size);
+		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory (%zu bytes)", size);
+		goto out;
 	}
 	hp->p = p;
 	hp->next = shim.hosts;
 	shim.hosts = hp;
+out:
 	shim_unlock();
-	*hostPtr = p;
-	return ACL_SUCCESS;
+	if (!e)
+		*hostPtr = p;
+	return e;
 }
 
 aclError aclrtFreeHost(void *hostPtr)
@@ -713,21 +721,23 @@ aclError aclrtFreeHost(void *hostPtr)
 	struct shim_host **pp, *hp;
 	aclError e;
 
-	REQUIRE(hostPtr, "hostPtr is NULL");
+	if (!hostPtr)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "hostPtr is NULL");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	for (pp = &shim.hosts; (hp = *pp); pp = &hp->next) {
-		if (hp->p == hostPtr) {
-			*pp = hp->next;
-			free(hp->p);
-			free(hp);
-			shim_unlock();
-			return ACL_SUCCESS;
-		}
+	for (pp = &shim.hosts; (hp = *pp); pp = &hp->next)
+		if (hp->p == hostPtr)
+			break;
+	if (hp) {
+		*pp = hp->next;
+		free(hp->p);
+		free(hp);
+	} else {
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p was not allocated by aclrtMallocHost", hostPtr);
 	}
 	shim_unlock();
-	return FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p was not allocated by aclrtMallocHost", hostPtr);
+	return e;
 }
 
 /* ---- copies ---- */
@@ -874,8 +884,10 @@ aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count)
 	bool mapped = false;
 	aclError e;
 
-	REQUIRE(devPtr, "devPtr is NULL");
-	REQUIRE(count <= maxCount, "count %zu is larger than maxCount %zu", count, maxCount);
+	if (!devPtr)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "devPtr is NULL");
+	if (count > maxCount)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "count %zu is larger than maxCount %zu", count, maxCount);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;

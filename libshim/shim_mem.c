@@ -103,10 +103,10 @@ aclError aclrtMemGetAllocationGranularity(aclrtPhysicalMemProp *prop, aclrtMemGr
 {
 	aclError e;
 
-	REQUIRE(granularity, "granularity is NULL");
-	REQUIRE(option == ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM ||
-		option == ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED,
-		"option %d is not MINIMUM or RECOMMENDED", (int)option);
+	if (!granularity)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "granularity is NULL");
+	if (!(option == ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM || option == ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED))
+		return FAIL(ACL_ERROR_INVALID_PARAM, "option %d is not MINIMUM or RECOMMENDED", (int)option);
 	e = check_prop(__func__, prop);
 	if (e)
 		return e;
@@ -156,9 +156,12 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 	aclError e;
 	int ret;
 
-	REQUIRE(handle, "handle is NULL");
-	REQUIRE(size, "size is 0");
-	REQUIRE(flags == 0, "flags is 0x%llx, must be 0", (unsigned long long)flags);
+	if (!handle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+	if (!size)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "size is 0");
+	if (flags)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "flags is 0x%llx, must be 0", (unsigned long long)flags);
 	e = check_prop(__func__, prop);
 	if (e)
 		return e;
@@ -193,38 +196,42 @@ out:
 	return e;
 }
 
-#define LOOKUP_HANDLE(h, p) do {						\
-	(h) = shim_find_handle(p);						\
-	if (!(h)) {								\
-		shim_unlock();							\
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID,				\
-			    "handle %p is not a live handle of this process", (const void *)(p)); \
-	}									\
-} while (0)
+/* The record of handle token @p, or 107000 (caller holds the lock). */
+static aclError lookup_handle(const char *func, const void *p, struct shim_handle **hp)
+{
+	*hp = shim_find_handle(p);
+	if (*hp)
+		return ACL_SUCCESS;
+	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "handle %p is not a live handle of this process", p);
+}
 
 aclError aclrtFreePhysical(aclrtDrvMemHandle handle)
 {
-	struct shim_handle *h;
 	struct shim_errctx c = { .handle = handle };
+	struct shim_handle *h;
 	aclError e;
 	int ret;
 
-	REQUIRE(handle, "handle is NULL");
+	if (!handle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	LOOKUP_HANDLE(h, handle);
+	e = lookup_handle(__func__, handle, &h);
+	if (e)
+		goto out;
 	if (h->map_ref && h->ref <= h->map_ref) {
-		unsigned int n = h->map_ref;
-
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID,
-			    "handle %p is already freed: its %u remaining reference(s) belong to live mappings (unmap to release)",
-			    handle, n);
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID,
+			 "handle %p is already freed: its %u remaining reference(s) belong to live mappings (unmap to release)",
+			 handle, h->map_ref);
+		goto out;
 	}
 	ret = shim_handle_put(h);
+	if (ret)
+		e = FAIL_ERRNO(SHIM_OP_FREE, -ret, &c);
+out:
 	shim_unlock();
-	return ret ? FAIL_ERRNO(SHIM_OP_FREE, -ret, &c) : ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtMemGetAllocationPropertiesFromHandle(aclrtDrvMemHandle handle, aclrtPhysicalMemProp *prop)
@@ -232,31 +239,75 @@ aclError aclrtMemGetAllocationPropertiesFromHandle(aclrtDrvMemHandle handle, acl
 	struct shim_handle *h;
 	aclError e;
 
-	REQUIRE(handle, "handle is NULL");
-	REQUIRE(prop, "prop is NULL");
+	if (!handle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+	if (!prop)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "prop is NULL");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	LOOKUP_HANDLE(h, handle);
-	*prop = h->prop;
+	e = lookup_handle(__func__, handle, &h);
+	if (!e)
+		*prop = h->prop;
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 /* ---- reservations ---- */
+
+/*
+ * Put a PROT_NONE placeholder at exactly [va, va + size), replacing nothing.
+ * 0, or the errno (EEXIST: something is there).
+ */
+static int placeholder_at(void *va, size_t size)
+{
+	void *p = mmap(va, size, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return errno;
+	if (p == va)
+		return 0;
+	munmap(p, size);	/* before 4.17 the flag is only a hint */
+	return EEXIST;
+}
+
+/* Reserve @size bytes aligned to @align, at @expect if it is free: the address, or MAP_FAILED. */
+static void *reserve_range(size_t size, size_t align, void *expect)
+{
+	uintptr_t base;
+	size_t len;
+	void *p;
+
+	if (expect && (uintptr_t)expect % align == 0 && !placeholder_at(expect, size))
+		return expect;
+	/* Over-reserve, then trim to an aligned range. */
+	len = size + align;
+	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return p;
+	base = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+	if (base > (uintptr_t)p)
+		munmap(p, base - (uintptr_t)p);
+	if ((uintptr_t)p + len > base + size)
+		munmap((void *)(base + size), (uintptr_t)p + len - (base + size));
+	return (void *)base;
+}
 
 aclError aclrtReserveMemAddress(void **virPtr, size_t size, size_t alignment, void *expectPtr,
 				uint64_t flags)
 {
 	struct shim_resv *r;
-	size_t align, len;
-	uintptr_t base;
-	void *p = MAP_FAILED;
+	void *p = NULL;
+	size_t align;
 	aclError e;
 
-	REQUIRE(virPtr, "virPtr is NULL");
-	REQUIRE(size, "size is 0");
-	REQUIRE(flags <= 1, "flags is 0x%llx, must be 0 or 1", (unsigned long long)flags);
+	if (!virPtr)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+	if (!size)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "size is 0");
+	if (flags > 1)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "flags is 0x%llx, must be 0 or 1", (unsigned long long)flags);
 	if (alignment)
 		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "alignment is %zu, must be 0", alignment);
 	/*
@@ -272,42 +323,25 @@ aclError aclrtReserveMemAddress(void **virPtr, size_t size, size_t alignment, vo
 		return e;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		goto out;
 	}
-	if (expectPtr && (uintptr_t)expectPtr % align == 0)
-		p = mmap(expectPtr, size, PROT_NONE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-	if (p != MAP_FAILED && p != expectPtr) {	/* before 4.17 the flag is only a hint */
-		munmap(p, size);
-		p = MAP_FAILED;
-	}
+	p = reserve_range(size, align, expectPtr);
 	if (p == MAP_FAILED) {
-		/* Over-reserve, then trim to an aligned range. */
-		len = size + align;
-		p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED) {
-			int err = errno;
-
-			free(r);
-			shim_unlock();
-			return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "cannot reserve %zu bytes of address space: %s",
-				    size, strerror(err));
-		}
-		base = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
-		if (base > (uintptr_t)p)
-			munmap(p, base - (uintptr_t)p);
-		if ((uintptr_t)p + len > base + size)
-			munmap((void *)(base + size), (uintptr_t)p + len - (base + size));
-		p = (void *)base;
+		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "cannot reserve %zu bytes of address space: %s",
+			 size, strerror(errno));
+		free(r);
+		goto out;
 	}
 	r->base = (uintptr_t)p;
 	r->size = size;
 	r->next = shim.resvs;
 	shim.resvs = r;
+out:
 	shim_unlock();
-	*virPtr = p;
-	return ACL_SUCCESS;
+	if (!e)
+		*virPtr = p;
+	return e;
 }
 
 aclError aclrtReleaseMemAddress(void *virPtr)
@@ -315,7 +349,8 @@ aclError aclrtReleaseMemAddress(void *virPtr)
 	struct shim_resv **pp, *r;
 	aclError e;
 
-	REQUIRE(virPtr, "virPtr is NULL");
+	if (!virPtr)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
@@ -323,21 +358,20 @@ aclError aclrtReleaseMemAddress(void *virPtr)
 		if (r->base == (uintptr_t)virPtr)
 			break;
 	if (!r) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p is not the start of a reserved range", virPtr);
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p is not the start of a reserved range", virPtr);
+		goto out;
 	}
 	if (r->nmaps) {
-		unsigned int n = r->nmaps;
-
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			    "range at %p still has %u mapping(s): aclrtUnmapMem them first", virPtr, n);
+		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+			 "range at %p still has %u mapping(s): aclrtUnmapMem them first", virPtr, r->nmaps);
+		goto out;
 	}
 	*pp = r->next;
 	shim_resv_unmap(r);
 	free(r);
+out:
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 /* ---- mappings ---- */
@@ -356,7 +390,7 @@ static int map_prot(const struct shim_map *m)
 
 /*
  * Where handle @h may be mapped: [va, va + size) inside one reservation that
- * is not broken, overlapping no mapping.  0 and *rp, or FAIL()'s code.
+ * is not broken, overlapping no mapping.  0 and *rp, or shim_fail()'s code.
  */
 static aclError map_target(const char *func, void *virPtr, size_t size, const struct shim_handle *h,
 			   struct shim_resv **rp)
@@ -389,41 +423,29 @@ static aclError map_target(const char *func, void *virPtr, size_t size, const st
 }
 
 /*
- * After a failed map over [va, va + size) in @r: MAP_FIXED may have removed
- * the placeholder before the driver refused, and any mmap may take the hole.
- * Put the placeholder back where nothing is.  Where something is, this
- * library cannot tell its own placeholder (the map failed early) from
- * someone else's memory: @r is broken, and nobody unmaps that range.
+ * mmap @m's handle into its reservation: 0 or a negative errno.  MAP_FIXED
+ * may have removed the placeholder before the driver refused, and any mmap
+ * may take the hole: put the placeholder back where nothing is.  Where
+ * something is, this library cannot tell its own placeholder (the map failed
+ * early) from someone else's memory: the reservation is broken, and nobody
+ * unmaps that range.
  */
-static void resv_refill(struct shim_resv *r, uintptr_t va, size_t size)
-{
-	void *p = mmap((void *)va, size, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-
-	if (p == (void *)va)
-		return;
-	if (p != MAP_FAILED)	/* before 4.17 the flag is only a hint */
-		munmap(p, size);
-	r->broken = true;
-	r->hole = va;
-	r->hole_size = size;
-}
-
-/* mmap @m's handle into its reservation: 0 or a negative errno. */
 static int map_into(struct shim_map *m)
 {
-	int ret;
+	int ret = npu_dev_map(shim.fd, m->h->mmap_offset, (void *)m->va, m->size, map_prot(m));
 
-	ret = npu_dev_map(shim.fd, m->h->mmap_offset, (void *)m->va, m->size, map_prot(m));
-	if (ret)
-		resv_refill(m->r, m->va, m->size);
+	if (ret && placeholder_at((void *)m->va, m->size)) {
+		m->r->broken = true;
+		m->r->hole = m->va;
+		m->r->hole_size = m->size;
+	}
 	return ret;
 }
 
 static aclError do_map(const char *func, void *virPtr, size_t size, size_t offset,
 		       aclrtDrvMemHandle handle, uint64_t flags, bool access)
 {
-	struct shim_errctx c = { .handle = handle };
+	struct shim_errctx c = { .handle = handle, .size = size };
 	struct shim_handle *h;
 	struct shim_resv *r = NULL;
 	struct shim_map *m;
@@ -444,13 +466,9 @@ static aclError do_map(const char *func, void *virPtr, size_t size, size_t offse
 	e = shim_lock(func, true);
 	if (e)
 		return e;
-	h = shim_find_handle(handle);
-	if (!h) {
-		e = shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
-			      "handle %p is not a live handle of this process", handle);
-		goto out;
-	}
-	e = map_target(func, virPtr, size, h, &r);
+	e = lookup_handle(func, handle, &h);
+	if (!e)
+		e = map_target(func, virPtr, size, h, &r);
 	if (e)
 		goto out;
 	m = calloc(1, sizeof(*m));
@@ -468,7 +486,6 @@ static aclError do_map(const char *func, void *virPtr, size_t size, size_t offse
 	if (ret) {
 		free(m);
 		c.dev = h->dev;
-		c.size = size;
 		e = shim_fail_errno(func, SHIM_OP_MAP, -ret, &c);
 		if (r->broken)
 			shim_fail_append("; the range could not be reserved again, so the reservation at %p is broken (release it)",
@@ -496,16 +513,31 @@ aclError aclrtMemMapNoAccess(void *virPtr, size_t size, size_t offset, aclrtDrvM
 	return do_map(__func__, virPtr, size, offset, handle, flags, false);
 }
 
+/*
+ * Put the placeholder back over mapping [va, va + size), so the reservation
+ * stays whole: 0 or an errno.  If MAP_FIXED fails, the kernel may have
+ * removed the mapping first: then fill the hole, and the mapping is gone.
+ */
+static int unmap_range(void *va, size_t size)
+{
+	int err;
+
+	if (mmap(va, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == va)
+		return 0;
+	err = errno;
+	return placeholder_at(va, size) ? err : 0;
+}
+
 aclError aclrtUnmapMem(void *virPtr)
 {
+	struct shim_errctx c = { 0 };
 	struct shim_map **pp, *m;
 	struct shim_handle *h;
-	struct shim_errctx c = { 0 };
 	aclError e;
-	void *p;
 	int ret;
 
-	REQUIRE(virPtr, "virPtr is NULL");
+	if (!virPtr)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
@@ -519,26 +551,12 @@ aclError aclrtUnmapMem(void *virPtr)
 				 "%p is inside the mapping at %p, not its start", virPtr, (void *)m->va);
 		else
 			e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
-		shim_unlock();
-		return e;
+		goto out;
 	}
-	/*
-	 * Put the placeholder back so the reservation stays intact.  If that
-	 * fails, the kernel may have removed the mapping first: then fill the
-	 * hole, and the mapping is gone.
-	 */
-	p = mmap(virPtr, m->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-	if (p == MAP_FAILED) {
-		int err = errno;
-
-		p = mmap(virPtr, m->size, PROT_NONE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
-		if (p != virPtr) {
-			if (p != MAP_FAILED)
-				munmap(p, m->size);
-			shim_unlock();
-			return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot unmap %p: %s", virPtr, strerror(err));
-		}
+	ret = unmap_range(virPtr, m->size);
+	if (ret) {
+		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot unmap %p: %s", virPtr, strerror(ret));
+		goto out;
 	}
 	*pp = m->next;
 	m->r->nmaps--;
@@ -547,35 +565,81 @@ aclError aclrtUnmapMem(void *virPtr)
 	h->map_ref--;
 	c.handle = shim_handle_ptr(h);
 	ret = shim_handle_put(h);
+	if (ret)
+		e = FAIL_ERRNO(SHIM_OP_FREE, -ret, &c);
+out:
 	shim_unlock();
-	return ret ? FAIL_ERRNO(SHIM_OP_FREE, -ret, &c) : ACL_SUCCESS;
+	return e;
+}
+
+/* The access descriptors of aclrtMemSetAccess: 0 or 100000. */
+static aclError check_access_desc(const char *func, const aclrtMemAccessDesc *desc, size_t count)
+{
+	size_t i, j;
+
+	for (i = 0; i < count; i++) {
+		const aclrtMemAccessDesc *d = &desc[i];
+
+		if (d->flags != ACL_RT_MEM_ACCESS_FLAGS_NONE && d->flags != ACL_RT_MEM_ACCESS_FLAGS_READ &&
+		    d->flags != ACL_RT_MEM_ACCESS_FLAGS_READWRITE)
+			return shim_fail(func, ACL_ERROR_INVALID_PARAM,
+					 "desc[%zu].flags 0x%x is not an aclrtMemAccessFlags", i,
+					 (unsigned int)d->flags);
+		if (d->location.type != ACL_MEM_LOCATION_TYPE_HOST &&
+		    d->location.type != ACL_MEM_LOCATION_TYPE_DEVICE)
+			return shim_fail(func, ACL_ERROR_INVALID_PARAM,
+					 "desc[%zu].location.type %d must be HOST or DEVICE", i,
+					 (int)d->location.type);
+		if (d->location.type == ACL_MEM_LOCATION_TYPE_HOST && d->location.id != 0)
+			return shim_fail(func, ACL_ERROR_INVALID_PARAM,
+					 "desc[%zu].location.id is %u, must be 0 for HOST", i, d->location.id);
+		for (j = 0; j < sizeof(d->rsv); j++)
+			if (d->rsv[j])
+				return shim_fail(func, ACL_ERROR_INVALID_PARAM, "desc[%zu].rsv[%zu] is not 0",
+						 i, j);
+	}
+	return ACL_SUCCESS;
+}
+
+/* Record @desc's flags in @m: 0, or 107001 for a device that does not exist (@m unchanged). */
+static aclError set_access(const char *func, struct shim_map *m, const aclrtMemAccessDesc *desc,
+			   size_t count)
+{
+	uint8_t host = m->acc_host, dev[SHIM_MAX_DEV];
+	size_t i;
+
+	memcpy(dev, m->acc_dev, sizeof(dev));
+	for (i = 0; i < count; i++) {
+		if (desc[i].location.type == ACL_MEM_LOCATION_TYPE_HOST)
+			host = (uint8_t)desc[i].flags;
+		else if (desc[i].location.id >= shim.ndev)
+			return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID,
+					 "desc[%zu].location.id %u: no such device", i, desc[i].location.id);
+		else
+			dev[desc[i].location.id] = (uint8_t)desc[i].flags;
+	}
+	m->acc_host = host;
+	memcpy(m->acc_dev, dev, sizeof(dev));
+	return ACL_SUCCESS;
 }
 
 aclError aclrtMemSetAccess(void *virPtr, size_t size, aclrtMemAccessDesc *desc, size_t count)
 {
-	struct shim_map *m;
 	uint8_t host, dev[SHIM_MAX_DEV];
+	struct shim_map *m;
 	aclError e;
-	size_t i, j;
 
-	REQUIRE(virPtr, "virPtr is NULL");
-	REQUIRE(size, "size is 0");
-	REQUIRE(desc, "desc is NULL");
-	REQUIRE(count, "count is 0");
-	for (i = 0; i < count; i++) {
-		const aclrtMemAccessDesc *d = &desc[i];
-
-		REQUIRE(d->flags == ACL_RT_MEM_ACCESS_FLAGS_NONE || d->flags == ACL_RT_MEM_ACCESS_FLAGS_READ ||
-			d->flags == ACL_RT_MEM_ACCESS_FLAGS_READWRITE,
-			"desc[%zu].flags 0x%x is not an aclrtMemAccessFlags", i, (unsigned int)d->flags);
-		REQUIRE(d->location.type == ACL_MEM_LOCATION_TYPE_HOST ||
-			d->location.type == ACL_MEM_LOCATION_TYPE_DEVICE,
-			"desc[%zu].location.type %d must be HOST or DEVICE", i, (int)d->location.type);
-		REQUIRE(d->location.type != ACL_MEM_LOCATION_TYPE_HOST || d->location.id == 0,
-			"desc[%zu].location.id is %u, must be 0 for HOST", i, d->location.id);
-		for (j = 0; j < sizeof(d->rsv); j++)
-			REQUIRE(!d->rsv[j], "desc[%zu].rsv[%zu] is not 0", i, j);
-	}
+	if (!virPtr)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+	if (!size)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "size is 0");
+	if (!desc)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "desc is NULL");
+	if (!count)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "count is 0");
+	e = check_access_desc(__func__, desc, count);
+	if (e)
+		return e;
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
@@ -583,38 +647,24 @@ aclError aclrtMemSetAccess(void *virPtr, size_t size, aclrtMemAccessDesc *desc, 
 		if (m->va == (uintptr_t)virPtr)
 			break;
 	if (!m || m->size != size) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			    "[%p, +0x%zx) is not a range given to aclrtMapMem", virPtr, size);
+		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "[%p, +0x%zx) is not a range given to aclrtMapMem",
+			 virPtr, size);
+		goto out;
 	}
 	host = m->acc_host;
 	memcpy(dev, m->acc_dev, sizeof(dev));
-	for (i = 0; i < count; i++) {
-		if (desc[i].location.type == ACL_MEM_LOCATION_TYPE_HOST) {
-			m->acc_host = (uint8_t)desc[i].flags;
-		} else if (desc[i].location.id >= shim.ndev) {
-			uint32_t id = desc[i].location.id;
-
-			m->acc_host = host;
-			memcpy(m->acc_dev, dev, sizeof(dev));
-			shim_unlock();
-			return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "desc[%zu].location.id %u: no such device",
-				    i, id);
-		} else {
-			m->acc_dev[desc[i].location.id] = (uint8_t)desc[i].flags;
-		}
-	}
+	e = set_access(__func__, m, desc, count);
+	if (e)
+		goto out;
 	if (mprotect(virPtr, size, map_prot(m))) {
-		int err = errno;
-
+		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot change access of %p: %s", virPtr,
+			 strerror(errno));
 		m->acc_host = host;
 		memcpy(m->acc_dev, dev, sizeof(dev));
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot change access of %p: %s", virPtr,
-			    strerror(err));
 	}
+out:
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtMemGetAccess(void *virPtr, aclrtMemLocation *location, uint64_t *flag)
@@ -622,26 +672,30 @@ aclError aclrtMemGetAccess(void *virPtr, aclrtMemLocation *location, uint64_t *f
 	struct shim_map *m;
 	aclError e;
 
-	REQUIRE(virPtr, "virPtr is NULL");
-	REQUIRE(location, "location is NULL");
-	REQUIRE(flag, "flag is NULL");
-	REQUIRE(location->type == ACL_MEM_LOCATION_TYPE_HOST || location->type == ACL_MEM_LOCATION_TYPE_DEVICE,
-		"location->type %d must be HOST or DEVICE", (int)location->type);
+	if (!virPtr)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+	if (!location)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "location is NULL");
+	if (!flag)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "flag is NULL");
+	if (location->type != ACL_MEM_LOCATION_TYPE_HOST && location->type != ACL_MEM_LOCATION_TYPE_DEVICE)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "location->type %d must be HOST or DEVICE", (int)location->type);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
 	if (location->type == ACL_MEM_LOCATION_TYPE_DEVICE && location->id >= shim.ndev) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "location->id %u: no such device", location->id);
+		e = FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "location->id %u: no such device", location->id);
+		goto out;
 	}
 	m = shim_find_map((uintptr_t)virPtr, 1);
 	if (!m) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
+		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
+		goto out;
 	}
 	*flag = location->type == ACL_MEM_LOCATION_TYPE_HOST ? m->acc_host : m->acc_dev[location->id];
+out:
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtMemRetainAllocationHandle(void *virPtr, aclrtDrvMemHandle *handle)
@@ -649,20 +703,22 @@ aclError aclrtMemRetainAllocationHandle(void *virPtr, aclrtDrvMemHandle *handle)
 	struct shim_map *m;
 	aclError e;
 
-	REQUIRE(virPtr, "virPtr is NULL");
-	REQUIRE(handle, "handle is NULL");
+	if (!virPtr)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+	if (!handle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
 	m = shim_find_map((uintptr_t)virPtr, 1);
-	if (!m) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", virPtr);
+	if (m) {
+		m->h->ref++;
+		*handle = shim_handle_ptr(m->h);
+	} else {
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", virPtr);
 	}
-	m->h->ref++;
-	*handle = shim_handle_ptr(m->h);
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtMemGetAddressRange(void *ptr, void **pbase, size_t *psize)
@@ -670,22 +726,25 @@ aclError aclrtMemGetAddressRange(void *ptr, void **pbase, size_t *psize)
 	struct shim_map *m;
 	aclError e;
 
-	REQUIRE(ptr, "ptr is NULL");
-	REQUIRE(pbase || psize, "pbase and psize are both NULL");
+	if (!ptr)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "ptr is NULL");
+	if (!pbase && !psize)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "pbase and psize are both NULL");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
 	m = shim_find_map((uintptr_t)ptr, 1);
 	if (!m) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", ptr);
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", ptr);
+		goto out;
 	}
 	if (pbase)
 		*pbase = (void *)m->va;
 	if (psize)
 		*psize = m->size;
+out:
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 /* ---- sharing ---- */
@@ -694,7 +753,7 @@ static aclError do_export(const char *func, aclrtDrvMemHandle handle, uint64_t f
 {
 	struct shim_errctx c = { .handle = handle };
 	struct shim_handle *h;
-	uint64_t sh;
+	uint64_t sh = 0;
 	aclError e;
 	int ret;
 
@@ -704,58 +763,61 @@ static aclError do_export(const char *func, aclrtDrvMemHandle handle, uint64_t f
 	e = shim_lock(func, true);
 	if (e)
 		return e;
-	h = shim_find_handle(handle);
-	if (!h) {
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
-				 "handle %p is not a live handle of this process", handle);
-	}
+	e = lookup_handle(func, handle, &h);
+	if (e)
+		goto out;
 	if (h->imported) {
-		sh = h->share;
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				 "handle %p was imported from shareable handle 0x%llx: imported handles cannot be exported",
-				 handle, (unsigned long long)sh);
+		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+			      "handle %p was imported from shareable handle 0x%llx: imported handles cannot be exported",
+			      handle, (unsigned long long)h->share);
+		goto out;
 	}
 	if (h->exported) {
-		sh = h->share;
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				 "handle %p was already exported as shareable handle 0x%llx (export once, reuse the value)",
-				 handle, (unsigned long long)sh);
+		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+			      "handle %p was already exported as shareable handle 0x%llx (export once, reuse the value)",
+			      handle, (unsigned long long)h->share);
+		goto out;
 	}
 	ret = npu_dev_export(shim.fd, h->kid, (uint32_t)flags, &sh);
 	if (ret) {
 		c.dev = h->dev;
-		shim_unlock();
-		return shim_fail_errno(func, SHIM_OP_EXPORT, -ret, &c);
+		e = shim_fail_errno(func, SHIM_OP_EXPORT, -ret, &c);
+		goto out;
 	}
 	h->exported = true;
 	h->no_whitelist = flags == ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION;
 	h->share = sh;
+out:
 	shim_unlock();
-	*out = sh;
-	return ACL_SUCCESS;
+	if (!e)
+		*out = sh;
+	return e;
 }
 
 aclError aclrtMemExportToShareableHandle(aclrtDrvMemHandle handle, aclrtMemHandleType handleType,
 					 uint64_t flags, uint64_t *shareableHandle)
 {
-	REQUIRE(handle, "handle is NULL");
-	REQUIRE(shareableHandle, "shareableHandle is NULL");
-	REQUIRE(handleType == ACL_MEM_HANDLE_TYPE_NONE, "handleType is %d, must be ACL_MEM_HANDLE_TYPE_NONE",
-		(int)handleType);
+	if (!handle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+	if (!shareableHandle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "shareableHandle is NULL");
+	if (handleType != ACL_MEM_HANDLE_TYPE_NONE)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "handleType is %d, must be ACL_MEM_HANDLE_TYPE_NONE",
+			    (int)handleType);
 	return do_export(__func__, handle, flags, shareableHandle);
 }
 
 /* V2 share types: DEFAULT works like V1, FABRIC (cross-server) is not simulated. */
-#define CHECK_SHARE_TYPE(t) do {						\
-	if ((t) == ACL_MEM_SHARE_HANDLE_TYPE_FABRIC)				\
-		return FAIL(ACL_ERROR_RT_FEATURE_NOT_SUPPORT,			\
-			    "ACL_MEM_SHARE_HANDLE_TYPE_FABRIC is not supported by npu_mem"); \
-	REQUIRE((t) == ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT,			\
-		"shareType %d is not an aclrtMemSharedHandleType", (int)(t));	\
-} while (0)
+static aclError check_share_type(const char *func, aclrtMemSharedHandleType t)
+{
+	if (t == ACL_MEM_SHARE_HANDLE_TYPE_FABRIC)
+		return shim_fail(func, ACL_ERROR_RT_FEATURE_NOT_SUPPORT,
+				 "ACL_MEM_SHARE_HANDLE_TYPE_FABRIC is not supported by npu_mem");
+	if (t != ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "shareType %d is not an aclrtMemSharedHandleType",
+				 (int)t);
+	return ACL_SUCCESS;
+}
 
 aclError aclrtMemExportToShareableHandleV2(aclrtDrvMemHandle handle, uint64_t flags,
 					   aclrtMemSharedHandleType shareType, void *shareableHandle)
@@ -763,10 +825,13 @@ aclError aclrtMemExportToShareableHandleV2(aclrtDrvMemHandle handle, uint64_t fl
 	uint64_t sh;
 	aclError e;
 
-	REQUIRE(handle, "handle is NULL");
-	REQUIRE(shareableHandle, "shareableHandle is NULL");
-	CHECK_SHARE_TYPE(shareType);
-	e = do_export(__func__, handle, flags, &sh);
+	if (!handle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+	if (!shareableHandle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "shareableHandle is NULL");
+	e = check_share_type(__func__, shareType);
+	if (!e)
+		e = do_export(__func__, handle, flags, &sh);
 	if (!e)
 		memcpy(shareableHandle, &sh, sizeof(sh));
 	return e;
@@ -797,25 +862,31 @@ static aclError do_set_pids(const char *func, uint64_t sh, const int32_t *pid, s
 	e = shim_lock(func, false);
 	if (e)
 		return e;
-	for (h = shim.handles; h; h = h->next) {
-		if (h->exported && h->share == sh && h->no_whitelist) {
-			shim_unlock();
-			return shim_fail(func, ACL_ERROR_RT_NO_PERMISSION,
-					 "shareable handle 0x%llx was exported with DISABLE_PID_VALIDATION: it has no whitelist",
-					 (unsigned long long)sh);
-		}
+	for (h = shim.handles; h; h = h->next)
+		if (h->exported && h->share == sh && h->no_whitelist)
+			break;
+	if (h) {
+		e = shim_fail(func, ACL_ERROR_RT_NO_PERMISSION,
+			      "shareable handle 0x%llx was exported with DISABLE_PID_VALIDATION: it has no whitelist",
+			      (unsigned long long)sh);
+		goto out;
 	}
 	ret = npu_dev_set_pids(shim.fd, sh, pid, (uint32_t)pidNum);
-	if (ret)
+	if (ret) {
 		npu_dev_bare_tgid(shim.fd, &c.tgid);
+		e = shim_fail_errno(func, SHIM_OP_SETPID, -ret, &c);
+	}
+out:
 	shim_unlock();
-	return ret ? shim_fail_errno(func, SHIM_OP_SETPID, -ret, &c) : ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtMemSetPidToShareableHandle(uint64_t shareableHandle, int32_t *pid, size_t pidNum)
 {
-	REQUIRE(pid, "pid is NULL");
-	REQUIRE(pidNum, "pidNum is 0");
+	if (!pid)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "pid is NULL");
+	if (!pidNum)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "pidNum is 0");
 	return do_set_pids(__func__, shareableHandle, pid, pidNum);
 }
 
@@ -823,11 +894,17 @@ aclError aclrtMemSetPidToShareableHandleV2(void *shareableHandle, aclrtMemShared
 					   int32_t *pid, size_t pidNum)
 {
 	uint64_t sh;
+	aclError e;
 
-	REQUIRE(shareableHandle, "shareableHandle is NULL");
-	REQUIRE(pid, "pid is NULL");
-	REQUIRE(pidNum, "pidNum is 0");
-	CHECK_SHARE_TYPE(shareType);
+	if (!shareableHandle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "shareableHandle is NULL");
+	if (!pid)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "pid is NULL");
+	if (!pidNum)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "pidNum is 0");
+	e = check_share_type(__func__, shareType);
+	if (e)
+		return e;
 	memcpy(&sh, shareableHandle, sizeof(sh));
 	return do_set_pids(__func__, sh, pid, pidNum);
 }
@@ -909,7 +986,8 @@ out:
 aclError aclrtMemImportFromShareableHandle(uint64_t shareableHandle, int32_t deviceId,
 					   aclrtDrvMemHandle *handle)
 {
-	REQUIRE(handle, "handle is NULL");
+	if (!handle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
 	if (deviceId < 0)
 		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "device %d does not exist", (int)deviceId);
 	return do_import(__func__, shareableHandle, deviceId, handle);
@@ -919,11 +997,17 @@ aclError aclrtMemImportFromShareableHandleV2(void *shareableHandle, aclrtMemShar
 					     uint64_t flags, aclrtDrvMemHandle *handle)
 {
 	uint64_t sh;
+	aclError e;
 
-	REQUIRE(shareableHandle, "shareableHandle is NULL");
-	REQUIRE(handle, "handle is NULL");
-	REQUIRE(flags == 0, "flags is 0x%llx, must be 0", (unsigned long long)flags);
-	CHECK_SHARE_TYPE(shareType);
+	if (!shareableHandle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "shareableHandle is NULL");
+	if (!handle)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+	if (flags)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "flags is 0x%llx, must be 0", (unsigned long long)flags);
+	e = check_share_type(__func__, shareType);
+	if (e)
+		return e;
 	memcpy(&sh, shareableHandle, sizeof(sh));
 	return do_import(__func__, sh, -1, handle);
 }
