@@ -28,9 +28,6 @@ struct shim_handle {
 	aclrtPhysicalMemProp prop;
 	unsigned int ref;		/* create/import 1, +1 per map and retain */
 	unsigned int map_ref;		/* live mappings */
-	bool imported;
-	bool exported;
-	bool no_whitelist;		/* exported with DISABLE_PID_VALIDATION */
 	uint64_t share;			/* exported value, or the value imported */
 };
 
@@ -100,6 +97,13 @@ aclError shim_fail(const char *func, aclError code, const char *fmt, ...)
 void shim_fail_append(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define FAIL(code, ...) shim_fail(__func__, (code), __VA_ARGS__)
 
+/* The messages more than one call gives, each from one place. */
+aclError shim_arg_null(const char *func, const char *name);	/* 100000 "<name> is NULL" */
+aclError shim_arg_zero(const char *func, const char *name);	/* 100000 "<name> is 0" */
+/* @code for flags above @max (0 or 1). */
+aclError shim_arg_flags(const char *func, aclError code, uint64_t flags, uint64_t max);
+aclError shim_no_host_memory(const char *func);			/* 207001 */
+
 /* Driver operations whose errnos map to aclErrors (shim_errmap.c). */
 enum shim_op {
 	SHIM_OP_OPEN,
@@ -149,7 +153,12 @@ static inline aclrtDrvMemHandle shim_handle_ptr(const struct shim_handle *h)
 
 /* The calling thread's current device or -1 (caller holds the lock). */
 int32_t shim_current_device(void);
-/* 0, or 107001 if device @d does not exist (caller holds the lock); @what names @d. */
+/* 0 and the current device in *dev, or 107002 (caller holds the lock). */
+aclError shim_need_device(const char *func, int32_t *dev);
+/*
+ * 0, or 107001 if device @d does not exist; @what names @d.  The caller holds
+ * the lock, or passes a negative @d.
+ */
 aclError shim_check_dev(const char *func, const char *what, int64_t d);
 
 /* The record of handle token @p, or NULL. */
@@ -158,8 +167,6 @@ struct shim_map *shim_find_map(uintptr_t addr, size_t len);
 struct shim_resv *shim_find_resv(uintptr_t addr, size_t len);
 /* Unmap a reservation's address space, all of it but a broken one's hole. */
 void shim_resv_unmap(const struct shim_resv *r);
-/* Drop one reference; at 0 release the driver handle and the record. */
-int shim_handle_put(struct shim_handle *h);
 /* Tear down everything (aclFinalize); @kernel false after fork. */
 void shim_release_all(bool kernel);
 

@@ -61,6 +61,27 @@ void shim_fail_append(const char *fmt, ...)
 	va_end(ap);
 }
 
+aclError shim_arg_null(const char *func, const char *name)
+{
+	return shim_fail(func, ACL_ERROR_INVALID_PARAM, "%s is NULL", name);
+}
+
+aclError shim_arg_zero(const char *func, const char *name)
+{
+	return shim_fail(func, ACL_ERROR_INVALID_PARAM, "%s is 0", name);
+}
+
+aclError shim_arg_flags(const char *func, aclError code, uint64_t flags, uint64_t max)
+{
+	return shim_fail(func, code, "flags is 0x%llx, must be 0%s", (unsigned long long)flags,
+			 max ? " or 1" : "");
+}
+
+aclError shim_no_host_memory(const char *func)
+{
+	return shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+}
+
 const char *aclGetRecentErrMsg(void)
 {
 	if (!err_set)
@@ -166,24 +187,28 @@ struct shim_handle *shim_find_handle(const void *p)
 	return NULL;
 }
 
+/* Is [addr, addr + len) inside [base, base + size)? */
+static bool inside(uintptr_t base, size_t size, uintptr_t addr, size_t len)
+{
+	return addr >= base && addr - base < size && len <= size - (addr - base);
+}
+
 struct shim_map *shim_find_map(uintptr_t addr, size_t len)
 {
-	struct shim_map *m;
+	struct shim_map *m = shim.maps;
 
-	for (m = shim.maps; m; m = m->next)
-		if (addr >= m->va && addr - m->va < m->size && len <= m->size - (addr - m->va))
-			return m;
-	return NULL;
+	while (m && !inside(m->va, m->size, addr, len))
+		m = m->next;
+	return m;
 }
 
 struct shim_resv *shim_find_resv(uintptr_t addr, size_t len)
 {
-	struct shim_resv *r;
+	struct shim_resv *r = shim.resvs;
 
-	for (r = shim.resvs; r; r = r->next)
-		if (addr >= r->base && addr - r->base < r->size && len <= r->size - (addr - r->base))
-			return r;
-	return NULL;
+	while (r && !inside(r->base, r->size, addr, len))
+		r = r->next;
+	return r;
 }
 
 void shim_resv_unmap(const struct shim_resv *r)
@@ -198,28 +223,6 @@ void shim_resv_unmap(const struct shim_resv *r)
 		munmap((void *)r->base, r->hole - r->base);
 	if (r->hole + r->hole_size < end)
 		munmap((void *)(r->hole + r->hole_size), end - (r->hole + r->hole_size));
-}
-
-int shim_handle_put(struct shim_handle *h)
-{
-	struct shim_handle **pp;
-	int ret;
-
-	if (h->ref > 1) {
-		h->ref--;
-		return 0;
-	}
-	ret = npu_dev_free(shim.fd, h->kid);
-	if (ret)
-		return ret;
-	for (pp = &shim.handles; *pp; pp = &(*pp)->next) {
-		if (*pp == h) {
-			*pp = h->next;
-			break;
-		}
-	}
-	free(h);
-	return 0;
 }
 
 /*
@@ -365,9 +368,21 @@ int32_t shim_current_device(void)
 	return cur_dev;
 }
 
+aclError shim_need_device(const char *func, int32_t *dev)
+{
+	*dev = shim_current_device();
+	if (*dev >= 0)
+		return ACL_SUCCESS;
+	return shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
+			 "no current device in this thread: call aclrtSetDevice first");
+}
+
 aclError shim_check_dev(const char *func, const char *what, int64_t d)
 {
-	if (d >= 0 && d < shim.ndev)
+	if (d < 0)	/* without reading shim.ndev: callers need not hold the lock */
+		return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "%s %lld does not exist",
+				 what, (long long)d);
+	if (d < shim.ndev)
 		return ACL_SUCCESS;
 	return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "%s %lld does not exist (%u devices)",
 			 what, (long long)d, shim.ndev);
@@ -378,7 +393,7 @@ aclError aclrtGetDeviceCount(uint32_t *count)
 	aclError e;
 
 	if (!count)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "count is NULL");
+		return shim_arg_null(__func__, "count");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
@@ -410,13 +425,11 @@ aclError aclrtGetDevice(int32_t *deviceId)
 	int32_t d;
 
 	if (!deviceId)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "deviceId is NULL");
+		return shim_arg_null(__func__, "deviceId");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	d = shim_current_device();
-	if (d < 0)
-		e = FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
+	e = shim_need_device(__func__, &d);
 	shim_unlock();
 	if (!e)
 		*deviceId = d;
@@ -478,20 +491,16 @@ aclError aclrtGetMemInfo(aclrtMemAttr attr, size_t *free_, size_t *total)
 	int ret;
 
 	if (!free_)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "free is NULL");
+		return shim_arg_null(__func__, "free");
 	if (!total)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "total is NULL");
+		return shim_arg_null(__func__, "total");
 	if ((unsigned int)attr > ACL_MEM_P2P_HUGE1G)
 		return FAIL(ACL_ERROR_INVALID_PARAM, "attr %d is not an aclrtMemAttr", (int)attr);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	c.dev = shim_current_device();
-	if (c.dev < 0) {
-		e = FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
-		goto out;
-	}
-	if (attr_is_ddr(attr))
+	e = shim_need_device(__func__, &c.dev);
+	if (e || attr_is_ddr(attr))
 		goto out;
 	ret = npu_dev_device_info(shim.fd, (uint32_t)c.dev, &info);
 	if (ret)
@@ -511,7 +520,7 @@ aclError aclrtDeviceGetBareTgid(int32_t *pid)
 	int ret;
 
 	if (!pid)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "pid is NULL");
+		return shim_arg_null(__func__, "pid");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
@@ -527,7 +536,7 @@ aclError aclrtDeviceCanAccessPeer(int32_t *canAccessPeer, int32_t deviceId, int3
 	aclError e;
 
 	if (!canAccessPeer)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "canAccessPeer is NULL");
+		return shim_arg_null(__func__, "canAccessPeer");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
@@ -550,12 +559,9 @@ static aclError peer_access(const char *func, int32_t peer, bool enable)
 
 	if (e)
 		return e;
-	dev = shim_current_device();
-	if (dev < 0) {
-		e = shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
-		goto out;
-	}
-	e = shim_check_dev(func, "peer device", peer);
+	e = shim_need_device(func, &dev);
+	if (!e)
+		e = shim_check_dev(func, "peer device", peer);
 	if (e)
 		goto out;
 	if (peer == dev) {
@@ -574,7 +580,7 @@ out:
 aclError aclrtDeviceEnablePeerAccess(int32_t peerDeviceId, uint32_t flags)
 {
 	if (flags)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "flags is %u, must be 0", flags);
+		return shim_arg_flags(__func__, ACL_ERROR_INVALID_PARAM, flags, 0);
 	return peer_access(__func__, peerDeviceId, true);
 }
 
@@ -585,14 +591,18 @@ aclError aclrtDeviceDisablePeerAccess(int32_t peerDeviceId)
 
 /* ---- streams: the simulated devices finish every operation at once ---- */
 
-static struct shim_stream *find_stream(const void *p)
+/* The link to stream @p in the list, or 107000 (caller holds the lock). */
+static aclError lookup_stream(const char *func, aclrtStream p, struct shim_stream ***ppp)
 {
-	struct shim_stream *s;
+	struct shim_stream **pp;
 
-	for (s = shim.streams; s; s = s->next)
-		if (s->token == (uintptr_t)p)
-			return s;
-	return NULL;
+	for (pp = &shim.streams; *pp; pp = &(*pp)->next)
+		if ((*pp)->token == (uintptr_t)p)
+			break;
+	*ppp = pp;
+	if (*pp)
+		return ACL_SUCCESS;
+	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process", p);
 }
 
 aclError aclrtCreateStream(aclrtStream *stream)
@@ -603,18 +613,16 @@ aclError aclrtCreateStream(aclrtStream *stream)
 	int32_t dev;
 
 	if (!stream)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "stream is NULL");
+		return shim_arg_null(__func__, "stream");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	dev = shim_current_device();
-	if (dev < 0) {
-		e = FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
+	e = shim_need_device(__func__, &dev);
+	if (e)
 		goto out;
-	}
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = shim_no_host_memory(__func__);
 		goto out;
 	}
 	s->token = token = shim_new_token();
@@ -634,19 +642,15 @@ static aclError destroy_stream(const char *func, aclrtStream stream)
 	aclError e;
 
 	if (!stream)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "stream is NULL");
+		return shim_arg_null(func, "stream");
 	e = shim_lock(func, true);
 	if (e)
 		return e;
-	for (pp = &shim.streams; (s = *pp); pp = &s->next)
-		if (s->token == (uintptr_t)stream)
-			break;
-	if (s) {
+	e = lookup_stream(func, stream, &pp);
+	if (!e) {
+		s = *pp;
 		*pp = s->next;
 		free(s);
-	} else {
-		e = shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process",
-			      stream);
 	}
 	shim_unlock();
 	return e;
@@ -665,13 +669,10 @@ aclError aclrtDestroyStreamForce(aclrtStream stream)
 /* NULL is the default stream of the current device. */
 static aclError check_stream(const char *func, aclrtStream stream)
 {
-	if (stream ? !find_stream(stream) : shim_current_device() < 0)
-		return stream ?
-			shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
-				  "stream %p is not a live stream of this process", stream) :
-			shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
-				  "default stream needs a current device: call aclrtSetDevice first");
-	return ACL_SUCCESS;
+	struct shim_stream **pp;
+	int32_t dev;
+
+	return stream ? lookup_stream(func, stream, &pp) : shim_need_device(func, &dev);
 }
 
 aclError aclrtSynchronizeStream(aclrtStream stream)
@@ -694,16 +695,16 @@ aclError aclrtMallocHost(void **hostPtr, size_t size)
 	void *p = NULL;
 
 	if (!hostPtr)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "hostPtr is NULL");
+		return shim_arg_null(__func__, "hostPtr");
 	if (!size)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "size is 0");
+		return shim_arg_zero(__func__, "size");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
 	hp = malloc(sizeof(*hp));
 	if (!hp || posix_memalign(&p, 4096, size)) {
 		free(hp);
-		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory (%zu bytes)", size);
+		e = shim_no_host_memory(__func__);
 		goto out;
 	}
 	hp->p = p;
@@ -722,7 +723,7 @@ aclError aclrtFreeHost(void *hostPtr)
 	aclError e;
 
 	if (!hostPtr)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "hostPtr is NULL");
+		return shim_arg_null(__func__, "hostPtr");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
@@ -836,9 +837,9 @@ static aclError do_memcpy(const char *func, void *dst, size_t destMax, const voi
 	aclError e;
 
 	if (!dst)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "dst is NULL");
+		return shim_arg_null(func, "dst");
 	if (!src)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "src is NULL");
+		return shim_arg_null(func, "src");
 	if ((unsigned int)kind > ACL_MEMCPY_DEFAULT)
 		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "kind %d is not an aclrtMemcpyKind",
 				 (int)kind);
@@ -885,7 +886,7 @@ aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count)
 	aclError e;
 
 	if (!devPtr)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "devPtr is NULL");
+		return shim_arg_null(__func__, "devPtr");
 	if (count > maxCount)
 		return FAIL(ACL_ERROR_INVALID_PARAM, "count %zu is larger than maxCount %zu", count, maxCount);
 	e = shim_lock(__func__, false);

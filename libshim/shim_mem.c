@@ -4,6 +4,7 @@
  * reservations, mappings, access, export / set-pid / import.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -66,11 +67,20 @@ static size_t dev_granularity(uint32_t dev, aclrtMemAttr attr)
 	return page_kind(attr) == NPU_MEM_PAGE_HUGE1G ? shim.gran_1g[dev] : shim.gran[dev];
 }
 
+/* Round *size up to a multiple of @unit, @slack bytes short of SIZE_MAX at most: 0 or 207001. */
+static aclError round_size(const char *func, size_t *size, size_t unit, size_t slack)
+{
+	if (*size > SIZE_MAX - unit - slack)
+		return shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "size %zu is too large", *size);
+	*size = (*size + unit - 1) / unit * unit;
+	return ACL_SUCCESS;
+}
+
 /* Validate a prop as MallocPhysical does: 0 or shim_fail()'s code. */
 static aclError check_prop(const char *func, const aclrtPhysicalMemProp *prop)
 {
 	if (!prop)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "prop is NULL");
+		return shim_arg_null(func, "prop");
 	if (prop->handleType != ACL_MEM_HANDLE_TYPE_NONE)
 		return shim_fail(func, ACL_ERROR_INVALID_PARAM,
 				 "prop->handleType is %d, must be ACL_MEM_HANDLE_TYPE_NONE",
@@ -104,7 +114,7 @@ aclError aclrtMemGetAllocationGranularity(aclrtPhysicalMemProp *prop, aclrtMemGr
 	aclError e;
 
 	if (!granularity)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "granularity is NULL");
+		return shim_arg_null(__func__, "granularity");
 	if (!(option == ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM || option == ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED))
 		return FAIL(ACL_ERROR_INVALID_PARAM, "option %d is not MINIMUM or RECOMMENDED", (int)option);
 	e = check_prop(__func__, prop);
@@ -152,16 +162,15 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 	struct shim_errctx c = { 0 };
 	struct npu_dev_handle dh;
 	struct shim_handle *h;
-	size_t gran;
 	aclError e;
 	int ret;
 
 	if (!handle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+		return shim_arg_null(__func__, "handle");
 	if (!size)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "size is 0");
+		return shim_arg_zero(__func__, "size");
 	if (flags)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "flags is 0x%llx, must be 0", (unsigned long long)flags);
+		return shim_arg_flags(__func__, ACL_ERROR_INVALID_PARAM, flags, 0);
 	e = check_prop(__func__, prop);
 	if (e)
 		return e;
@@ -171,12 +180,9 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 	e = shim_check_dev(__func__, "prop->location.id", prop->location.id);
 	if (e)
 		goto out;
-	gran = dev_granularity(prop->location.id, prop->memAttr);
-	if (size > SIZE_MAX - gran) {
-		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "size %zu is too large", size);
+	e = round_size(__func__, &size, dev_granularity(prop->location.id, prop->memAttr), 0);
+	if (e)
 		goto out;
-	}
-	size = (size + gran - 1) / gran * gran;	/* the driver's unit */
 	ret = npu_dev_alloc(shim.fd, prop->location.id, size, (uint32_t)page_kind(prop->memAttr), &dh);
 	if (ret) {
 		c.dev = (int32_t)prop->location.id;
@@ -187,7 +193,7 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 	h = new_handle(&dh, size, (int32_t)prop->location.id, prop);
 	if (!h) {
 		npu_dev_free(shim.fd, dh.id);
-		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = shim_no_host_memory(__func__);
 		goto out;
 	}
 	*handle = shim_handle_ptr(h);
@@ -205,15 +211,40 @@ static aclError lookup_handle(const char *func, const void *p, struct shim_handl
 	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "handle %p is not a live handle of this process", p);
 }
 
-aclError aclrtFreePhysical(aclrtDrvMemHandle handle)
+/*
+ * Drop one reference of @h; at 0 free the driver handle and the record.
+ * 0, or the aclError of a failed FREE (@h is then unchanged).
+ */
+static aclError put_handle(const char *func, struct shim_handle *h)
 {
-	struct shim_errctx c = { .handle = handle };
-	struct shim_handle *h;
-	aclError e;
+	struct shim_errctx c = { .handle = shim_handle_ptr(h) };
+	struct shim_handle **pp;
 	int ret;
 
+	if (h->ref > 1) {
+		h->ref--;
+		return ACL_SUCCESS;
+	}
+	ret = npu_dev_free(shim.fd, h->kid);
+	if (ret)
+		return shim_fail_errno(func, SHIM_OP_FREE, -ret, &c);
+	for (pp = &shim.handles; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	free(h);
+	return ACL_SUCCESS;
+}
+
+aclError aclrtFreePhysical(aclrtDrvMemHandle handle)
+{
+	struct shim_handle *h;
+	aclError e;
+
 	if (!handle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+		return shim_arg_null(__func__, "handle");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
@@ -226,9 +257,7 @@ aclError aclrtFreePhysical(aclrtDrvMemHandle handle)
 			 handle, h->map_ref);
 		goto out;
 	}
-	ret = shim_handle_put(h);
-	if (ret)
-		e = FAIL_ERRNO(SHIM_OP_FREE, -ret, &c);
+	e = put_handle(__func__, h);
 out:
 	shim_unlock();
 	return e;
@@ -240,9 +269,9 @@ aclError aclrtMemGetAllocationPropertiesFromHandle(aclrtDrvMemHandle handle, acl
 	aclError e;
 
 	if (!handle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+		return shim_arg_null(__func__, "handle");
 	if (!prop)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "prop is NULL");
+		return shim_arg_null(__func__, "prop");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
@@ -303,27 +332,27 @@ aclError aclrtReserveMemAddress(void **virPtr, size_t size, size_t alignment, vo
 	aclError e;
 
 	if (!virPtr)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+		return shim_arg_null(__func__, "virPtr");
 	if (!size)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "size is 0");
+		return shim_arg_zero(__func__, "size");
 	if (flags > 1)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "flags is 0x%llx, must be 0 or 1", (unsigned long long)flags);
+		return shim_arg_flags(__func__, ACL_ERROR_INVALID_PARAM, flags, 1);
 	if (alignment)
 		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "alignment is %zu, must be 0", alignment);
 	/*
 	 * Like the HAL: 2 MiB units, a multiple of every device's granularity;
-	 * ranges above 512 MiB are 1 GiB aligned.
+	 * ranges above 512 MiB are 1 GiB aligned (and over-reserved by that).
 	 */
 	align = size > (512UL << 20) ? NPU_MEM_GRANULARITY_HUGE1G : NPU_MEM_GRANULARITY;
-	if (size > SIZE_MAX / 2)
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "size %zu is too large", size);
-	size = (size + NPU_MEM_GRANULARITY - 1) / NPU_MEM_GRANULARITY * NPU_MEM_GRANULARITY;
+	e = round_size(__func__, &size, NPU_MEM_GRANULARITY, align);
+	if (e)
+		return e;
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
-		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = shim_no_host_memory(__func__);
 		goto out;
 	}
 	p = reserve_range(size, align, expectPtr);
@@ -350,7 +379,7 @@ aclError aclrtReleaseMemAddress(void *virPtr)
 	aclError e;
 
 	if (!virPtr)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+		return shim_arg_null(__func__, "virPtr");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
@@ -453,14 +482,13 @@ static aclError do_map(const char *func, void *virPtr, size_t size, size_t offse
 	int ret;
 
 	if (!virPtr)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+		return shim_arg_null(func, "virPtr");
 	if (!size)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "size is 0");
+		return shim_arg_zero(func, "size");
 	if (!handle)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "handle is NULL");
+		return shim_arg_null(func, "handle");
 	if (flags)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "flags is 0x%llx, must be 0",
-				 (unsigned long long)flags);
+		return shim_arg_flags(func, ACL_ERROR_INVALID_PARAM, flags, 0);
 	if (offset)
 		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "offset is %zu, must be 0", offset);
 	e = shim_lock(func, true);
@@ -473,7 +501,7 @@ static aclError do_map(const char *func, void *virPtr, size_t size, size_t offse
 		goto out;
 	m = calloc(1, sizeof(*m));
 	if (!m) {
-		e = shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = shim_no_host_memory(func);
 		goto out;
 	}
 	m->va = (uintptr_t)virPtr;
@@ -513,6 +541,15 @@ aclError aclrtMemMapNoAccess(void *virPtr, size_t size, size_t offset, aclrtDrvM
 	return do_map(__func__, virPtr, size, offset, handle, flags, false);
 }
 
+/* The mapping that contains @p, or @code (caller holds the lock). */
+static aclError find_map_at(const char *func, aclError code, const void *p, struct shim_map **mp)
+{
+	*mp = shim_find_map((uintptr_t)p, 1);
+	if (*mp)
+		return ACL_SUCCESS;
+	return shim_fail(func, code, "nothing is mapped at %p", p);
+}
+
 /*
  * Put the placeholder back over mapping [va, va + size), so the reservation
  * stays whole: 0 or an errno.  If MAP_FIXED fails, the kernel may have
@@ -530,14 +567,13 @@ static int unmap_range(void *va, size_t size)
 
 aclError aclrtUnmapMem(void *virPtr)
 {
-	struct shim_errctx c = { 0 };
 	struct shim_map **pp, *m;
 	struct shim_handle *h;
 	aclError e;
 	int ret;
 
 	if (!virPtr)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+		return shim_arg_null(__func__, "virPtr");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
@@ -545,12 +581,10 @@ aclError aclrtUnmapMem(void *virPtr)
 		if (m->va == (uintptr_t)virPtr)
 			break;
 	if (!m) {
-		m = shim_find_map((uintptr_t)virPtr, 1);
-		if (m)
+		e = find_map_at(__func__, ACL_ERROR_RT_DRV_INTERNAL_ERROR, virPtr, &m);
+		if (!e)
 			e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
 				 "%p is inside the mapping at %p, not its start", virPtr, (void *)m->va);
-		else
-			e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
 		goto out;
 	}
 	ret = unmap_range(virPtr, m->size);
@@ -563,10 +597,7 @@ aclError aclrtUnmapMem(void *virPtr)
 	h = m->h;
 	free(m);
 	h->map_ref--;
-	c.handle = shim_handle_ptr(h);
-	ret = shim_handle_put(h);
-	if (ret)
-		e = FAIL_ERRNO(SHIM_OP_FREE, -ret, &c);
+	e = put_handle(__func__, h);
 out:
 	shim_unlock();
 	return e;
@@ -606,17 +637,19 @@ static aclError set_access(const char *func, struct shim_map *m, const aclrtMemA
 			   size_t count)
 {
 	uint8_t host = m->acc_host, dev[SHIM_MAX_DEV];
+	char what[48];
 	size_t i;
 
 	memcpy(dev, m->acc_dev, sizeof(dev));
 	for (i = 0; i < count; i++) {
-		if (desc[i].location.type == ACL_MEM_LOCATION_TYPE_HOST)
+		if (desc[i].location.type == ACL_MEM_LOCATION_TYPE_HOST) {
 			host = (uint8_t)desc[i].flags;
-		else if (desc[i].location.id >= shim.ndev)
-			return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID,
-					 "desc[%zu].location.id %u: no such device", i, desc[i].location.id);
-		else
-			dev[desc[i].location.id] = (uint8_t)desc[i].flags;
+			continue;
+		}
+		snprintf(what, sizeof(what), "desc[%zu].location.id", i);
+		if (shim_check_dev(func, what, desc[i].location.id))
+			return ACL_ERROR_RT_INVALID_DEVICEID;
+		dev[desc[i].location.id] = (uint8_t)desc[i].flags;
 	}
 	m->acc_host = host;
 	memcpy(m->acc_dev, dev, sizeof(dev));
@@ -630,13 +663,13 @@ aclError aclrtMemSetAccess(void *virPtr, size_t size, aclrtMemAccessDesc *desc, 
 	aclError e;
 
 	if (!virPtr)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+		return shim_arg_null(__func__, "virPtr");
 	if (!size)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "size is 0");
+		return shim_arg_zero(__func__, "size");
 	if (!desc)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "desc is NULL");
+		return shim_arg_null(__func__, "desc");
 	if (!count)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "count is 0");
+		return shim_arg_zero(__func__, "count");
 	e = check_access_desc(__func__, desc, count);
 	if (e)
 		return e;
@@ -673,27 +706,22 @@ aclError aclrtMemGetAccess(void *virPtr, aclrtMemLocation *location, uint64_t *f
 	aclError e;
 
 	if (!virPtr)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+		return shim_arg_null(__func__, "virPtr");
 	if (!location)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "location is NULL");
+		return shim_arg_null(__func__, "location");
 	if (!flag)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "flag is NULL");
+		return shim_arg_null(__func__, "flag");
 	if (location->type != ACL_MEM_LOCATION_TYPE_HOST && location->type != ACL_MEM_LOCATION_TYPE_DEVICE)
 		return FAIL(ACL_ERROR_INVALID_PARAM, "location->type %d must be HOST or DEVICE", (int)location->type);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	if (location->type == ACL_MEM_LOCATION_TYPE_DEVICE && location->id >= shim.ndev) {
-		e = FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "location->id %u: no such device", location->id);
-		goto out;
-	}
-	m = shim_find_map((uintptr_t)virPtr, 1);
-	if (!m) {
-		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
-		goto out;
-	}
-	*flag = location->type == ACL_MEM_LOCATION_TYPE_HOST ? m->acc_host : m->acc_dev[location->id];
-out:
+	if (location->type == ACL_MEM_LOCATION_TYPE_DEVICE)
+		e = shim_check_dev(__func__, "location->id", location->id);
+	if (!e)
+		e = find_map_at(__func__, ACL_ERROR_RT_DRV_INTERNAL_ERROR, virPtr, &m);
+	if (!e)
+		*flag = location->type == ACL_MEM_LOCATION_TYPE_HOST ? m->acc_host : m->acc_dev[location->id];
 	shim_unlock();
 	return e;
 }
@@ -704,18 +732,16 @@ aclError aclrtMemRetainAllocationHandle(void *virPtr, aclrtDrvMemHandle *handle)
 	aclError e;
 
 	if (!virPtr)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+		return shim_arg_null(__func__, "virPtr");
 	if (!handle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+		return shim_arg_null(__func__, "handle");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	m = shim_find_map((uintptr_t)virPtr, 1);
-	if (m) {
+	e = find_map_at(__func__, ACL_ERROR_RT_PARAM_INVALID, virPtr, &m);
+	if (!e) {
 		m->h->ref++;
 		*handle = shim_handle_ptr(m->h);
-	} else {
-		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", virPtr);
 	}
 	shim_unlock();
 	return e;
@@ -727,22 +753,17 @@ aclError aclrtMemGetAddressRange(void *ptr, void **pbase, size_t *psize)
 	aclError e;
 
 	if (!ptr)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "ptr is NULL");
+		return shim_arg_null(__func__, "ptr");
 	if (!pbase && !psize)
 		return FAIL(ACL_ERROR_INVALID_PARAM, "pbase and psize are both NULL");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	m = shim_find_map((uintptr_t)ptr, 1);
-	if (!m) {
-		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", ptr);
-		goto out;
-	}
-	if (pbase)
+	e = find_map_at(__func__, ACL_ERROR_RT_PARAM_INVALID, ptr, &m);
+	if (!e && pbase)
 		*pbase = (void *)m->va;
-	if (psize)
+	if (!e && psize)
 		*psize = m->size;
-out:
 	shim_unlock();
 	return e;
 }
@@ -758,34 +779,21 @@ static aclError do_export(const char *func, aclrtDrvMemHandle handle, uint64_t f
 	int ret;
 
 	if (flags > ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION)
-		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "flags is 0x%llx, must be 0 or 1",
-				 (unsigned long long)flags);
+		return shim_arg_flags(func, ACL_ERROR_RT_PARAM_INVALID, flags, 1);
 	e = shim_lock(func, true);
 	if (e)
 		return e;
 	e = lookup_handle(func, handle, &h);
 	if (e)
 		goto out;
-	if (h->imported) {
-		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			      "handle %p was imported from shareable handle 0x%llx: imported handles cannot be exported",
-			      handle, (unsigned long long)h->share);
-		goto out;
-	}
-	if (h->exported) {
-		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			      "handle %p was already exported as shareable handle 0x%llx (export once, reuse the value)",
-			      handle, (unsigned long long)h->share);
-		goto out;
-	}
+	/* The driver refuses a second export and an imported handle. */
 	ret = npu_dev_export(shim.fd, h->kid, (uint32_t)flags, &sh);
 	if (ret) {
 		c.dev = h->dev;
+		c.sh = h->share;
 		e = shim_fail_errno(func, SHIM_OP_EXPORT, -ret, &c);
 		goto out;
 	}
-	h->exported = true;
-	h->no_whitelist = flags == ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION;
 	h->share = sh;
 out:
 	shim_unlock();
@@ -798,9 +806,9 @@ aclError aclrtMemExportToShareableHandle(aclrtDrvMemHandle handle, aclrtMemHandl
 					 uint64_t flags, uint64_t *shareableHandle)
 {
 	if (!handle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+		return shim_arg_null(__func__, "handle");
 	if (!shareableHandle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "shareableHandle is NULL");
+		return shim_arg_null(__func__, "shareableHandle");
 	if (handleType != ACL_MEM_HANDLE_TYPE_NONE)
 		return FAIL(ACL_ERROR_INVALID_PARAM, "handleType is %d, must be ACL_MEM_HANDLE_TYPE_NONE",
 			    (int)handleType);
@@ -826,9 +834,9 @@ aclError aclrtMemExportToShareableHandleV2(aclrtDrvMemHandle handle, uint64_t fl
 	aclError e;
 
 	if (!handle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+		return shim_arg_null(__func__, "handle");
 	if (!shareableHandle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "shareableHandle is NULL");
+		return shim_arg_null(__func__, "shareableHandle");
 	e = check_share_type(__func__, shareType);
 	if (!e)
 		e = do_export(__func__, handle, flags, &sh);
@@ -840,7 +848,6 @@ aclError aclrtMemExportToShareableHandleV2(aclrtDrvMemHandle handle, uint64_t fl
 static aclError do_set_pids(const char *func, uint64_t sh, const int32_t *pid, size_t pidNum)
 {
 	struct shim_errctx c = { .sh = sh };
-	struct shim_handle *h;
 	bool any = false;
 	aclError e;
 	size_t i;
@@ -862,21 +869,12 @@ static aclError do_set_pids(const char *func, uint64_t sh, const int32_t *pid, s
 	e = shim_lock(func, false);
 	if (e)
 		return e;
-	for (h = shim.handles; h; h = h->next)
-		if (h->exported && h->share == sh && h->no_whitelist)
-			break;
-	if (h) {
-		e = shim_fail(func, ACL_ERROR_RT_NO_PERMISSION,
-			      "shareable handle 0x%llx was exported with DISABLE_PID_VALIDATION: it has no whitelist",
-			      (unsigned long long)sh);
-		goto out;
-	}
+	/* The driver refuses a value without a whitelist and a caller that did not export it. */
 	ret = npu_dev_set_pids(shim.fd, sh, pid, (uint32_t)pidNum);
 	if (ret) {
 		npu_dev_bare_tgid(shim.fd, &c.tgid);
 		e = shim_fail_errno(func, SHIM_OP_SETPID, -ret, &c);
 	}
-out:
 	shim_unlock();
 	return e;
 }
@@ -884,9 +882,9 @@ out:
 aclError aclrtMemSetPidToShareableHandle(uint64_t shareableHandle, int32_t *pid, size_t pidNum)
 {
 	if (!pid)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "pid is NULL");
+		return shim_arg_null(__func__, "pid");
 	if (!pidNum)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "pidNum is 0");
+		return shim_arg_zero(__func__, "pidNum");
 	return do_set_pids(__func__, shareableHandle, pid, pidNum);
 }
 
@@ -897,11 +895,11 @@ aclError aclrtMemSetPidToShareableHandleV2(void *shareableHandle, aclrtMemShared
 	aclError e;
 
 	if (!shareableHandle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "shareableHandle is NULL");
+		return shim_arg_null(__func__, "shareableHandle");
 	if (!pid)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "pid is NULL");
+		return shim_arg_null(__func__, "pid");
 	if (!pidNum)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "pidNum is 0");
+		return shim_arg_zero(__func__, "pidNum");
 	e = check_share_type(__func__, shareType);
 	if (e)
 		return e;
@@ -924,33 +922,15 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 	e = shim_lock(func, true);
 	if (e)
 		return e;
-	cur = shim_current_device();
-	if (dev < 0 && cur >= 0)
+	if (dev >= 0)
+		e = shim_check_dev(func, "device", dev);
+	if (!e)
+		e = shim_need_device(func, &cur);
+	if (e)
+		goto out;
+	if (dev < 0)
 		dev = c.dev = cur;
-	if (dev >= 0 && (uint32_t)dev >= shim.ndev) {
-		e = shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "device %d does not exist (%u devices)",
-			      (int)dev, shim.ndev);
-		goto out;
-	}
-	if (cur < 0) {
-		e = shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
-			      "no current device in this thread: call aclrtSetDevice before importing");
-		goto out;
-	}
-	for (h = shim.handles; h; h = h->next) {
-		if (h->exported && h->share == sh) {
-			e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				      "import refused: this process exported shareable handle 0x%llx (handle %p) and cannot import it",
-				      (unsigned long long)sh, shim_handle_ptr(h));
-			goto out;
-		}
-		if (h->imported && h->share == sh) {
-			e = shim_fail(func, ACL_ERROR_RT_INVALID_HANDLE,
-				      "shareable handle 0x%llx is already imported by this process as handle %p (device %d)",
-				      (unsigned long long)sh, shim_handle_ptr(h), (int)h->dev);
-			goto out;
-		}
-	}
+	/* The driver refuses the exporter and a second import. */
 	ret = npu_dev_import(shim.fd, sh, (uint32_t)dev, &dh);
 	if (ret) {
 		npu_dev_bare_tgid(shim.fd, &c.tgid);
@@ -972,10 +952,9 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 	h = new_handle(&dh, info.size, dev, &prop);
 	if (!h) {
 		npu_dev_free(shim.fd, dh.id);
-		e = shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = shim_no_host_memory(func);
 		goto out;
 	}
-	h->imported = true;
 	h->share = sh;
 	*handle = shim_handle_ptr(h);
 out:
@@ -987,9 +966,9 @@ aclError aclrtMemImportFromShareableHandle(uint64_t shareableHandle, int32_t dev
 					   aclrtDrvMemHandle *handle)
 {
 	if (!handle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
-	if (deviceId < 0)
-		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "device %d does not exist", (int)deviceId);
+		return shim_arg_null(__func__, "handle");
+	if (deviceId < 0)	/* before aclInit too */
+		return shim_check_dev(__func__, "device", deviceId);
 	return do_import(__func__, shareableHandle, deviceId, handle);
 }
 
@@ -1000,11 +979,11 @@ aclError aclrtMemImportFromShareableHandleV2(void *shareableHandle, aclrtMemShar
 	aclError e;
 
 	if (!shareableHandle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "shareableHandle is NULL");
+		return shim_arg_null(__func__, "shareableHandle");
 	if (!handle)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "handle is NULL");
+		return shim_arg_null(__func__, "handle");
 	if (flags)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "flags is 0x%llx, must be 0", (unsigned long long)flags);
+		return shim_arg_flags(__func__, ACL_ERROR_INVALID_PARAM, flags, 0);
 	e = check_share_type(__func__, shareType);
 	if (e)
 		return e;
