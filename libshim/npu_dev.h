@@ -39,7 +39,8 @@ void npu_dev_close(int fd);
 int npu_dev_device_info(int fd, uint32_t dev, struct npu_dev_info *info);
 int npu_dev_bare_tgid(int fd, int32_t *tgid);
 
-int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, struct npu_dev_handle *h);
+int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind,
+		  struct npu_dev_handle *h);
 int npu_dev_free(int fd, uint64_t id);
 int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info);
 

@@ -565,7 +565,8 @@ static aclError peer_access(const char *func, int32_t peer, bool enable)
 	if (e)
 		goto out;
 	if (peer == dev) {
-		e = shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "peer device %d is the current device", (int)peer);
+		e = shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "peer device %d is the current device",
+			      (int)peer);
 		goto out;
 	}
 	if (enable)
@@ -602,7 +603,8 @@ static aclError lookup_stream(const char *func, aclrtStream p, struct shim_strea
 	*ppp = pp;
 	if (*pp)
 		return ACL_SUCCESS;
-	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process", p);
+	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process",
+			 p);
 }
 
 aclError aclrtCreateStream(aclrtStream *stream)

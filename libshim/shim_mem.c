@@ -17,8 +17,8 @@
 /*
  * The one rule from ACL memory attributes to the driver's page kinds: the
  * device memory attributes MallocPhysical accepts (4, 5, 10, 12-17, and 0
- * and 1 for older clients) and the page kind of each.  An imported handle reports the first attribute of
- * its page kind.
+ * and 1 for older clients) and the page kind of each.  An imported handle
+ * reports the first attribute of its page kind.
  */
 static const struct {
 	aclrtMemAttr attr;
@@ -61,7 +61,7 @@ static aclrtMemAttr kind_attr(uint32_t kind)
 	return ACL_HBM_MEM_NORMAL;
 }
 
-/* The granularity of @attr memory on device @dev, as DEVICE_INFO reported it (caller holds the lock). */
+/* The granularity of @attr memory on device @dev, from DEVICE_INFO (caller holds the lock). */
 static size_t dev_granularity(uint32_t dev, aclrtMemAttr attr)
 {
 	return page_kind(attr) == NPU_MEM_PAGE_HUGE1G ? shim.gran_1g[dev] : shim.gran[dev];
@@ -115,7 +115,7 @@ aclError aclrtMemGetAllocationGranularity(aclrtPhysicalMemProp *prop, aclrtMemGr
 
 	if (!granularity)
 		return shim_arg_null(__func__, "granularity");
-	if (!(option == ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM || option == ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED))
+	if (option != ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM && option != ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED)
 		return FAIL(ACL_ERROR_INVALID_PARAM, "option %d is not MINIMUM or RECOMMENDED", (int)option);
 	e = check_prop(__func__, prop);
 	if (e)
@@ -208,7 +208,8 @@ static aclError lookup_handle(const char *func, const void *p, struct shim_handl
 	*hp = shim_find_handle(p);
 	if (*hp)
 		return ACL_SUCCESS;
-	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "handle %p is not a live handle of this process", p);
+	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "handle %p is not a live handle of this process",
+			 p);
 }
 
 /*
@@ -405,13 +406,14 @@ out:
 
 /* ---- mappings ---- */
 
-static int map_prot(const struct shim_map *m)
+/* The protection that grants the union of the host's and the devices' access flags. */
+static int access_prot(uint8_t host, const uint8_t dev[SHIM_MAX_DEV])
 {
-	unsigned int acc = m->acc_host;
+	unsigned int acc = host;
 	uint32_t i;
 
 	for (i = 0; i < SHIM_MAX_DEV; i++)
-		acc |= m->acc_dev[i];
+		acc |= dev[i];
 	if ((acc & ACL_RT_MEM_ACCESS_FLAGS_READWRITE) == ACL_RT_MEM_ACCESS_FLAGS_READWRITE)
 		return PROT_READ | PROT_WRITE;
 	return acc ? PROT_READ : PROT_NONE;
@@ -461,7 +463,8 @@ static aclError map_target(const char *func, void *virPtr, size_t size, const st
  */
 static int map_into(struct shim_map *m)
 {
-	int ret = npu_dev_map(shim.fd, m->h->mmap_offset, (void *)m->va, m->size, map_prot(m));
+	int ret = npu_dev_map(shim.fd, m->h->mmap_offset, (void *)m->va, m->size,
+			      access_prot(m->acc_host, m->acc_dev));
 
 	if (ret && placeholder_at((void *)m->va, m->size)) {
 		m->r->broken = true;
@@ -557,9 +560,10 @@ static aclError find_map_at(const char *func, aclError code, const void *p, stru
  */
 static int unmap_range(void *va, size_t size)
 {
+	void *p = mmap(va, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
 	int err;
 
-	if (mmap(va, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == va)
+	if (p == va)
 		return 0;
 	err = errno;
 	return placeholder_at(va, size) ? err : 0;
@@ -632,7 +636,11 @@ static aclError check_access_desc(const char *func, const aclrtMemAccessDesc *de
 	return ACL_SUCCESS;
 }
 
-/* Record @desc's flags in @m: 0, or 107001 for a device that does not exist (@m unchanged). */
+/*
+ * Apply @desc to mapping @m: its flags, and the protection of their union.
+ * 0, or 107001 for a device that does not exist, or 507899 if mprotect
+ * fails; then @m is unchanged.
+ */
 static aclError set_access(const char *func, struct shim_map *m, const aclrtMemAccessDesc *desc,
 			   size_t count)
 {
@@ -651,6 +659,9 @@ static aclError set_access(const char *func, struct shim_map *m, const aclrtMemA
 			return ACL_ERROR_RT_INVALID_DEVICEID;
 		dev[desc[i].location.id] = (uint8_t)desc[i].flags;
 	}
+	if (mprotect((void *)m->va, m->size, access_prot(host, dev)))
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot change access of %p: %s",
+				 (void *)m->va, strerror(errno));
 	m->acc_host = host;
 	memcpy(m->acc_dev, dev, sizeof(dev));
 	return ACL_SUCCESS;
@@ -658,7 +669,6 @@ static aclError set_access(const char *func, struct shim_map *m, const aclrtMemA
 
 aclError aclrtMemSetAccess(void *virPtr, size_t size, aclrtMemAccessDesc *desc, size_t count)
 {
-	uint8_t host, dev[SHIM_MAX_DEV];
 	struct shim_map *m;
 	aclError e;
 
@@ -679,23 +689,11 @@ aclError aclrtMemSetAccess(void *virPtr, size_t size, aclrtMemAccessDesc *desc, 
 	for (m = shim.maps; m; m = m->next)
 		if (m->va == (uintptr_t)virPtr)
 			break;
-	if (!m || m->size != size) {
+	if (m && m->size == size)
+		e = set_access(__func__, m, desc, count);
+	else
 		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "[%p, +0x%zx) is not a range given to aclrtMapMem",
 			 virPtr, size);
-		goto out;
-	}
-	host = m->acc_host;
-	memcpy(dev, m->acc_dev, sizeof(dev));
-	e = set_access(__func__, m, desc, count);
-	if (e)
-		goto out;
-	if (mprotect(virPtr, size, map_prot(m))) {
-		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot change access of %p: %s", virPtr,
-			 strerror(errno));
-		m->acc_host = host;
-		memcpy(m->acc_dev, dev, sizeof(dev));
-	}
-out:
 	shim_unlock();
 	return e;
 }
@@ -712,7 +710,8 @@ aclError aclrtMemGetAccess(void *virPtr, aclrtMemLocation *location, uint64_t *f
 	if (!flag)
 		return shim_arg_null(__func__, "flag");
 	if (location->type != ACL_MEM_LOCATION_TYPE_HOST && location->type != ACL_MEM_LOCATION_TYPE_DEVICE)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "location->type %d must be HOST or DEVICE", (int)location->type);
+		return FAIL(ACL_ERROR_INVALID_PARAM, "location->type %d must be HOST or DEVICE",
+			    (int)location->type);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
