@@ -10,10 +10,8 @@
 
 #include "acl/acl.h"
 
+/* Devices this library handles (the width of a peer-access bitmask). */
 #define SHIM_MAX_DEV	64
-#define SHIM_MAX_PIDS	65535
-#define SHIM_GRAN	(2UL << 20)	/* 2 MiB: normal and huge pages */
-#define SHIM_GRAN_1G	(1UL << 30)	/* HUGE1G attributes */
 
 /*
  * A physical handle of this process.  Callers see its token (shim_handle_ptr),
@@ -24,14 +22,12 @@ struct shim_handle {
 	struct shim_handle *next;
 	uint64_t token;
 	uint64_t kid;			/* the driver's handle id */
+	uint64_t mmap_offset;		/* ... and the offset that maps it */
 	size_t size;
 	int32_t dev;
 	aclrtPhysicalMemProp prop;
 	unsigned int ref;		/* create/import 1, +1 per map and retain */
 	unsigned int map_ref;		/* live mappings */
-	bool imported;
-	bool exported;
-	bool no_whitelist;		/* exported with DISABLE_PID_VALIDATION */
 	uint64_t share;			/* exported value, or the value imported */
 };
 
@@ -82,6 +78,8 @@ struct shim_state {
 	unsigned int dev_ref[SHIM_MAX_DEV];	/* aclrtSetDevice count */
 	unsigned int dev_gen[SHIM_MAX_DEV];	/* bumped when a device is reset */
 	uint64_t peer[SHIM_MAX_DEV];		/* enabled peer-access bitmask */
+	size_t gran[SHIM_MAX_DEV];		/* DEVICE_INFO: NORMAL and HUGE granularity */
+	size_t gran_1g[SHIM_MAX_DEV];		/* ... and HUGE1G */
 	struct shim_handle *handles;
 	struct shim_resv *resvs;
 	struct shim_map *maps;
@@ -98,7 +96,13 @@ aclError shim_fail(const char *func, aclError code, const char *fmt, ...)
 /* Add to the message the last shim_fail() of this thread recorded. */
 void shim_fail_append(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define FAIL(code, ...) shim_fail(__func__, (code), __VA_ARGS__)
-#define REQUIRE(cond, ...) do { if (!(cond)) return FAIL(ACL_ERROR_INVALID_PARAM, __VA_ARGS__); } while (0)
+
+/* The messages more than one call gives, each from one place. */
+aclError shim_arg_null(const char *func, const char *name);	/* 100000 "<name> is NULL" */
+aclError shim_arg_zero(const char *func, const char *name);	/* 100000 "<name> is 0" */
+/* @code for flags above @max (0 or 1). */
+aclError shim_arg_flags(const char *func, aclError code, uint64_t flags, uint64_t max);
+aclError shim_no_host_memory(const char *func);			/* 207001 */
 
 /* Driver operations whose errnos map to aclErrors (shim_errmap.c). */
 enum shim_op {
@@ -149,6 +153,13 @@ static inline aclrtDrvMemHandle shim_handle_ptr(const struct shim_handle *h)
 
 /* The calling thread's current device or -1 (caller holds the lock). */
 int32_t shim_current_device(void);
+/* 0 and the current device in *dev, or 107002 (caller holds the lock). */
+aclError shim_need_device(const char *func, int32_t *dev);
+/*
+ * 0, or 107001 if device @d does not exist; @what names @d.  The caller holds
+ * the lock, or passes a negative @d.
+ */
+aclError shim_check_dev(const char *func, const char *what, int64_t d);
 
 /* The record of handle token @p, or NULL. */
 struct shim_handle *shim_find_handle(const void *p);
@@ -156,13 +167,8 @@ struct shim_map *shim_find_map(uintptr_t addr, size_t len);
 struct shim_resv *shim_find_resv(uintptr_t addr, size_t len);
 /* Unmap a reservation's address space, all of it but a broken one's hole. */
 void shim_resv_unmap(const struct shim_resv *r);
-/* Drop one reference; at 0 release the driver handle and the record. */
-int shim_handle_put(struct shim_handle *h);
 /* Tear down everything (aclFinalize); @kernel false after fork. */
 void shim_release_all(bool kernel);
 
-size_t shim_granularity(aclrtMemAttr attr);
-/* Validate a prop as MallocPhysical does: 0 or FAIL()'s code. */
-aclError shim_check_prop(const char *func, const aclrtPhysicalMemProp *prop);
 
 #endif /* NPU_MEM_SHIM_H */

@@ -61,6 +61,27 @@ void shim_fail_append(const char *fmt, ...)
 	va_end(ap);
 }
 
+aclError shim_arg_null(const char *func, const char *name)
+{
+	return shim_fail(func, ACL_ERROR_INVALID_PARAM, "%s is NULL", name);
+}
+
+aclError shim_arg_zero(const char *func, const char *name)
+{
+	return shim_fail(func, ACL_ERROR_INVALID_PARAM, "%s is 0", name);
+}
+
+aclError shim_arg_flags(const char *func, aclError code, uint64_t flags, uint64_t max)
+{
+	return shim_fail(func, code, "flags is 0x%llx, must be 0%s", (unsigned long long)flags,
+			 max ? " or 1" : "");
+}
+
+aclError shim_no_host_memory(const char *func)
+{
+	return shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+}
+
 const char *aclGetRecentErrMsg(void)
 {
 	if (!err_set)
@@ -166,24 +187,28 @@ struct shim_handle *shim_find_handle(const void *p)
 	return NULL;
 }
 
+/* Is [addr, addr + len) inside [base, base + size)? */
+static bool inside(uintptr_t base, size_t size, uintptr_t addr, size_t len)
+{
+	return addr >= base && addr - base < size && len <= size - (addr - base);
+}
+
 struct shim_map *shim_find_map(uintptr_t addr, size_t len)
 {
-	struct shim_map *m;
+	struct shim_map *m = shim.maps;
 
-	for (m = shim.maps; m; m = m->next)
-		if (addr >= m->va && addr - m->va < m->size && len <= m->size - (addr - m->va))
-			return m;
-	return NULL;
+	while (m && !inside(m->va, m->size, addr, len))
+		m = m->next;
+	return m;
 }
 
 struct shim_resv *shim_find_resv(uintptr_t addr, size_t len)
 {
-	struct shim_resv *r;
+	struct shim_resv *r = shim.resvs;
 
-	for (r = shim.resvs; r; r = r->next)
-		if (addr >= r->base && addr - r->base < r->size && len <= r->size - (addr - r->base))
-			return r;
-	return NULL;
+	while (r && !inside(r->base, r->size, addr, len))
+		r = r->next;
+	return r;
 }
 
 void shim_resv_unmap(const struct shim_resv *r)
@@ -198,28 +223,6 @@ void shim_resv_unmap(const struct shim_resv *r)
 		munmap((void *)r->base, r->hole - r->base);
 	if (r->hole + r->hole_size < end)
 		munmap((void *)(r->hole + r->hole_size), end - (r->hole + r->hole_size));
-}
-
-int shim_handle_put(struct shim_handle *h)
-{
-	struct shim_handle **pp;
-	int ret;
-
-	if (h->ref > 1) {
-		h->ref--;
-		return 0;
-	}
-	ret = npu_dev_free(shim.fd, h->kid);
-	if (ret)
-		return ret;
-	for (pp = &shim.handles; *pp; pp = &(*pp)->next) {
-		if (*pp == h) {
-			*pp = h->next;
-			break;
-		}
-	}
-	free(h);
-	return 0;
 }
 
 /*
@@ -282,9 +285,30 @@ void shim_release_all(bool kernel)
 
 /* ---- init ---- */
 
+/* Read each device's granularity into shim: 0 or a negative errno (*bad: which device). */
+static int read_granularity(int fd, uint32_t ndev, uint32_t *bad)
+{
+	struct npu_dev_info info;
+	uint32_t d;
+	int ret;
+
+	for (d = 0; d < ndev; d++) {
+		ret = npu_dev_device_info(fd, d, &info);
+		if (ret) {
+			*bad = d;
+			return ret;
+		}
+		shim.gran[d] = info.granularity;
+		shim.gran_1g[d] = info.granularity_huge1g;
+	}
+	return 0;
+}
+
 aclError aclInit(const char *configPath)
 {
-	uint32_t ndev;
+	struct shim_errctx c = { 0 };
+	uint32_t ndev, bad = 0;
+	aclError e = ACL_SUCCESS;
 	int fd, ret;
 
 	pthread_once(&atfork_once, atfork_register);
@@ -293,32 +317,42 @@ aclError aclInit(const char *configPath)
 			    configPath, strerror(errno));
 	shim_lock_nocheck(true);
 	if (shim.inited) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_REPEAT_INITIALIZE, "aclInit was already called");
+		e = FAIL(ACL_ERROR_REPEAT_INITIALIZE, "aclInit was already called");
+		goto out;
 	}
 	ret = npu_dev_open(&fd, &ndev);
 	if (ret) {
-		shim_unlock();
-		return FAIL_ERRNO(SHIM_OP_OPEN, -ret, NULL);
+		e = FAIL_ERRNO(SHIM_OP_OPEN, -ret, NULL);
+		goto out;
+	}
+	ndev = ndev > SHIM_MAX_DEV ? SHIM_MAX_DEV : ndev;
+	ret = read_granularity(fd, ndev, &bad);
+	if (ret) {
+		npu_dev_close(fd);
+		c.dev = (int32_t)bad;
+		e = FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+		goto out;
 	}
 	shim.fd = fd;
-	shim.ndev = ndev > SHIM_MAX_DEV ? SHIM_MAX_DEV : ndev;
+	shim.ndev = ndev;
 	shim.pid = getpid();
 	shim.inited = true;
+out:
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclFinalize(void)
 {
+	aclError e = ACL_SUCCESS;
+
 	shim_lock_nocheck(true);
-	if (!shim.inited) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_REPEAT_FINALIZE, "aclInit has not been called, or aclFinalize already was");
-	}
-	shim_release_all(true);
+	if (shim.inited)
+		shim_release_all(true);
+	else
+		e = FAIL(ACL_ERROR_REPEAT_FINALIZE, "aclInit has not been called, or aclFinalize already was");
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 /* ---- devices ---- */
@@ -334,20 +368,32 @@ int32_t shim_current_device(void)
 	return cur_dev;
 }
 
-/* 0, or 107001 if device @d does not exist (caller holds the lock). */
-static aclError check_dev(const char *func, const char *what, int32_t d)
+aclError shim_need_device(const char *func, int32_t *dev)
 {
-	if (d >= 0 && (uint32_t)d < shim.ndev)
+	*dev = shim_current_device();
+	if (*dev >= 0)
 		return ACL_SUCCESS;
-	return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "%s %d does not exist (%u devices)",
-			 what, (int)d, shim.ndev);
+	return shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
+			 "no current device in this thread: call aclrtSetDevice first");
+}
+
+aclError shim_check_dev(const char *func, const char *what, int64_t d)
+{
+	if (d < 0)	/* without reading shim.ndev: callers need not hold the lock */
+		return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "%s %lld does not exist",
+				 what, (long long)d);
+	if (d < shim.ndev)
+		return ACL_SUCCESS;
+	return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "%s %lld does not exist (%u devices)",
+			 what, (long long)d, shim.ndev);
 }
 
 aclError aclrtGetDeviceCount(uint32_t *count)
 {
 	aclError e;
 
-	REQUIRE(count, "count is NULL");
+	if (!count)
+		return shim_arg_null(__func__, "count");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
@@ -362,17 +408,15 @@ aclError aclrtSetDevice(int32_t deviceId)
 
 	if (e)
 		return e;
-	e = check_dev(__func__, "device", deviceId);
-	if (e) {
-		shim_unlock();
-		return e;
+	e = shim_check_dev(__func__, "device", deviceId);
+	if (!e) {
+		/* Each call binds the thread and counts once, as in CANN. */
+		shim.dev_ref[deviceId]++;
+		cur_dev = deviceId;
+		cur_gen = shim.dev_gen[deviceId];
 	}
-	/* Each call binds the thread and counts once, as in CANN. */
-	shim.dev_ref[deviceId]++;
-	cur_dev = deviceId;
-	cur_gen = shim.dev_gen[deviceId];
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtGetDevice(int32_t *deviceId)
@@ -380,16 +424,16 @@ aclError aclrtGetDevice(int32_t *deviceId)
 	aclError e;
 	int32_t d;
 
-	REQUIRE(deviceId, "deviceId is NULL");
+	if (!deviceId)
+		return shim_arg_null(__func__, "deviceId");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	d = shim_current_device();
+	e = shim_need_device(__func__, &d);
 	shim_unlock();
-	if (d < 0)
-		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
-	*deviceId = d;
-	return ACL_SUCCESS;
+	if (!e)
+		*deviceId = d;
+	return e;
 }
 
 static void destroy_streams_of(int32_t dev)
@@ -412,19 +456,15 @@ static aclError reset_device(const char *func, int32_t dev, bool force)
 
 	if (e)
 		return e;
-	e = check_dev(func, "device", dev);
-	if (e) {
-		shim_unlock();
-		return e;
-	}
-	if (shim.dev_ref[dev] && (force || --shim.dev_ref[dev] == 0)) {
+	e = shim_check_dev(func, "device", dev);
+	if (!e && shim.dev_ref[dev] && (force || --shim.dev_ref[dev] == 0)) {
 		shim.dev_ref[dev] = 0;
 		shim.dev_gen[dev]++;
 		shim.peer[dev] = 0;
 		destroy_streams_of(dev);
 	}
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtResetDevice(int32_t deviceId)
@@ -445,38 +485,33 @@ static bool attr_is_ddr(aclrtMemAttr a)
 
 aclError aclrtGetMemInfo(aclrtMemAttr attr, size_t *free_, size_t *total)
 {
-	uint64_t f, t;
-	int32_t dev;
+	struct npu_dev_info info = { 0 };	/* DDR: simulated devices have HBM only */
+	struct shim_errctx c = { 0 };
 	aclError e;
 	int ret;
 
-	REQUIRE(free_, "free is NULL");
-	REQUIRE(total, "total is NULL");
-	REQUIRE((unsigned int)attr <= ACL_MEM_P2P_HUGE1G, "attr %d is not an aclrtMemAttr", (int)attr);
+	if (!free_)
+		return shim_arg_null(__func__, "free");
+	if (!total)
+		return shim_arg_null(__func__, "total");
+	if ((unsigned int)attr > ACL_MEM_P2P_HUGE1G)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "attr %d is not an aclrtMemAttr", (int)attr);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	dev = shim_current_device();
-	if (dev < 0) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
-	}
-	if (attr_is_ddr(attr)) {	/* simulated devices have HBM only */
-		shim_unlock();
-		*free_ = 0;
-		*total = 0;
-		return ACL_SUCCESS;
-	}
-	ret = npu_dev_mem_info(shim.fd, (uint32_t)dev, &f, &t);
+	e = shim_need_device(__func__, &c.dev);
+	if (e || attr_is_ddr(attr))
+		goto out;
+	ret = npu_dev_device_info(shim.fd, (uint32_t)c.dev, &info);
+	if (ret)
+		e = FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+out:
 	shim_unlock();
-	if (ret) {
-		struct shim_errctx c = { .dev = dev };
-
-		return FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+	if (!e) {
+		*free_ = info.free;
+		*total = info.total;
 	}
-	*free_ = f;
-	*total = t;
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtDeviceGetBareTgid(int32_t *pid)
@@ -484,35 +519,37 @@ aclError aclrtDeviceGetBareTgid(int32_t *pid)
 	aclError e;
 	int ret;
 
-	REQUIRE(pid, "pid is NULL");
+	if (!pid)
+		return shim_arg_null(__func__, "pid");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
 	ret = npu_dev_bare_tgid(shim.fd, pid);
+	if (ret)
+		e = FAIL_ERRNO(SHIM_OP_TGID, -ret, NULL);
 	shim_unlock();
-	return ret ? FAIL_ERRNO(SHIM_OP_TGID, -ret, NULL) : ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtDeviceCanAccessPeer(int32_t *canAccessPeer, int32_t deviceId, int32_t peerDeviceId)
 {
 	aclError e;
 
-	REQUIRE(canAccessPeer, "canAccessPeer is NULL");
+	if (!canAccessPeer)
+		return shim_arg_null(__func__, "canAccessPeer");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	e = check_dev(__func__, "device", deviceId);
+	e = shim_check_dev(__func__, "device", deviceId);
 	if (!e)
-		e = check_dev(__func__, "device", peerDeviceId);
+		e = shim_check_dev(__func__, "device", peerDeviceId);
+	if (!e && deviceId == peerDeviceId)
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "deviceId and peerDeviceId are both %d", (int)deviceId);
 	shim_unlock();
-	if (e)
-		return e;
-	if (deviceId == peerDeviceId)
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "deviceId and peerDeviceId are both %d",
-			    (int)deviceId);
 	/* Simulated devices all share one memory: every pair can access each other. */
-	*canAccessPeer = 1;
-	return ACL_SUCCESS;
+	if (!e)
+		*canAccessPeer = 1;
+	return e;
 }
 
 static aclError peer_access(const char *func, int32_t peer, bool enable)
@@ -522,33 +559,29 @@ static aclError peer_access(const char *func, int32_t peer, bool enable)
 
 	if (e)
 		return e;
-	dev = shim_current_device();
-	if (dev < 0) {
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
-				 "no current device: call aclrtSetDevice first");
-	}
-	e = check_dev(func, "peer device", peer);
-	if (e) {
-		shim_unlock();
-		return e;
-	}
+	e = shim_need_device(func, &dev);
+	if (!e)
+		e = shim_check_dev(func, "peer device", peer);
+	if (e)
+		goto out;
 	if (peer == dev) {
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
-				 "peer device %d is the current device", (int)peer);
+		e = shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "peer device %d is the current device",
+			      (int)peer);
+		goto out;
 	}
 	if (enable)
 		shim.peer[dev] |= 1ULL << peer;
 	else
 		shim.peer[dev] &= ~(1ULL << peer);
+out:
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtDeviceEnablePeerAccess(int32_t peerDeviceId, uint32_t flags)
 {
-	REQUIRE(flags == 0, "flags is %u, must be 0", flags);
+	if (flags)
+		return shim_arg_flags(__func__, ACL_ERROR_INVALID_PARAM, flags, 0);
 	return peer_access(__func__, peerDeviceId, true);
 }
 
@@ -559,43 +592,50 @@ aclError aclrtDeviceDisablePeerAccess(int32_t peerDeviceId)
 
 /* ---- streams: the simulated devices finish every operation at once ---- */
 
-static struct shim_stream *find_stream(const void *p)
+/* The link to stream @p in the list, or 107000 (caller holds the lock). */
+static aclError lookup_stream(const char *func, aclrtStream p, struct shim_stream ***ppp)
 {
-	struct shim_stream *s;
+	struct shim_stream **pp;
 
-	for (s = shim.streams; s; s = s->next)
-		if (s->token == (uintptr_t)p)
-			return s;
-	return NULL;
+	for (pp = &shim.streams; *pp; pp = &(*pp)->next)
+		if ((*pp)->token == (uintptr_t)p)
+			break;
+	*ppp = pp;
+	if (*pp)
+		return ACL_SUCCESS;
+	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process",
+			 p);
 }
 
 aclError aclrtCreateStream(aclrtStream *stream)
 {
 	struct shim_stream *s;
+	uint64_t token = 0;
 	aclError e;
 	int32_t dev;
 
-	REQUIRE(stream, "stream is NULL");
+	if (!stream)
+		return shim_arg_null(__func__, "stream");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	dev = shim_current_device();
-	if (dev < 0) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
-	}
+	e = shim_need_device(__func__, &dev);
+	if (e)
+		goto out;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = shim_no_host_memory(__func__);
+		goto out;
 	}
-	s->token = shim_new_token();
+	s->token = token = shim_new_token();
 	s->dev = dev;
 	s->next = shim.streams;
 	shim.streams = s;
+out:
 	shim_unlock();
-	*stream = (aclrtStream)(uintptr_t)s->token;
-	return ACL_SUCCESS;
+	if (!e)
+		*stream = (aclrtStream)(uintptr_t)token;
+	return e;
 }
 
 static aclError destroy_stream(const char *func, aclrtStream stream)
@@ -604,21 +644,18 @@ static aclError destroy_stream(const char *func, aclrtStream stream)
 	aclError e;
 
 	if (!stream)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "stream is NULL");
+		return shim_arg_null(func, "stream");
 	e = shim_lock(func, true);
 	if (e)
 		return e;
-	for (pp = &shim.streams; (s = *pp); pp = &s->next) {
-		if (s->token == (uintptr_t)stream) {
-			*pp = s->next;
-			free(s);
-			shim_unlock();
-			return ACL_SUCCESS;
-		}
+	e = lookup_stream(func, stream, &pp);
+	if (!e) {
+		s = *pp;
+		*pp = s->next;
+		free(s);
 	}
 	shim_unlock();
-	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process",
-			 stream);
+	return e;
 }
 
 aclError aclrtDestroyStream(aclrtStream stream)
@@ -634,13 +671,10 @@ aclError aclrtDestroyStreamForce(aclrtStream stream)
 /* NULL is the default stream of the current device. */
 static aclError check_stream(const char *func, aclrtStream stream)
 {
-	if (stream ? !find_stream(stream) : shim_current_device() < 0)
-		return stream ?
-			shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
-				  "stream %p is not a live stream of this process", stream) :
-			shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
-				  "default stream needs a current device: call aclrtSetDevice first");
-	return ACL_SUCCESS;
+	struct shim_stream **pp;
+	int32_t dev;
+
+	return stream ? lookup_stream(func, stream, &pp) : shim_need_device(func, &dev);
 }
 
 aclError aclrtSynchronizeStream(aclrtStream stream)
@@ -660,25 +694,29 @@ aclError aclrtMallocHost(void **hostPtr, size_t size)
 {
 	struct shim_host *hp;
 	aclError e;
-	void *p;
+	void *p = NULL;
 
-	REQUIRE(hostPtr, "hostPtr is NULL");
-	REQUIRE(size, "size is 0");
+	if (!hostPtr)
+		return shim_arg_null(__func__, "hostPtr");
+	if (!size)
+		return shim_arg_zero(__func__, "size");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
 	hp = malloc(sizeof(*hp));
 	if (!hp || posix_memalign(&p, 4096, size)) {
 		free(hp);
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory (%zu bytes)", size);
+		e = shim_no_host_memory(__func__);
+		goto out;
 	}
 	hp->p = p;
 	hp->next = shim.hosts;
 	shim.hosts = hp;
+out:
 	shim_unlock();
-	*hostPtr = p;
-	return ACL_SUCCESS;
+	if (!e)
+		*hostPtr = p;
+	return e;
 }
 
 aclError aclrtFreeHost(void *hostPtr)
@@ -686,21 +724,23 @@ aclError aclrtFreeHost(void *hostPtr)
 	struct shim_host **pp, *hp;
 	aclError e;
 
-	REQUIRE(hostPtr, "hostPtr is NULL");
+	if (!hostPtr)
+		return shim_arg_null(__func__, "hostPtr");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	for (pp = &shim.hosts; (hp = *pp); pp = &hp->next) {
-		if (hp->p == hostPtr) {
-			*pp = hp->next;
-			free(hp->p);
-			free(hp);
-			shim_unlock();
-			return ACL_SUCCESS;
-		}
+	for (pp = &shim.hosts; (hp = *pp); pp = &hp->next)
+		if (hp->p == hostPtr)
+			break;
+	if (hp) {
+		*pp = hp->next;
+		free(hp->p);
+		free(hp);
+	} else {
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p was not allocated by aclrtMallocHost", hostPtr);
 	}
 	shim_unlock();
-	return FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p was not allocated by aclrtMallocHost", hostPtr);
+	return e;
 }
 
 /* ---- copies ---- */
@@ -799,9 +839,9 @@ static aclError do_memcpy(const char *func, void *dst, size_t destMax, const voi
 	aclError e;
 
 	if (!dst)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "dst is NULL");
+		return shim_arg_null(func, "dst");
 	if (!src)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "src is NULL");
+		return shim_arg_null(func, "src");
 	if ((unsigned int)kind > ACL_MEMCPY_DEFAULT)
 		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "kind %d is not an aclrtMemcpyKind",
 				 (int)kind);
@@ -847,8 +887,10 @@ aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count)
 	bool mapped = false;
 	aclError e;
 
-	REQUIRE(devPtr, "devPtr is NULL");
-	REQUIRE(count <= maxCount, "count %zu is larger than maxCount %zu", count, maxCount);
+	if (!devPtr)
+		return shim_arg_null(__func__, "devPtr");
+	if (count > maxCount)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "count %zu is larger than maxCount %zu", count, maxCount);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;

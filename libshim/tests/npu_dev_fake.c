@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "npu_dev_fake.h"
+#include "uapi/npu_mem.h"
 
 #define FAKE_MAX_HANDLES 1024
 
@@ -21,13 +22,14 @@ struct fake_handle {
 	int memfd;		/* -1: slot free */
 	uint64_t size;
 	uint32_t dev;
-	uint32_t mem_attr;
+	uint32_t page_kind;
 };
 
 static pthread_mutex_t fake_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct fake_handle fake_tab[FAKE_MAX_HANDLES];
 static unsigned int fake_nr;
 static uint64_t fake_used[NPU_DEV_FAKE_NDEV];
+static uint64_t fake_gran[NPU_DEV_FAKE_NDEV];	/* 0: NPU_MEM_GRANULARITY */
 static int fail_err;
 static void (*fail_hole)(void *va, size_t size);
 
@@ -37,6 +39,21 @@ void npu_dev_fake_fail_map(int err, void (*hole)(void *va, size_t size))
 	fail_err = err;
 	fail_hole = hole;
 	pthread_mutex_unlock(&fake_lock);
+}
+
+void npu_dev_fake_set_granularity(uint32_t dev, uint64_t granularity)
+{
+	pthread_mutex_lock(&fake_lock);
+	fake_gran[dev] = granularity;
+	pthread_mutex_unlock(&fake_lock);
+}
+
+/* Caller holds fake_lock. */
+static uint64_t fake_granularity(uint32_t dev, uint32_t page_kind)
+{
+	if (page_kind == NPU_MEM_PAGE_HUGE1G)
+		return NPU_MEM_GRANULARITY_HUGE1G;
+	return fake_gran[dev] ? fake_gran[dev] : NPU_MEM_GRANULARITY;
 }
 
 unsigned int npu_dev_fake_handles(void)
@@ -73,15 +90,17 @@ void npu_dev_close(int fd)
 	close(fd);
 }
 
-int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total_bytes)
+int npu_dev_device_info(int fd, uint32_t dev, struct npu_dev_info *info)
 {
 	(void)fd;
 	if (dev >= NPU_DEV_FAKE_NDEV)
 		return -ENODEV;
 	pthread_mutex_lock(&fake_lock);
-	*free_bytes = NPU_DEV_FAKE_MEM - fake_used[dev];
+	info->total = NPU_DEV_FAKE_MEM;
+	info->free = NPU_DEV_FAKE_MEM - fake_used[dev];
+	info->granularity = fake_granularity(dev, NPU_MEM_PAGE_NORMAL);
+	info->granularity_huge1g = fake_granularity(dev, NPU_MEM_PAGE_HUGE1G);
 	pthread_mutex_unlock(&fake_lock);
-	*total_bytes = NPU_DEV_FAKE_MEM;
 	return 0;
 }
 
@@ -92,7 +111,7 @@ int npu_dev_bare_tgid(int fd, int32_t *tgid)
 	return 0;
 }
 
-int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64_t *id)
+int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, struct npu_dev_handle *dh)
 {
 	struct fake_handle *h = NULL;
 	unsigned int i;
@@ -101,9 +120,11 @@ int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64
 	(void)fd;
 	if (dev >= NPU_DEV_FAKE_NDEV)
 		return -ENODEV;
-	if (!size)
-		return -EINVAL;
 	pthread_mutex_lock(&fake_lock);
+	if (!size || size % fake_granularity(dev, page_kind)) {
+		ret = -EINVAL;
+		goto out;
+	}
 	for (i = 0; i < FAKE_MAX_HANDLES && !h; i++)
 		if (!fake_tab[i].size)
 			h = &fake_tab[i];
@@ -120,10 +141,11 @@ int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64
 	}
 	h->size = size;
 	h->dev = dev;
-	h->mem_attr = mem_attr;
+	h->page_kind = page_kind;
 	fake_used[dev] += size;
 	fake_nr++;
-	*id = (uint64_t)(h - fake_tab) + 1;
+	dh->id = (uint64_t)(h - fake_tab) + 1;
+	dh->mmap_offset = dh->id;	/* the stand-in's mmap offset is the id */
 out:
 	pthread_mutex_unlock(&fake_lock);
 	return ret;
@@ -155,10 +177,7 @@ int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
 	h = fake_get(id);
 	if (h) {
 		info->size = h->size;
-		info->device = h->dev;
-		info->mem_attr = h->mem_attr;
-		info->imported = 0;
-		info->mmap_offset = id;
+		info->page_kind = h->page_kind;
 	}
 	pthread_mutex_unlock(&fake_lock);
 	return h ? 0 : -ENOENT;
@@ -176,9 +195,9 @@ int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n
 	return -ENOTTY;
 }
 
-int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id)
+int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, struct npu_dev_handle *h)
 {
-	(void)fd; (void)shareable; (void)dev; (void)id;
+	(void)fd; (void)shareable; (void)dev; (void)h;
 	return -ENOTTY;
 }
 

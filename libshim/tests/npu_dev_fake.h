@@ -8,6 +8,7 @@
 #define NPU_MEM_SHIM_NPU_DEV_FAKE_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "npu_dev.h"
 
@@ -21,6 +22,12 @@
  * failure is returned.
  */
 void npu_dev_fake_fail_map(int err, void (*hole)(void *va, size_t size));
+
+/*
+ * The granularity of NORMAL and HUGE memory device @dev reports from now on
+ * (NPU_MEM_GRANULARITY until this is called); ALLOC refuses other multiples.
+ */
+void npu_dev_fake_set_granularity(uint32_t dev, uint64_t granularity);
 
 /* Handles the stand-in holds now (for leak checks). */
 unsigned int npu_dev_fake_handles(void);

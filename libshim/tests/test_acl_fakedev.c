@@ -514,6 +514,38 @@ static void copies(void)
 	ACL_OK("copy: FreePhysical", aclrtFreePhysical(h));
 }
 
+/* ---- each device's granularity, as DEVICE_INFO reports it ---- */
+
+static void granularity_per_device(void)
+{
+	aclrtPhysicalMemProp p0 = prop0(), p1 = acl_dev_prop(1, ACL_MEM_NORMAL);
+	size_t g0 = 0, g1 = 0, k64 = 64 << 10, f0 = 0, f1 = 0, t;
+	aclrtDrvMemHandle h0 = NULL, h1 = NULL;
+	void *va = NULL;
+
+	npu_dev_fake_set_granularity(1, k64);
+	ACL_OK("granularity: aclInit with 64 KiB on device 1", aclInit(NULL));
+	ACL_OK("granularity: device 0",
+	       aclrtMemGetAllocationGranularity(&p0, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g0));
+	ACL_OK("granularity: device 1",
+	       aclrtMemGetAllocationGranularity(&p1, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g1));
+	TAP_CHECK("granularity: 2 MiB on device 0, 64 KiB on device 1", g0 == G && g1 == k64);
+	ACL_OK("granularity: MallocPhysical 64 KiB on device 1", aclrtMallocPhysical(&h1, k64, &p1, 0));
+	ACL_OK("granularity: ReserveMemAddress", aclrtReserveMemAddress(&va, k64, 0, NULL, 0));
+	ACL_OK("granularity: MapMem 64 KiB", aclrtMapMem(va, k64, 0, h1, 0));
+	ACL_OK("granularity: UnmapMem", aclrtUnmapMem(va));
+	ACL_OK("granularity: ReleaseMemAddress", aclrtReleaseMemAddress(va));
+	aclrtSetDevice(0);
+	aclrtGetMemInfo(ACL_HBM_MEM, &f0, &t);
+	ACL_OK("granularity: MallocPhysical 64 KiB on device 0", aclrtMallocPhysical(&h0, k64, &p0, 0));
+	aclrtGetMemInfo(ACL_HBM_MEM, &f1, &t);
+	TAP_CHECK("granularity: ... takes 2 MiB there", f0 - f1 == G);
+	ACL_OK("granularity: FreePhysical (device 0)", aclrtFreePhysical(h0));
+	ACL_OK("granularity: FreePhysical (device 1)", aclrtFreePhysical(h1));
+	ACL_OK("granularity: aclFinalize", aclFinalize());
+	npu_dev_fake_set_granularity(1, 0);
+}
+
 int main(void)
 {
 	ACL_OK("aclInit with the stand-in device", aclInit(NULL));
@@ -527,5 +559,6 @@ int main(void)
 	map_failure_hole_taken(true);
 	copies();
 	cycles();
+	granularity_per_device();
 	return tap_done();
 }

@@ -127,7 +127,7 @@ TEST(granularity)
 	prop.memAttr = ACL_MEM_HUGE1G;
 	r = aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED, &g);
 	EXPECT_TRUE(r == ACL_SUCCESS && g == 1u << 30) TH_LOG("Granularity: 1 GiB for MEM_HUGE1G");
-	prop.memAttr = ACL_DDR_MEM;	/* lenient for older clients (project decision 8) */
+	prop.memAttr = ACL_DDR_MEM;	/* lenient for older clients */
 	r = aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g);
 	EXPECT_TRUE(r == ACL_SUCCESS && g == 2u << 20)
 		TH_LOG("Granularity: ACL_DDR_MEM accepted on a device location");

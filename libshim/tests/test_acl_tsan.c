@@ -73,7 +73,8 @@ static void *mapper(void *arg)
 			if (!aclrtMapMem(va, G, 0, h, 0)) {
 				aclrtMemcpy(va, sizeof(buf), buf, sizeof(buf), ACL_MEMCPY_HOST_TO_DEVICE);
 				aclrtMemcpy(buf, sizeof(buf), va, sizeof(buf), ACL_MEMCPY_DEVICE_TO_HOST);
-				aclrtMemset(va, G, 0, G);
+				/* Not aclrtMemset: va is host memory to it once aclFinalize has unmapped it. */
+				aclrtMemcpy(va, G, (char *)va + G / 2, G / 2, ACL_MEMCPY_DEVICE_TO_DEVICE);
 				aclrtUnmapMem(va);
 			}
 			aclrtReleaseMemAddress(va);
