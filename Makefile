@@ -89,8 +89,7 @@ HOST_TEST_BINS := $(patsubst libshim/tests/%.c,$(HOST_TEST_DIR)/%,$(wildcard lib
 # Test-only builds of the library against a stand-in device: its sources with npu_dev.c
 # replaced by libshim/tests/npu_dev_fake.c (memfds); never installed.
 SHIM_FAKE_SRCS := $(filter-out libshim/npu_dev.c,$(SHIM_SRCS)) libshim/tests/npu_dev_fake.c
-SHIM_FAKE_DEPS := $(SHIM_FAKE_SRCS) libshim/tests/npu_dev_fake.h $(SHIM_INTERNAL) $(SHIM_PUB) \
-	tests/user/tap.h tests/user/acl_util.h
+SHIM_FAKE_DEPS := $(SHIM_FAKE_SRCS) libshim/tests/npu_dev_fake.h $(SHIM_INTERNAL) $(SHIM_PUB) $(TEST_HDRS)
 SHIM_TEST_CFLAGS := $(USER_CFLAGS) -Ilibshim -Ilibshim/include -pthread
 
 .PHONY: all module userspace libshim host-tests check demo bench installable install \
@@ -156,7 +155,7 @@ $(HOST_TEST_DIR)/test_acl_errmap: libshim/tests/test_acl_errmap.c $(SHIM_OBJS) $
 
 $(HOST_TEST_DIR)/test_acl_fakedev: libshim/tests/test_acl_fakedev.c $(SHIM_FAKE_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SHIM_TEST_CFLAGS) -fsanitize=leak,undefined -fno-sanitize-recover=undefined \
+	$(CC) $(SHIM_TEST_CFLAGS) $(KSFT_CFLAGS) -fsanitize=leak,undefined -fno-sanitize-recover=undefined \
 		-o $@ $< $(SHIM_FAKE_SRCS)
 
 $(HOST_TEST_DIR)/test_acl_tsan: libshim/tests/test_acl_tsan.c $(SHIM_FAKE_DEPS)
