@@ -160,7 +160,7 @@ $(HOST_TEST_DIR)/test_acl_fakedev: libshim/tests/test_acl_fakedev.c $(SHIM_FAKE_
 
 $(HOST_TEST_DIR)/test_acl_tsan: libshim/tests/test_acl_tsan.c $(SHIM_FAKE_DEPS)
 	@mkdir -p $(dir $@)
-	$(CC) $(SHIM_TEST_CFLAGS) -fsanitize=thread -o $@ $< $(SHIM_FAKE_SRCS)
+	$(CC) $(SHIM_TEST_CFLAGS) $(KSFT_CFLAGS) -fsanitize=thread -o $@ $< $(SHIM_FAKE_SRCS)
 
 $(HOST_TEST_DIR)/test_acl_symbols: libshim/tests/test_acl_symbols.sh $(STAGE)/lib/libascendcl.a \
 		$(STAGE)/lib/libascendcl.so $(SHIM_STAGED_HDRS)

@@ -4,14 +4,21 @@
  * device (npu_dev_fake.c) built with -fsanitize=thread.  One thread cycles
  * aclInit/aclFinalize while others fail on missing devices (messages that
  * name the device count or the pid of aclInit), and allocate, map, copy and
- * unmap.  Each race runs in a child process: ThreadSanitizer makes its exit
- * status 66 when it reports anything (the report is on stderr).
+ * unmap.  Each race runs in a child process that ends with exit(), not
+ * _exit(): ThreadSanitizer makes the exit status 66 at exit when it reported
+ * anything (the report is on stderr), and the test checks that status.
  */
 #include <sched.h>
 #include <stdatomic.h>
+#include <stdio.h>
 
 #include "npu_dev_fake.h"
+#include "tests/user/harness.h"
 #include "tests/user/acl_util.h"
+
+/* A race takes a second or so even on a loaded machine: a deadlock fails the test after 60 s. */
+#undef TEST_TIMEOUT_DEFAULT
+#define TEST_TIMEOUT_DEFAULT 60
 
 #define G (2UL << 20)
 #define ROUNDS 2000
@@ -85,35 +92,44 @@ static void *mapper(void *arg)
 	return NULL;
 }
 
-static int race(void *(*other)(void *))
+/* @other against the aclInit/aclFinalize cycler, in a child (see above). */
+static void race(struct __test_metadata *_metadata, void *(*other)(void *))
 {
 	pthread_t a, b;
-
-	pthread_create(&a, NULL, cycler, NULL);
-	pthread_create(&b, NULL, other, NULL);
-	pthread_join(a, NULL);
-	pthread_join(b, NULL);
-	return 0;
-}
-
-static void in_child(const char *name, void *(*other)(void *))
-{
+	int ra, rb, st;
 	pid_t pid;
-	int st;
 
-	fflush(stdout);
+	fflush(NULL);
 	pid = fork();
-	if (pid == 0)
-		exit(race(other));	/* exit, not _exit: ThreadSanitizer sets the status at exit */
+	ASSERT_LE(0, pid) TH_LOG("fork: %s", strerror(errno));
+	if (pid == 0) {
+		ra = pthread_create(&a, NULL, cycler, NULL);
+		rb = pthread_create(&b, NULL, other, NULL);
+		EXPECT_EQ(0, ra) TH_LOG("pthread_create (cycler)");
+		EXPECT_EQ(0, rb) TH_LOG("pthread_create (the other thread)");
+		if (ra || rb) {		/* the one that started must not wait for the other */
+			atomic_store(&started, 1);
+			atomic_store(&stop, 1);
+		}
+		if (!ra)
+			pthread_join(a, NULL);
+		if (!rb)
+			pthread_join(b, NULL);
+		exit(_metadata->exit_code);	/* exit, not _exit: see above */
+	}
 	st = wait_child(pid);
-	tap_result(st == 0, name, st == 66 ? "ThreadSanitizer reported a race (stderr has the report)" :
-		   "the child exited with status %d", st);
+	EXPECT_EQ(0, st) TH_LOG("%s (status %d)", st == 66 ? "ThreadSanitizer reported a race (the report is above)" :
+				st > 128 ? "the child was killed by a signal (128 + N)" : "the child failed", st);
 }
 
-int main(void)
+TEST(failures_naming_the_device_count_or_pid_race_aclInit_aclFinalize_cleanly)
 {
-	in_child("tsan: failures naming the device count or pid race aclInit/aclFinalize cleanly",
-		 bad_devices);
-	in_child("tsan: allocate, map, copy, unmap race aclInit/aclFinalize cleanly", mapper);
-	return tap_done();
+	race(_metadata, bad_devices);
 }
+
+TEST(allocate_map_copy_unmap_race_aclInit_aclFinalize_cleanly)
+{
+	race(_metadata, mapper);
+}
+
+TEST_HARNESS_MAIN
