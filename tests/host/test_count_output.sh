@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # tests/run-all's count_output() counts KTAP: each harness program's top-level results
-# (a missing planned result is a failure), each KUnit suite once, tap.h-style lines.
+# (a missing planned result is a failure), each KUnit suite once, "ok - " lines.
 set -u
 eval "$(sed -n '/^count_output() {/,/^}/p' "$(dirname "$0")/../run-all")"
 tmp=$(mktemp)
@@ -65,7 +65,7 @@ not ok - test_y exited with status 137"
 # Killed before its plan.
 want "0 1 0" "=== test_z
 TAP version 13"
-# tap.h programs and other stages' own lines.
+# Other stages' own lines (run-all's checks, npu-mem-vm-tests' verdicts).
 want "2 1 1" "ok - one
 ok - two
 not ok - three: why

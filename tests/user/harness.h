@@ -9,31 +9,17 @@
  *
  * Processes a test forks report through their exit status, never through the
  * harness: they use EXPECT_*() (not ASSERT_*()), end with
- * _exit(_metadata->exit_code), and the test checks EXPECT_EQ(0, reap(pid)).
- * (A forked process must never return into the harness's code, and an
- * ASSERT_*() there would longjmp() into it.)
+ * _exit(_metadata->exit_code), and the test checks EXPECT_EQ(0, reap(pid))
+ * (wait_child() in acl_util.h).  (A forked process must never return into the
+ * harness's code, and an ASSERT_*() there would longjmp() into it.  Under
+ * ThreadSanitizer the child ends with exit(), which sets status 66 after a
+ * report: libshim/tests/test_acl_tsan.c.)
  *
- * Porting a tap.h test (tap.h stays until none is left):
- *   - include "harness.h" (before "acl_util.h", which then offers
- *     EXPECT_ACL_OK(call), EXPECT_ACL(want, call), EXPECT_ACL_MSG(want, needle,
- *     call) and ASSERT_ACL*()), end the file with TEST_HARNESS_MAIN;
- *   - main()'s independent parts become TEST(name) { ... }; shared set-up and
- *     clean-up become FIXTURE()/FIXTURE_SETUP()/FIXTURE_TEARDOWN() with
- *     TEST_F(fixture, name); one scenario may stay one TEST with several checks;
- *   - TAP_CHECK("name", cond)      -> EXPECT_TRUE(cond) TH_LOG("name");
- *     TAP_ERRNO("name", call, E)   -> EXPECT_EQ(-E, neg_errno(call)) TH_LOG("name");
- *     tap_result(ok, "name", f, ...) -> EXPECT_TRUE(ok) TH_LOG("name: " f, ...);
- *     ACL_OK("name", call)         -> EXPECT_ACL_OK(call) TH_LOG("name");
- *     ACL_IS("name", call, want)   -> EXPECT_ACL(want, call) TH_LOG("name");
- *     ACL_IS_MSG("name", call, want, needle) -> EXPECT_ACL_MSG(want, needle, call);
- *     (EXPECT_EQ(want, got) where it reads better: it logs both values);
- *     a check the rest depends on: ASSERT_*() instead of EXPECT_*();
- *   - helpers that check take "struct __test_metadata *_metadata" first;
- *   - return tap_done() in a child -> _exit(_metadata->exit_code);
- *     printf("ok - x # SKIP why") -> SKIP(return, "why");
- *     alarm(N) -> nothing (TEST_TIMEOUT_DEFAULT below, or TEST_F_TIMEOUT()).
- * Then tap.h, acl_util.h's tap branch and the "ok - " rule of
- * tests/run-all's count_output() can go.
+ * Helpers that check take "struct __test_metadata *_metadata" first;
+ * acl_util.h adds EXPECT_ACL_OK(call), EXPECT_ACL(want, call),
+ * EXPECT_ACL_MSG(want, needle, call) and ASSERT_ACL*(); a test that cannot run
+ * here says SKIP(return, "why").  A program whose tests are quick (the host
+ * tests) may lower TEST_TIMEOUT_DEFAULT after including this header.
  */
 #ifndef NPU_MEM_TESTS_HARNESS_H
 #define NPU_MEM_TESTS_HARNESS_H
