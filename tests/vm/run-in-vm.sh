@@ -9,7 +9,11 @@ rc=0
 
 if [ $# -eq 0 ]; then
 	echo "=== kunit"
-	# One module at a time: the results glob then sees only its suites.
+	# One module at a time: the results glob then sees only its suites.  6.1 and
+	# 6.12 both run a module's suites at insmod and keep KTAP in debugfs, with
+	# each suite's "# Totals:" line (what tests/run-all counts); 6.1 keeps only
+	# the first 512 bytes of each case's log there (a chatty case may lose its
+	# own "ok" line), so the console (kernel log) has the complete KTAP.
 	for k in npu_mem_kunit npu_mem_nl_kunit npu_mem_zero_kunit; do
 		if [ -f /lib/npu_mem/$k.ko ]; then
 			insmod /lib/npu_mem/$k.ko || { echo "not ok - insmod $k.ko"; rc=1; }
