@@ -4,15 +4,16 @@
  * kernels (Debian 6.1 and 6.12) are absorbed.
  *
  * The code is written against the newest API; each shim below is keyed on a
- * NPU_MEM_HAVE_* macro from conftest.h, which scripts/conftest.sh generates by
- * compiling the probes in driver/conftest/ against the target kernel.  Version
- * numbers are never tested: distro kernels carry backports.
+ * NPU_MEM_HAVE_* macro from conftest.h, which Kbuild generates (conftest.mk)
+ * by compiling the probes in driver/conftest/ against the target kernel.
+ * Version numbers are never tested: distro kernels carry backports.
  */
 #ifndef _NPU_MEM_COMPAT_H
 #define _NPU_MEM_COMPAT_H
 
 #include <linux/err.h>
 #include <linux/mm.h>
+#include <linux/module.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
 
@@ -24,11 +25,13 @@ static inline void vm_flags_set(struct vm_area_struct *vma, vm_flags_t flags)
 {
 	vma->vm_flags |= flags;
 }
+#endif
 
-static inline void vm_flags_clear(struct vm_area_struct *vma, vm_flags_t flags)
-{
-	vma->vm_flags &= ~flags;
-}
+/* MODULE_IMPORT_NS() takes a string literal from Linux v6.13 on. */
+#ifdef NPU_MEM_HAVE_MODULE_IMPORT_NS_IDENTIFIER
+#define NPU_MEM_MODULE_IMPORT_NS(ns) MODULE_IMPORT_NS(ns)
+#else
+#define NPU_MEM_MODULE_IMPORT_NS(ns) MODULE_IMPORT_NS(__stringify(ns))
 #endif
 
 typedef unsigned long (*npu_mem_shrink_fn)(struct shrinker *s,

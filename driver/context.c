@@ -89,7 +89,10 @@ u64 npu_mem_handle_mmap_offset(u32 handle)
 	return (u64)handle << PAGE_SHIFT;
 }
 
-/* Return: a live context owned by @owner without an mm (KUnit, open()). */
+/*
+ * Return: a live context owned by @owner without an mm (KUnit, open()), or
+ * an ERR_PTR().
+ */
 struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 				       const struct npu_mem_owner *owner)
 {
@@ -98,7 +101,7 @@ struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
 	if (!ctx)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	ctx->sys = sys;
 	ctx->owner = *owner;
 	mutex_init(&ctx->lock);
@@ -112,7 +115,7 @@ struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 		npu_mem_htab_destroy(&ctx->handles);
 		mutex_destroy(&ctx->lock);
 		kfree(ctx);
-		return NULL;
+		return ERR_PTR(ret);
 	}
 	return ctx;
 }
@@ -125,15 +128,13 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_create);
 static void npu_mem_handle_destroy(struct npu_mem_ctx *ctx,
 				   struct npu_mem_handle *h, u32 event)
 {
+	struct npu_mem_event ev;
+
 	npu_mem_obj_unlink(h->obj, h);
-	npu_mem_nl_notify(ctx->sys, &(struct npu_mem_event) {
-		.type = event,
-		.obj = h->obj->id,
-		.device = h->device,
-		.size = h->obj->size,
-		.who = &ctx->owner,
-		.value = h->share ? h->share->value : 0,
-	});
+	npu_mem_obj_event(&ev, event, h->obj, &ctx->owner);
+	ev.device = h->device;
+	ev.value = h->share ? h->share->value : 0;
+	npu_mem_nl_notify(ctx->sys, &ev);
 	if (h->share) {
 		if (h->imported)
 			npu_mem_share_drop_importer(h->share, h);
@@ -184,6 +185,25 @@ void npu_mem_ctx_destroy(struct npu_mem_ctx *ctx)
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_destroy);
 
+/**
+ * npu_mem_ctx_handle - look a handle up in a live context
+ * @ctx: the context; the caller holds its lock
+ * @id: the handle id
+ *
+ * Return: the handle, ERR_PTR(-EBADFD) if @ctx is torn down, or
+ * ERR_PTR(-ENOENT) if it has no handle @id.
+ */
+struct npu_mem_handle *npu_mem_ctx_handle(struct npu_mem_ctx *ctx, u64 id)
+{
+	struct npu_mem_handle *h;
+
+	lockdep_assert_held(&ctx->lock);
+	if (ctx->dead)
+		return ERR_PTR(-EBADFD);
+	h = npu_mem_htab_get(&ctx->handles, id);
+	return h ?: ERR_PTR(-ENOENT);
+}
+
 /*
  * Give @h an id in @ctx's table.  Called with @ctx->lock held.
  * Return: 0, -EBADFD if @ctx is torn down, -ENOMEM.
@@ -197,7 +217,7 @@ int npu_mem_ctx_add_handle(struct npu_mem_ctx *ctx, struct npu_mem_handle *h)
 }
 
 /**
- * npu_mem_alloc - NPU_MEM_IOCTL_ALLOC for @ctx
+ * npu_mem_ctx_alloc - NPU_MEM_IOCTL_ALLOC for @ctx
  * @ctx: the caller's context
  * @device: device id
  * @size: bytes
@@ -206,15 +226,10 @@ int npu_mem_ctx_add_handle(struct npu_mem_ctx *ctx, struct npu_mem_handle *h)
  *
  * Return: 0, -EINVAL, -ENODEV, -ENOMEM or -EBADFD; see npu_mem_obj_create().
  */
-int npu_mem_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_kind,
+int npu_mem_ctx_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_kind,
 		  u32 *handle)
 {
-	struct npu_mem_event ev = {
-		.type = NPU_MEM_EVENT_ALLOCATED,
-		.device = device,
-		.size = size,
-		.who = &ctx->owner,
-	};
+	struct npu_mem_event ev;
 	struct npu_mem_handle *h;
 	int ret;
 
@@ -231,7 +246,7 @@ int npu_mem_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_kind,
 	h->tgid = ctx->owner.tgid;
 	h->uid = ctx->owner.uid;
 	npu_mem_obj_link(h->obj, h);
-	ev.obj = h->obj->id;
+	npu_mem_obj_event(&ev, NPU_MEM_EVENT_ALLOCATED, h->obj, &ctx->owner);
 
 	mutex_lock(&ctx->lock);
 	ret = npu_mem_ctx_add_handle(ctx, h);
@@ -250,45 +265,38 @@ err_free_handle:
 	npu_mem_handle_free(h);
 	return ret;
 }
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_alloc);
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_alloc);
 
 /* NPU_MEM_IOCTL_FREE for @ctx.  Return: 0, -ENOENT or -EBADFD. */
-int npu_mem_free(struct npu_mem_ctx *ctx, u32 handle)
+int npu_mem_ctx_free(struct npu_mem_ctx *ctx, u32 handle)
 {
 	struct npu_mem_handle *h;
 	int ret = 0;
 
 	mutex_lock(&ctx->lock);
-	if (ctx->dead) {
-		ret = -EBADFD;
+	h = npu_mem_ctx_handle(ctx, handle);
+	if (IS_ERR(h)) {
+		ret = PTR_ERR(h);
 		goto out_unlock;
 	}
-	h = npu_mem_htab_remove(&ctx->handles, handle);
-	if (!h) {
-		ret = -ENOENT;
-		goto out_unlock;
-	}
+	npu_mem_htab_remove(&ctx->handles, handle);
 	npu_mem_handle_destroy(ctx, h, NPU_MEM_EVENT_FREED);
 out_unlock:
 	mutex_unlock(&ctx->lock);
 	return ret;
 }
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_free);
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_free);
 
 /* NPU_MEM_IOCTL_HANDLE_INFO for @ctx.  Return: 0, -ENOENT or -EBADFD. */
-int npu_mem_handle_info(struct npu_mem_ctx *ctx, struct npu_mem_handle_info *info)
+int npu_mem_ctx_handle_info(struct npu_mem_ctx *ctx, struct npu_mem_handle_info *info)
 {
 	struct npu_mem_handle *h;
 	int ret = 0;
 
 	mutex_lock(&ctx->lock);
-	if (ctx->dead) {
-		ret = -EBADFD;
-		goto out_unlock;
-	}
-	h = npu_mem_htab_get(&ctx->handles, info->handle);
-	if (!h) {
-		ret = -ENOENT;
+	h = npu_mem_ctx_handle(ctx, info->handle);
+	if (IS_ERR(h)) {
+		ret = PTR_ERR(h);
 		goto out_unlock;
 	}
 	info->device = h->device;
@@ -309,4 +317,4 @@ out_unlock:
 	mutex_unlock(&ctx->lock);
 	return ret;
 }
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_handle_info);
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_handle_info);

@@ -1,11 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * npu_mem: simulated devices, their capacity, and the host-memory backend.
+ * npu_mem: the simulated machine, its devices and their capacity.  Where a
+ * device's memory comes from is its backend's business (host_backend.c).
  */
-#include <linux/gfp.h>
-#include <linux/memcontrol.h>
 #include <linux/mm.h>
-#include <linux/sched/mm.h>
 #include <linux/slab.h>
 #include <kunit/visibility.h>
 
@@ -15,6 +13,8 @@
  * npu_mem_sys_create - build a simulated machine
  * @num_devices: 1 .. NPU_MEM_MAX_DEVICES
  * @dev_size: capacity of each device, a multiple of NPU_MEM_GRANULARITY
+ * @granularity: granularity of NORMAL and HUGE objects: a power of 2 from
+ *	PAGE_SIZE to NPU_MEM_GRANULARITY
  * @zero_reserve: bytes of zeroed chunks each device keeps ready per memory
  *	cgroup that allocates on it (0: none)
  * @ops: backend of every device
@@ -22,14 +22,16 @@
  * Return: the machine or an ERR_PTR().
  */
 struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
-				       u64 zero_reserve,
+				       u64 granularity, u64 zero_reserve,
 				       const struct npu_mem_backend_ops *ops)
 {
 	struct npu_mem_sys *sys;
 	unsigned int i;
 
 	if (!num_devices || num_devices > NPU_MEM_MAX_DEVICES ||
-	    !dev_size || !IS_ALIGNED(dev_size, NPU_MEM_GRANULARITY))
+	    !dev_size || !IS_ALIGNED(dev_size, NPU_MEM_GRANULARITY) ||
+	    granularity < PAGE_SIZE || granularity > NPU_MEM_GRANULARITY ||
+	    !is_power_of_2(granularity))
 		return ERR_PTR(-EINVAL);
 
 	sys = kzalloc(sizeof(*sys), GFP_KERNEL);
@@ -41,6 +43,7 @@ struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
 		return ERR_PTR(-ENOMEM);
 	}
 	sys->num_devices = num_devices;
+	sys->granularity = granularity;
 	for (i = 0; i < num_devices; i++) {
 		struct npu_mem_dev *dev = &sys->devs[i];
 
@@ -129,124 +132,18 @@ u64 npu_mem_dev_free_bytes(struct npu_mem_dev *dev)
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_dev_free_bytes);
 
-/* Fill the answer to NPU_MEM_IOCTL_DEVICE_INFO. */
-int npu_mem_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *info)
+/* Fill the answer to NPU_MEM_IOCTL_DEVICE_INFO.  Return: 0 or -ENODEV. */
+int npu_mem_sys_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *info)
 {
 	struct npu_mem_dev *dev;
 
-	if (info->flags)
-		return -EINVAL;
 	dev = npu_mem_sys_dev(sys, info->device);
 	if (!dev)
 		return -ENODEV;
 	info->total = dev->total;
 	info->free = npu_mem_dev_free_bytes(dev);
-	info->granularity = npu_mem_page_kind_granularity(NPU_MEM_PAGE_NORMAL);
+	info->granularity = npu_mem_page_kind_granularity(sys, NPU_MEM_PAGE_NORMAL);
 	info->granularity_huge1g = NPU_MEM_GRANULARITY_HUGE1G;
 	return 0;
 }
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_device_info);
-
-/*
- * The host backend: device memory is host pages owned by the driver (see
- * NPU_MEM_HOST_GFP).  Whole 2 MiB chunks come from the device's reserve of
- * zeroed ones when it has some for the caller's memory cgroup; the rest from
- * the page allocator, charged to that same cgroup, and order 0 may reclaim.
- */
-static const unsigned int npu_mem_host_orders[] = { NPU_MEM_CHUNK_ORDER, 4, 0 };
-
-static void npu_mem_host_free(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
-{
-	struct page *page, *tmp;
-
-	list_for_each_entry_safe(page, tmp, &obj->pages, lru) {
-		list_del(&page->lru);
-		__free_pages(page, compound_order(page));
-	}
-}
-
-static struct page *npu_mem_host_alloc_chunk(u64 left)
-{
-	unsigned int i, order;
-	struct page *page;
-
-	for (i = 0; i < ARRAY_SIZE(npu_mem_host_orders); i++) {
-		order = npu_mem_host_orders[i];
-		if (left < (PAGE_SIZE << order))
-			continue;
-		page = alloc_pages(order ? NPU_MEM_HOST_GFP_HIGH : NPU_MEM_HOST_GFP,
-				   order);
-		if (page)
-			return page;
-	}
-	return NULL;
-}
-
-/*
- * The next chunk of at most @left bytes, charged to @memcg: a zeroed one from
- * the device's reserve if it has one, else a new one.
- */
-static struct page *npu_mem_host_chunk(struct npu_mem_dev *dev,
-				       struct mem_cgroup *memcg, u64 left)
-{
-	struct mem_cgroup *old;
-	struct page *page = NULL;
-
-	if (left >= PAGE_SIZE << NPU_MEM_CHUNK_ORDER)
-		page = npu_mem_zero_pool_take(&dev->zero, memcg);
-	if (!page) {
-		old = set_active_memcg(memcg);
-		page = npu_mem_host_alloc_chunk(left);
-		set_active_memcg(old);
-	}
-	return page;
-}
-
-static int npu_mem_host_alloc(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
-{
-	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(current->mm);
-	u64 left = obj->size;
-	struct page *page;
-
-	while (left) {
-		page = npu_mem_host_chunk(dev, memcg, left);
-		if (!page)
-			break;
-		list_add_tail(&page->lru, &obj->pages);
-		left -= PAGE_SIZE << compound_order(page);
-		if (fatal_signal_pending(current))
-			break;
-		cond_resched();
-	}
-	mem_cgroup_put(memcg);
-	if (!left)
-		return 0;
-	npu_mem_host_free(dev, obj);
-	return -ENOMEM;
-}
-
-/* Map eagerly, one remap_pfn_range() per contiguous chunk. */
-static int npu_mem_host_map(struct npu_mem_obj *obj, struct vm_area_struct *vma)
-{
-	unsigned long addr = vma->vm_start;
-	struct page *page;
-	unsigned long len;
-	int ret;
-
-	list_for_each_entry(page, &obj->pages, lru) {
-		len = PAGE_SIZE << compound_order(page);
-		ret = remap_pfn_range(vma, addr, page_to_pfn(page), len,
-				      vma->vm_page_prot);
-		if (ret)
-			return ret;
-		addr += len;
-	}
-	return 0;
-}
-
-const struct npu_mem_backend_ops npu_mem_host_backend = {
-	.alloc = npu_mem_host_alloc,
-	.free = npu_mem_host_free,
-	.map = npu_mem_host_map,
-};
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_host_backend);
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_sys_device_info);

@@ -76,28 +76,27 @@ int npu_mem_ctx_mmap(struct npu_mem_ctx *ctx, struct vm_area_struct *vma)
 	unsigned long size = vma->vm_end - vma->vm_start;
 	struct npu_mem_handle *h;
 	struct npu_mem_obj *obj;
-	int ret;
+	int ret = 0;
 
 	if (!(vma->vm_flags & VM_SHARED))
 		return -EINVAL;
 
 	mutex_lock(&ctx->lock);
-	if (ctx->dead) {
-		mutex_unlock(&ctx->lock);
-		return -EBADFD;
-	}
-	h = npu_mem_htab_get(&ctx->handles, vma->vm_pgoff);
-	if (!h) {
-		mutex_unlock(&ctx->lock);
-		return -ENOENT;
+	h = npu_mem_ctx_handle(ctx, vma->vm_pgoff);
+	if (IS_ERR(h)) {
+		ret = PTR_ERR(h);
+		goto out_unlock;
 	}
 	obj = h->obj;
 	if (size != obj->size) {
-		mutex_unlock(&ctx->lock);
-		return -EINVAL;
+		ret = -EINVAL;
+		goto out_unlock;
 	}
 	npu_mem_obj_hold(obj);
+out_unlock:
 	mutex_unlock(&ctx->lock);
+	if (ret)
+		return ret;
 
 	vm_flags_set(vma, VM_IO | VM_PFNMAP | VM_DONTCOPY | VM_DONTEXPAND |
 		     VM_DONTDUMP);

@@ -57,7 +57,7 @@ static int npu_mem_nl_get_info(struct sk_buff *skb, struct genl_info *info)
 	struct sk_buff *msg;
 	void *hdr;
 
-	npu_mem_version_fill(&ver);
+	npu_mem_version_fill(npu_mem_nl_sys, &ver);
 	msg = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!msg)
 		return -ENOMEM;

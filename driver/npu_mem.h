@@ -59,6 +59,7 @@
 
 struct mem_cgroup;
 struct npu_mem_dev;
+struct npu_mem_event;
 struct npu_mem_obj;
 struct vm_area_struct;
 
@@ -137,6 +138,8 @@ struct npu_mem_dev {
  * struct npu_mem_sys - the simulated machine
  * @num_devices: number of entries in @devs
  * @devs: the devices
+ * @granularity: granularity of NORMAL and HUGE objects (NPU_MEM_GRANULARITY,
+ *	or smaller for tests)
  * @shares: share index (low 32 bits of a value) -> struct npu_mem_share.
  *	Lookups run under RCU and take their share reference there
  *	(kref_get_unless_zero); records are freed after a grace period.
@@ -151,6 +154,7 @@ struct npu_mem_dev {
 struct npu_mem_sys {
 	unsigned int num_devices;
 	struct npu_mem_dev *devs;
+	u64 granularity;
 	struct xarray shares;
 	atomic64_t next_index;
 	atomic_t nr_objs;
@@ -316,19 +320,19 @@ struct npu_mem_ctx {
 	bool dead;
 };
 
-extern unsigned int npu_mem_num_devices;
+/* host_backend.c */
 extern const struct npu_mem_backend_ops npu_mem_host_backend;
 
 /* device.c */
 struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
-				       u64 zero_reserve,
+				       u64 granularity, u64 zero_reserve,
 				       const struct npu_mem_backend_ops *ops);
 void npu_mem_sys_destroy(struct npu_mem_sys *sys);
 struct npu_mem_dev *npu_mem_sys_dev(struct npu_mem_sys *sys, u32 id);
 int npu_mem_dev_reserve(struct npu_mem_dev *dev, u64 size);
 void npu_mem_dev_unreserve(struct npu_mem_dev *dev, u64 size);
 u64 npu_mem_dev_free_bytes(struct npu_mem_dev *dev);
-int npu_mem_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *info);
+int npu_mem_sys_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *info);
 
 /* zero_reserve.c */
 void npu_mem_zero_pool_init(struct npu_mem_zero_pool *zp, u64 size,
@@ -343,29 +347,30 @@ int npu_mem_zero_pools_register(void);
 void npu_mem_zero_pools_unregister(void);
 
 /* object.c */
-u64 npu_mem_page_kind_granularity(u32 page_kind);
-bool npu_mem_test_granularity_valid(void);
+u64 npu_mem_page_kind_granularity(struct npu_mem_sys *sys, u32 page_kind);
 struct npu_mem_obj *npu_mem_obj_alloc(struct npu_mem_sys *sys,
 				      const struct npu_mem_owner *owner,
 				      u32 device, u64 size, u32 page_kind);
-struct npu_mem_obj *npu_mem_obj_create(struct npu_mem_sys *sys, u32 device,
-				       u64 size, u32 page_kind);
 struct npu_mem_obj *npu_mem_obj_find(struct npu_mem_sys *sys, unsigned long *id);
 void npu_mem_obj_link(struct npu_mem_obj *obj, struct npu_mem_handle *h);
 void npu_mem_obj_unlink(struct npu_mem_obj *obj, struct npu_mem_handle *h);
 bool npu_mem_obj_visible(struct npu_mem_obj *obj, bool admin, kuid_t uid);
+void npu_mem_obj_event(struct npu_mem_event *ev, u32 type,
+		       const struct npu_mem_obj *obj,
+		       const struct npu_mem_owner *who);
 void npu_mem_obj_hold(struct npu_mem_obj *obj);
 void npu_mem_obj_unhold(struct npu_mem_obj *obj);
+void npu_mem_obj_get(struct npu_mem_obj *obj);
 void npu_mem_obj_put(struct npu_mem_obj *obj);
 
 /* share.c */
 struct npu_mem_share *npu_mem_share_get(struct npu_mem_sys *sys, u64 value);
 void npu_mem_share_put(struct npu_mem_share *share);
 void npu_mem_share_kill(struct npu_mem_share *share);
-int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value);
-int npu_mem_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids,
+int npu_mem_ctx_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value);
+int npu_mem_ctx_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids,
 		     u32 count);
-int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle);
+int npu_mem_ctx_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle);
 void npu_mem_share_drop_importer(struct npu_mem_share *share,
 				 struct npu_mem_handle *h);
 int npu_mem_refusal_errno(u32 reason);
@@ -391,11 +396,12 @@ struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 				       const struct npu_mem_owner *owner);
 void npu_mem_ctx_teardown(struct npu_mem_ctx *ctx);
 void npu_mem_ctx_destroy(struct npu_mem_ctx *ctx);
+struct npu_mem_handle *npu_mem_ctx_handle(struct npu_mem_ctx *ctx, u64 id);
 int npu_mem_ctx_add_handle(struct npu_mem_ctx *ctx, struct npu_mem_handle *h);
-int npu_mem_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_kind,
+int npu_mem_ctx_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_kind,
 		  u32 *handle);
-int npu_mem_free(struct npu_mem_ctx *ctx, u32 handle);
-int npu_mem_handle_info(struct npu_mem_ctx *ctx, struct npu_mem_handle_info *info);
+int npu_mem_ctx_free(struct npu_mem_ctx *ctx, u32 handle);
+int npu_mem_ctx_handle_info(struct npu_mem_ctx *ctx, struct npu_mem_handle_info *info);
 bool npu_mem_owner_equal(const struct npu_mem_owner *a,
 			 const struct npu_mem_owner *b);
 void npu_mem_owner_current(struct npu_mem_owner *owner);
@@ -406,7 +412,7 @@ u64 npu_mem_handle_mmap_offset(u32 handle);
 int npu_mem_ctx_mmap(struct npu_mem_ctx *ctx, struct vm_area_struct *vma);
 
 /* npu_mem_main.c */
-int npu_mem_version_fill(struct npu_mem_version *ver);
+void npu_mem_version_fill(struct npu_mem_sys *sys, struct npu_mem_version *ver);
 
 /**
  * struct npu_mem_event - what netlink.c multicasts to the "events" group

@@ -11,20 +11,23 @@
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/fs.h>
+#include <linux/log2.h>
 #include <linux/miscdevice.h>
 #include <linux/mm.h>
 #include <linux/mmu_notifier.h>
 #include <linux/module.h>
+#include <linux/nospec.h>
 #include <linux/sched.h>
 #include <linux/slab.h>
+#include <linux/stddef.h>
 #include <linux/uaccess.h>
 #include <kunit/visibility.h>
 
 #include "compat.h"
 #include "npu_mem.h"
 
-unsigned int npu_mem_num_devices = 2;
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_num_devices);
+/* The module parameters: read once, by npu_mem_init(), into the machine. */
+static unsigned int npu_mem_num_devices = 2;
 module_param_named(num_devices, npu_mem_num_devices, uint, 0444);
 MODULE_PARM_DESC(num_devices, "number of simulated NPU devices (1-64, default 2)");
 
@@ -36,18 +39,24 @@ static unsigned int npu_mem_zero_reserve_mb = 64;
 module_param_named(zero_reserve_mb, npu_mem_zero_reserve_mb, uint, 0444);
 MODULE_PARM_DESC(zero_reserve_mb, "zeroed memory each device keeps ready per memory cgroup that allocates on it, charged to that cgroup, in MiB (multiple of 2, default 64, 0 = none)");
 
+/*
+ * For benchmarks and tests only: a 4 KiB granularity lets a VM hold 10^6 live
+ * objects.  Real devices (and ACL) use 2 MiB.
+ */
+static unsigned int npu_mem_test_granularity_kb;
+module_param_named(test_granularity_kb, npu_mem_test_granularity_kb, uint, 0444);
+MODULE_PARM_DESC(test_granularity_kb,
+		 "benchmarks/tests only: granularity of NORMAL and HUGE objects in KiB (4-2048, power of 2; default 0 = 2 MiB)");
+
 /* The module's machine: set once by init, before the device is registered. */
 static struct npu_mem_sys *npu_mem_sys;
 
-/* Fill the answer to NPU_MEM_IOCTL_VERSION; rejects unknown input flags. */
-int npu_mem_version_fill(struct npu_mem_version *ver)
+/* Fill the answer to NPU_MEM_IOCTL_VERSION for @sys. */
+void npu_mem_version_fill(struct npu_mem_sys *sys, struct npu_mem_version *ver)
 {
-	if (ver->flags)
-		return -EINVAL;
 	ver->abi_major = NPU_MEM_ABI_MAJOR;
 	ver->abi_minor = NPU_MEM_ABI_MINOR;
-	ver->num_devices = npu_mem_num_devices;
-	return 0;
+	ver->num_devices = sys->num_devices;
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_version_fill);
 
@@ -71,8 +80,8 @@ static int npu_mem_open(struct inode *inode, struct file *file)
 		return -EINVAL;
 	npu_mem_owner_current(&owner);
 	ctx = npu_mem_ctx_create(npu_mem_sys, &owner);
-	if (!ctx)
-		return -ENOMEM;
+	if (IS_ERR(ctx))
+		return PTR_ERR(ctx);
 	ctx->mn.ops = &npu_mem_mn_ops;
 	ret = mmu_notifier_register(&ctx->mn, current->mm);
 	if (ret) {
@@ -102,14 +111,19 @@ static int npu_mem_check_caller(struct npu_mem_ctx *ctx)
 	return 0;
 }
 
+/*
+ * The handlers below unpack their struct for the core.  Flags and reserved
+ * fields have already been checked by the funnel (npu_mem_ioctl_args_ok()).
+ */
 static int npu_mem_ioc_version(struct npu_mem_ctx *ctx, void *arg)
 {
-	return npu_mem_version_fill(arg);
+	npu_mem_version_fill(ctx->sys, arg);
+	return 0;
 }
 
 static int npu_mem_ioc_device_info(struct npu_mem_ctx *ctx, void *arg)
 {
-	return npu_mem_device_info(ctx->sys, arg);
+	return npu_mem_sys_device_info(ctx->sys, arg);
 }
 
 static int npu_mem_ioc_alloc(struct npu_mem_ctx *ctx, void *arg)
@@ -117,9 +131,7 @@ static int npu_mem_ioc_alloc(struct npu_mem_ctx *ctx, void *arg)
 	struct npu_mem_alloc *a = arg;
 	int ret;
 
-	if (a->flags)
-		return -EINVAL;
-	ret = npu_mem_alloc(ctx, a->device, a->size, a->page_kind, &a->handle);
+	ret = npu_mem_ctx_alloc(ctx, a->device, a->size, a->page_kind, &a->handle);
 	if (!ret)
 		a->mmap_offset = npu_mem_handle_mmap_offset(a->handle);
 	return ret;
@@ -129,16 +141,14 @@ static int npu_mem_ioc_free(struct npu_mem_ctx *ctx, void *arg)
 {
 	struct npu_mem_free *f = arg;
 
-	if (f->flags)
-		return -EINVAL;
-	return npu_mem_free(ctx, f->handle);
+	return npu_mem_ctx_free(ctx, f->handle);
 }
 
 static int npu_mem_ioc_export(struct npu_mem_ctx *ctx, void *arg)
 {
 	struct npu_mem_export *e = arg;
 
-	return npu_mem_export(ctx, e->handle, e->flags, &e->shareable);
+	return npu_mem_ctx_export(ctx, e->handle, e->flags, &e->shareable);
 }
 
 static int npu_mem_ioc_set_pids(struct npu_mem_ctx *ctx, void *arg)
@@ -147,7 +157,7 @@ static int npu_mem_ioc_set_pids(struct npu_mem_ctx *ctx, void *arg)
 	s32 *pids;
 	int ret;
 
-	if (s->flags || !s->count)
+	if (!s->count)
 		return -EINVAL;
 	if (s->count > NPU_MEM_MAX_PIDS)
 		return -E2BIG;
@@ -159,7 +169,7 @@ static int npu_mem_ioc_set_pids(struct npu_mem_ctx *ctx, void *arg)
 		ret = -EFAULT;
 		goto out_free;
 	}
-	ret = npu_mem_set_pids(ctx, s->shareable, pids, s->count);
+	ret = npu_mem_ctx_set_pids(ctx, s->shareable, pids, s->count);
 out_free:
 	kvfree(pids);
 	return ret;
@@ -170,9 +180,7 @@ static int npu_mem_ioc_import(struct npu_mem_ctx *ctx, void *arg)
 	struct npu_mem_import *im = arg;
 	int ret;
 
-	if (im->flags || im->reserved)
-		return -EINVAL;
-	ret = npu_mem_import(ctx, im->shareable, im->device, &im->handle);
+	ret = npu_mem_ctx_import(ctx, im->shareable, im->device, &im->handle);
 	if (!ret)
 		im->mmap_offset = npu_mem_handle_mmap_offset(im->handle);
 	return ret;
@@ -182,22 +190,16 @@ static int npu_mem_ioc_bare_tgid(struct npu_mem_ctx *ctx, void *arg)
 {
 	struct npu_mem_bare_tgid *t = arg;
 
-	if (t->flags)
-		return -EINVAL;
 	t->tgid = ctx->owner.tgid;
 	return 0;
 }
 
 static int npu_mem_ioc_handle_info(struct npu_mem_ctx *ctx, void *arg)
 {
-	struct npu_mem_handle_info *info = arg;
-
-	if (info->flags)
-		return -EINVAL;
-	return npu_mem_handle_info(ctx, info);
+	return npu_mem_ctx_handle_info(ctx, arg);
 }
 
-/* Big enough for every ioctl's argument. */
+/* Big enough for every ioctl's argument, at this module's struct sizes. */
 union npu_mem_ioctl_arg {
 	struct npu_mem_version version;
 	struct npu_mem_device_info device_info;
@@ -210,26 +212,80 @@ union npu_mem_ioctl_arg {
 	struct npu_mem_handle_info handle_info;
 };
 
+/**
+ * struct npu_mem_ioctl_desc - one ioctl of the table
+ * @cmd: the ioctl number as this module's header defines it; its type,
+ *	number and direction must match the caller's, its size need not
+ * @size: sizeof() the argument struct in this module
+ * @min_size: the smallest size accepted, NPU_MEM_*_SIZE_VER0
+ * @flags_offset: where the struct's __u32 flags field is
+ * @valid_flags: the flags bits this ioctl defines
+ * @reserved_offset: where a __u32 that must be zero is, or 0 for none
+ * @func: the handler; it sees the argument at @size bytes, checked
+ */
 struct npu_mem_ioctl_desc {
 	unsigned int cmd;
+	unsigned int size;
+	unsigned int min_size;
+	unsigned int flags_offset;
+	u32 valid_flags;
+	unsigned int reserved_offset;
 	int (*func)(struct npu_mem_ctx *ctx, void *arg);
 };
 
-#define NPU_MEM_IOCTL_DEF(_cmd, _func) \
-	[_IOC_NR(_cmd)] = { .cmd = (_cmd), .func = (_func) }
+#define NPU_MEM_IOCTL_DEF(_cmd, _func, _type, _min_size, _valid_flags,	\
+			  _reserved_offset)				\
+	[_IOC_NR(_cmd)] = {						\
+		.cmd = (_cmd),						\
+		.size = sizeof(struct _type),				\
+		.min_size = (_min_size),				\
+		.flags_offset = offsetof(struct _type, flags),		\
+		.valid_flags = (_valid_flags),				\
+		.reserved_offset = (_reserved_offset),			\
+		.func = (_func),					\
+	}
 
 static const struct npu_mem_ioctl_desc npu_mem_ioctls[] = {
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_VERSION, npu_mem_ioc_version),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_DEVICE_INFO, npu_mem_ioc_device_info),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_ALLOC, npu_mem_ioc_alloc),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_FREE, npu_mem_ioc_free),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_EXPORT, npu_mem_ioc_export),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_SET_PIDS, npu_mem_ioc_set_pids),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_IMPORT, npu_mem_ioc_import),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_BARE_TGID, npu_mem_ioc_bare_tgid),
-	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_HANDLE_INFO, npu_mem_ioc_handle_info),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_VERSION, npu_mem_ioc_version,
+			  npu_mem_version, NPU_MEM_VERSION_SIZE_VER0, 0, 0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_DEVICE_INFO, npu_mem_ioc_device_info,
+			  npu_mem_device_info, NPU_MEM_DEVICE_INFO_SIZE_VER0, 0, 0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_ALLOC, npu_mem_ioc_alloc,
+			  npu_mem_alloc, NPU_MEM_ALLOC_SIZE_VER0, 0, 0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_FREE, npu_mem_ioc_free,
+			  npu_mem_free, NPU_MEM_FREE_SIZE_VER0, 0, 0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_EXPORT, npu_mem_ioc_export,
+			  npu_mem_export, NPU_MEM_EXPORT_SIZE_VER0,
+			  NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, 0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_SET_PIDS, npu_mem_ioc_set_pids,
+			  npu_mem_set_pids, NPU_MEM_SET_PIDS_SIZE_VER0, 0, 0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_IMPORT, npu_mem_ioc_import,
+			  npu_mem_import, NPU_MEM_IMPORT_SIZE_VER0, 0,
+			  offsetof(struct npu_mem_import, reserved)),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_BARE_TGID, npu_mem_ioc_bare_tgid,
+			  npu_mem_bare_tgid, NPU_MEM_BARE_TGID_SIZE_VER0, 0, 0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_HANDLE_INFO, npu_mem_ioc_handle_info,
+			  npu_mem_handle_info, NPU_MEM_HANDLE_INFO_SIZE_VER0, 0, 0),
 };
 
+/* The one check of every ioctl's flags and reserved fields. */
+static bool npu_mem_ioctl_args_ok(const struct npu_mem_ioctl_desc *desc,
+				  const void *karg)
+{
+	u32 flags = *(const u32 *)(karg + desc->flags_offset);
+
+	if (flags & ~desc->valid_flags)
+		return false;
+	return !desc->reserved_offset ||
+	       !*(const u32 *)(karg + desc->reserved_offset);
+}
+
+/*
+ * The ioctl funnel.  The caller's struct size comes from its ioctl number:
+ * copy_struct_from_user() zero-extends an older, shorter struct and refuses
+ * (E2BIG) a newer, longer one whose extra bytes are not zero, so adding a
+ * field at the end never changes an ioctl number.
+ */
 static long npu_mem_ioctl(struct file *file, unsigned int cmd, unsigned long arg)
 {
 	struct npu_mem_ctx *ctx = file->private_data;
@@ -237,24 +293,30 @@ static long npu_mem_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	const struct npu_mem_ioctl_desc *desc;
 	union npu_mem_ioctl_arg karg;
 	unsigned int nr = _IOC_NR(cmd);
-	unsigned int size = _IOC_SIZE(cmd);
+	unsigned int usize = _IOC_SIZE(cmd);
 	int ret;
 
 	if (_IOC_TYPE(cmd) != NPU_MEM_IOCTL_BASE || nr >= ARRAY_SIZE(npu_mem_ioctls))
 		return -ENOTTY;
-	desc = &npu_mem_ioctls[nr];
-	if (!desc->func || desc->cmd != cmd || WARN_ON_ONCE(size > sizeof(karg)))
+	desc = &npu_mem_ioctls[array_index_nospec(nr, ARRAY_SIZE(npu_mem_ioctls))];
+	if (!desc->func || _IOC_DIR(cmd) != _IOC_DIR(desc->cmd))
 		return -ENOTTY;
+	if (usize < desc->min_size)
+		return -EINVAL;
 
 	ret = npu_mem_check_caller(ctx);
 	if (ret)
 		return ret;
-	if (copy_from_user(&karg, uarg, size))
-		return -EFAULT;
+	ret = copy_struct_from_user(&karg, desc->size, uarg, usize);
+	if (ret)
+		return ret;
+	if (!npu_mem_ioctl_args_ok(desc, &karg))
+		return -EINVAL;
 	ret = desc->func(ctx, &karg);
 	if (ret)
 		return ret;
-	if ((_IOC_DIR(cmd) & _IOC_READ) && copy_to_user(uarg, &karg, size))
+	if ((_IOC_DIR(cmd) & _IOC_READ) &&
+	    copy_to_user(uarg, &karg, min(usize, desc->size)))
 		return -EFAULT;
 	return 0;
 }
@@ -306,7 +368,10 @@ static int __init npu_mem_init(void)
 		       npu_mem_zero_reserve_mb);
 		return -EINVAL;
 	}
-	if (!npu_mem_test_granularity_valid()) {
+	if (npu_mem_test_granularity_kb &&
+	    (npu_mem_test_granularity_kb < PAGE_SIZE >> 10 ||
+	     npu_mem_test_granularity_kb > NPU_MEM_GRANULARITY >> 10 ||
+	     !is_power_of_2(npu_mem_test_granularity_kb))) {
 		pr_err("test_granularity_kb must be 0 or a power of 2 from %lu to 2048\n",
 		       PAGE_SIZE >> 10);
 		return -EINVAL;
@@ -320,6 +385,9 @@ static int __init npu_mem_init(void)
 		goto err_destroy_cache;
 	npu_mem_sys = npu_mem_sys_create(npu_mem_num_devices,
 					 (u64)npu_mem_dev_mem_mb << 20,
+					 npu_mem_test_granularity_kb ?
+					 (u64)npu_mem_test_granularity_kb << 10 :
+					 NPU_MEM_GRANULARITY,
 					 (u64)npu_mem_zero_reserve_mb << 20,
 					 &npu_mem_host_backend);
 	if (IS_ERR(npu_mem_sys)) {

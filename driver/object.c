@@ -14,24 +14,13 @@
 
 #include "npu_mem.h"
 
-/*
- * For benchmarks and tests only: a 4 KiB granularity lets a VM hold 10^6 live
- * objects.  Real devices (and ACL) use 2 MiB.
- */
-static unsigned int npu_mem_test_granularity_kb;
-module_param_named(test_granularity_kb, npu_mem_test_granularity_kb, uint, 0444);
-MODULE_PARM_DESC(test_granularity_kb,
-		 "benchmarks/tests only: granularity of NORMAL and HUGE objects in KiB (4-2048, power of 2; default 0 = 2 MiB)");
-
-/* Return: the granularity of @page_kind, or 0 if it is not a page kind. */
-u64 npu_mem_page_kind_granularity(u32 page_kind)
+/* Return: the granularity of @page_kind on @sys, or 0 if it is not a page kind. */
+u64 npu_mem_page_kind_granularity(struct npu_mem_sys *sys, u32 page_kind)
 {
 	switch (page_kind) {
 	case NPU_MEM_PAGE_NORMAL:
 	case NPU_MEM_PAGE_HUGE:
-		if (npu_mem_test_granularity_kb)
-			return (u64)npu_mem_test_granularity_kb << 10;
-		return NPU_MEM_GRANULARITY;
+		return sys->granularity;
 	case NPU_MEM_PAGE_HUGE1G:
 		return NPU_MEM_GRANULARITY_HUGE1G;
 	default:
@@ -55,7 +44,7 @@ struct npu_mem_obj *npu_mem_obj_alloc(struct npu_mem_sys *sys,
 				      const struct npu_mem_owner *owner,
 				      u32 device, u64 size, u32 page_kind)
 {
-	u64 gran = npu_mem_page_kind_granularity(page_kind);
+	u64 gran = npu_mem_page_kind_granularity(sys, page_kind);
 	struct npu_mem_dev *dev;
 	struct npu_mem_obj *obj;
 	int ret;
@@ -106,16 +95,6 @@ err_free_obj:
 	return ERR_PTR(ret);
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_alloc);
-
-/* npu_mem_obj_alloc() for the kernel itself (tgid 0): KUnit fixtures. */
-struct npu_mem_obj *npu_mem_obj_create(struct npu_mem_sys *sys, u32 device,
-				       u64 size, u32 page_kind)
-{
-	static const struct npu_mem_owner kernel = { .comm = "kernel" };
-
-	return npu_mem_obj_alloc(sys, &kernel, device, size, page_kind);
-}
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_create);
 
 /**
  * npu_mem_obj_find - look up the live object with the lowest id >= *@id
@@ -179,13 +158,27 @@ bool npu_mem_obj_visible(struct npu_mem_obj *obj, bool admin, kuid_t uid)
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_visible);
 
-/* Is the test_granularity_kb parameter usable?  Checked once by module init. */
-bool npu_mem_test_granularity_valid(void)
+/**
+ * npu_mem_obj_event - start an event about @obj
+ * @ev: the event to fill
+ * @type: NPU_MEM_EVENT_*
+ * @obj: the object: its id, device and size
+ * @who: the acting process
+ *
+ * The other fields are zero; callers add what they know (the value, a
+ * handle's own device).
+ */
+void npu_mem_obj_event(struct npu_mem_event *ev, u32 type,
+		       const struct npu_mem_obj *obj,
+		       const struct npu_mem_owner *who)
 {
-	unsigned int kb = npu_mem_test_granularity_kb;
-
-	return !kb || (kb >= PAGE_SIZE >> 10 && kb <= NPU_MEM_GRANULARITY >> 10 &&
-		       is_power_of_2(kb));
+	*ev = (struct npu_mem_event) {
+		.type = type,
+		.obj = obj->id,
+		.device = obj->dev->id,
+		.size = obj->size,
+		.who = who,
+	};
 }
 
 static void npu_mem_obj_release(struct kref *ref)
@@ -194,6 +187,12 @@ static void npu_mem_obj_release(struct kref *ref)
 
 	atomic_dec(&obj->sys->nr_objs);
 	kfree(obj);
+}
+
+/* Take a struct reference; the caller must already have one (or a holder). */
+void npu_mem_obj_get(struct npu_mem_obj *obj)
+{
+	kref_get(&obj->ref);
 }
 
 void npu_mem_obj_put(struct npu_mem_obj *obj)
@@ -217,18 +216,13 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_hold);
 void npu_mem_obj_unhold(struct npu_mem_obj *obj)
 {
 	struct npu_mem_dev *dev = obj->dev;
-	struct npu_mem_event ev = {
-		.type = NPU_MEM_EVENT_RELEASED,
-		.obj = obj->id,
-		.device = dev->id,
-		.size = obj->size,
-		.who = &obj->owner,
-	};
 	struct npu_mem_share *share;
+	struct npu_mem_event ev;
 
 	if (!refcount_dec_and_test(&obj->holders))
 		return;
 
+	npu_mem_obj_event(&ev, NPU_MEM_EVENT_RELEASED, obj, &obj->owner);
 	xa_erase(&obj->sys->objs, obj->id);
 	spin_lock(&obj->lock);
 	share = obj->share;

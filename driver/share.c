@@ -89,29 +89,23 @@ int npu_mem_refusal_errno(u32 reason)
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_refusal_errno);
 
 /**
- * npu_mem_export - NPU_MEM_IOCTL_EXPORT for @ctx
+ * npu_mem_ctx_export - NPU_MEM_IOCTL_EXPORT for @ctx
  * @ctx: the caller's context
  * @handle: a handle of @ctx made by alloc
  * @flags: NPU_MEM_EXPORT_* bits
  * @value: out: the shareable value
  *
- * Return: 0, -EINVAL (flags), -ENOENT (no handle), -EPERM (imported handle),
+ * Return: 0, -ENOENT (no handle), -EPERM (imported handle),
  * -EEXIST (already exported), -ENOSPC (indexes exhausted), -ENOMEM, -EBADFD.
  */
-int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
+int npu_mem_ctx_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
 {
-	struct npu_mem_event ev = {
-		.type = NPU_MEM_EVENT_EXPORTED,
-		.who = &ctx->owner,
-	};
 	struct npu_mem_sys *sys = ctx->sys;
+	struct npu_mem_event ev;
 	struct npu_mem_handle *h;
 	struct npu_mem_share *share;
 	s64 index;
 	int ret;
-
-	if (flags & ~NPU_MEM_EXPORT_DISABLE_PID_VALIDATION)
-		return -EINVAL;
 
 	share = kzalloc(sizeof(*share), GFP_KERNEL_ACCOUNT);
 	if (!share)
@@ -124,13 +118,9 @@ int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
 	share->no_validation = flags & NPU_MEM_EXPORT_DISABLE_PID_VALIDATION;
 
 	mutex_lock(&ctx->lock);
-	if (ctx->dead) {
-		ret = -EBADFD;
-		goto err_unlock;
-	}
-	h = npu_mem_htab_get(&ctx->handles, handle);
-	if (!h) {
-		ret = -ENOENT;
+	h = npu_mem_ctx_handle(ctx, handle);
+	if (IS_ERR(h)) {
+		ret = PTR_ERR(h);
 		goto err_unlock;
 	}
 	if (h->imported) {
@@ -154,7 +144,7 @@ int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
 		goto err_unlock;
 
 	/* Visible now.  Our handle is a holder, so the object stays live. */
-	kref_get(&h->obj->ref);
+	npu_mem_obj_get(h->obj);
 	kref_get(&share->ref);
 	atomic_inc(&h->obj->dev->nr_exports);
 	spin_lock(&h->obj->lock);
@@ -162,9 +152,7 @@ int npu_mem_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
 	spin_unlock(&h->obj->lock);
 	h->share = share;
 	*value = share->value;
-	ev.obj = h->obj->id;
-	ev.device = h->obj->dev->id;
-	ev.size = h->obj->size;
+	npu_mem_obj_event(&ev, NPU_MEM_EVENT_EXPORTED, h->obj, &ctx->owner);
 	ev.value = share->value;
 	mutex_unlock(&ctx->lock);
 	npu_mem_nl_notify(sys, &ev);
@@ -177,7 +165,7 @@ err_unlock:
 	kfree(share);
 	return ret;
 }
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_export);
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_export);
 
 static int npu_mem_pid_cmp(const void *a, const void *b)
 {
@@ -193,7 +181,7 @@ static bool npu_mem_pid_first(const s32 *pids, u32 i)
 }
 
 /**
- * npu_mem_set_pids - NPU_MEM_IOCTL_SET_PIDS for @ctx
+ * npu_mem_ctx_set_pids - NPU_MEM_IOCTL_SET_PIDS for @ctx
  * @ctx: the caller's context
  * @value: a shareable value
  * @pids: @count bare tgids (sorted in place)
@@ -206,7 +194,7 @@ static bool npu_mem_pid_first(const s32 *pids, u32 i)
  * many), -ENOENT (no live value), -EACCES (caller is not the exporter), -EPERM
  * (exported without pid validation), -ENOMEM.
  */
-int npu_mem_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids, u32 count)
+int npu_mem_ctx_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids, u32 count)
 {
 	struct npu_mem_share *share;
 	u32 i, added = 0;
@@ -288,7 +276,7 @@ out_put:
 	npu_mem_share_put(share);
 	return ret;
 }
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_set_pids);
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_set_pids);
 
 /*
  * May @owner import @share?  Called with @share->lock held.
@@ -324,20 +312,17 @@ static void npu_mem_import_refused(struct npu_mem_ctx *ctx, u64 value,
 	struct npu_mem_event ev = {
 		.type = NPU_MEM_EVENT_IMPORT_REFUSED,
 		.who = &ctx->owner,
-		.reason = reason,
-		.value = value,
 	};
 
-	if (share) {
-		ev.obj = share->obj->id;
-		ev.device = share->obj->dev->id;
-		ev.size = share->obj->size;
-	}
+	if (share)
+		npu_mem_obj_event(&ev, ev.type, share->obj, ev.who);
+	ev.reason = reason;
+	ev.value = value;
 	npu_mem_nl_notify(ctx->sys, &ev);
 }
 
 /**
- * npu_mem_import - NPU_MEM_IOCTL_IMPORT for @ctx
+ * npu_mem_ctx_import - NPU_MEM_IOCTL_IMPORT for @ctx
  * @ctx: the caller's context
  * @value: the shareable value
  * @device: the device to bind the new handle to
@@ -347,14 +332,9 @@ static void npu_mem_import_refused(struct npu_mem_ctx *ctx, u64 value,
  * exporter), -EEXIST (caller already imported it), -EACCES (whitelist),
  * -ENOMEM, -EBADFD.
  */
-int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
+int npu_mem_ctx_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 {
-	struct npu_mem_event ev = {
-		.type = NPU_MEM_EVENT_IMPORTED,
-		.device = device,
-		.who = &ctx->owner,
-		.value = value,
-	};
+	struct npu_mem_event ev;
 	pid_t tgid = ctx->owner.tgid;
 	struct npu_mem_share *share;
 	struct npu_mem_handle *h;
@@ -410,8 +390,9 @@ int npu_mem_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 	npu_mem_obj_link(share->obj, h);
 	*handle = h->id;
 	/* Once unlocked, another thread of ours may free the handle. */
-	ev.obj = share->obj->id;
-	ev.size = share->obj->size;
+	npu_mem_obj_event(&ev, NPU_MEM_EVENT_IMPORTED, share->obj, &ctx->owner);
+	ev.device = device;
+	ev.value = value;
 	mutex_unlock(&share->lock);
 	mutex_unlock(&ctx->lock);
 	npu_mem_nl_notify(ctx->sys, &ev);
@@ -432,7 +413,7 @@ err_put_share:
 	npu_mem_share_put(share);
 	return ret;
 }
-EXPORT_SYMBOL_IF_KUNIT(npu_mem_import);
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_import);
 
 /* Forget that @h's process imported @share (its handle is going). */
 void npu_mem_share_drop_importer(struct npu_mem_share *share,

@@ -1,9 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Every ioctl and mmap libshim makes on /dev/npu_mem (uapi/npu_mem.h).
- * Functions return 0 or the kernel's negative errno.  Until the driver's
- * ABI has an ioctl, the function reports -ENOTTY, which callers map to
- * ACL_ERROR_RT_FEATURE_NOT_SUPPORT.
+ * Functions return 0 or the kernel's negative errno.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -12,7 +10,6 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "acl/acl_rt.h"
 #include "npu_dev.h"
 #include "uapi/npu_mem.h"
 
@@ -52,39 +49,7 @@ void npu_dev_close(int fd)
 	close(fd);
 }
 
-#ifdef NPU_MEM_IOCTL_ALLOC
-
-/* aclrtMemAttr -> the driver's page kind (see uapi/npu_mem.h). */
-static uint32_t page_kind(uint32_t attr)
-{
-	switch (attr) {
-	case ACL_HBM_MEM_HUGE:
-	case ACL_MEM_HUGE:
-	case ACL_MEM_P2P_HUGE:
-		return NPU_MEM_PAGE_HUGE;
-	case ACL_HBM_MEM_HUGE1G:
-	case ACL_HBM_MEM_P2P_HUGE1G:
-	case ACL_MEM_HUGE1G:
-	case ACL_MEM_P2P_HUGE1G:
-		return NPU_MEM_PAGE_HUGE1G;
-	default:
-		return NPU_MEM_PAGE_NORMAL;
-	}
-}
-
-static uint32_t page_attr(uint32_t kind)
-{
-	switch (kind) {
-	case NPU_MEM_PAGE_HUGE:
-		return ACL_HBM_MEM_HUGE;
-	case NPU_MEM_PAGE_HUGE1G:
-		return ACL_HBM_MEM_HUGE1G;
-	default:
-		return ACL_HBM_MEM_NORMAL;
-	}
-}
-
-int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total_bytes)
+int npu_dev_device_info(int fd, uint32_t dev, struct npu_dev_info *info)
 {
 	struct npu_mem_device_info a;
 	int ret;
@@ -93,8 +58,10 @@ int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total
 	a.device = dev;
 	ret = xioctl(fd, NPU_MEM_IOCTL_DEVICE_INFO, &a);
 	if (!ret) {
-		*free_bytes = a.free;
-		*total_bytes = a.total;
+		info->total = a.total;
+		info->free = a.free;
+		info->granularity = a.granularity;
+		info->granularity_huge1g = a.granularity_huge1g;
 	}
 	return ret;
 }
@@ -111,18 +78,20 @@ int npu_dev_bare_tgid(int fd, int32_t *tgid)
 	return ret;
 }
 
-int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64_t *id)
+int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind, struct npu_dev_handle *h)
 {
 	struct npu_mem_alloc a;
 	int ret;
 
 	memset(&a, 0, sizeof(a));
 	a.device = dev;
-	a.page_kind = page_kind(mem_attr);
+	a.page_kind = page_kind;
 	a.size = size;
 	ret = xioctl(fd, NPU_MEM_IOCTL_ALLOC, &a);
-	if (!ret)
-		*id = a.handle;
+	if (!ret) {
+		h->id = a.handle;
+		h->mmap_offset = a.mmap_offset;
+	}
 	return ret;
 }
 
@@ -135,23 +104,17 @@ int npu_dev_free(int fd, uint64_t id)
 	return xioctl(fd, NPU_MEM_IOCTL_FREE, &a);
 }
 
-static int handle_info(int fd, uint64_t id, struct npu_mem_handle_info *a)
-{
-	memset(a, 0, sizeof(*a));
-	a->handle = (uint32_t)id;
-	return xioctl(fd, NPU_MEM_IOCTL_HANDLE_INFO, a);
-}
-
 int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
 {
 	struct npu_mem_handle_info a;
-	int ret = handle_info(fd, id, &a);
+	int ret;
 
+	memset(&a, 0, sizeof(a));
+	a.handle = (uint32_t)id;
+	ret = xioctl(fd, NPU_MEM_IOCTL_HANDLE_INFO, &a);
 	if (!ret) {
 		info->size = a.size;
-		info->device = a.device;
-		info->mem_attr = page_attr(a.page_kind);
-		info->imported = !!(a.info_flags & NPU_MEM_INFO_IMPORTED);
+		info->page_kind = a.page_kind;
 	}
 	return ret;
 }
@@ -181,7 +144,7 @@ int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n
 	return xioctl(fd, NPU_MEM_IOCTL_SET_PIDS, &a);
 }
 
-int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id)
+int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, struct npu_dev_handle *h)
 {
 	struct npu_mem_import a;
 	int ret;
@@ -190,77 +153,16 @@ int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id)
 	a.shareable = shareable;
 	a.device = dev;
 	ret = xioctl(fd, NPU_MEM_IOCTL_IMPORT, &a);
-	if (!ret)
-		*id = a.handle;
+	if (!ret) {
+		h->id = a.handle;
+		h->mmap_offset = a.mmap_offset;
+	}
 	return ret;
 }
 
-int npu_dev_map(int fd, uint64_t id, void *va, size_t size, int prot)
+int npu_dev_map(int fd, uint64_t offset, void *va, size_t size, int prot)
 {
-	struct npu_mem_handle_info a;
-	int ret = handle_info(fd, id, &a);
-
-	if (ret)
-		return ret;
-	if (mmap(va, size, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)a.mmap_offset) == MAP_FAILED)
+	if (mmap(va, size, prot, MAP_SHARED | MAP_FIXED, fd, (off_t)offset) == MAP_FAILED)
 		return -errno;
 	return 0;
 }
-
-#else /* the driver's ABI has only NPU_MEM_IOCTL_VERSION so far */
-
-int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total_bytes)
-{
-	(void)fd; (void)dev; (void)free_bytes; (void)total_bytes;
-	return -ENOTTY;
-}
-
-int npu_dev_bare_tgid(int fd, int32_t *tgid)
-{
-	(void)fd; (void)tgid;
-	return -ENOTTY;
-}
-
-int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64_t *id)
-{
-	(void)fd; (void)dev; (void)size; (void)mem_attr; (void)id;
-	return -ENOTTY;
-}
-
-int npu_dev_free(int fd, uint64_t id)
-{
-	(void)fd; (void)id;
-	return -ENOTTY;
-}
-
-int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
-{
-	(void)fd; (void)id; (void)info;
-	return -ENOTTY;
-}
-
-int npu_dev_export(int fd, uint64_t id, uint32_t flags, uint64_t *shareable)
-{
-	(void)fd; (void)id; (void)flags; (void)shareable;
-	return -ENOTTY;
-}
-
-int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n)
-{
-	(void)fd; (void)shareable; (void)pids; (void)n;
-	return -ENOTTY;
-}
-
-int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id)
-{
-	(void)fd; (void)shareable; (void)dev; (void)id;
-	return -ENOTTY;
-}
-
-int npu_dev_map(int fd, uint64_t id, void *va, size_t size, int prot)
-{
-	(void)fd; (void)id; (void)va; (void)size; (void)prot;
-	return -ENOTTY;
-}
-
-#endif

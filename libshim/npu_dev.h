@@ -12,34 +12,49 @@
 
 #define NPU_DEV_PATH "/dev/npu_mem"
 
+/* A handle ALLOC or IMPORT made: the driver's id and the offset that maps it. */
+struct npu_dev_handle {
+	uint64_t id;
+	uint64_t mmap_offset;	/* for npu_dev_map() */
+};
+
 /* What the driver reports about one physical handle of this process. */
 struct npu_dev_handle_info {
 	uint64_t size;		/* bytes */
-	uint32_t device;	/* device the handle is bound to */
-	uint32_t mem_attr;	/* aclrtMemAttr given at allocation */
-	int imported;		/* 1 if created by import */
+	uint32_t page_kind;	/* NPU_MEM_PAGE_* */
+};
+
+/* What the driver reports about one device (DEVICE_INFO). */
+struct npu_dev_info {
+	uint64_t total;			/* bytes */
+	uint64_t free;			/* bytes */
+	uint64_t granularity;		/* of NORMAL and HUGE page kinds */
+	uint64_t granularity_huge1g;	/* of HUGE1G */
 };
 
 /* Open the device and check its ABI major; *ndev = number of simulated devices. */
 int npu_dev_open(int *fd, uint32_t *ndev);
 void npu_dev_close(int fd);
 
-int npu_dev_mem_info(int fd, uint32_t dev, uint64_t *free_bytes, uint64_t *total_bytes);
+int npu_dev_device_info(int fd, uint32_t dev, struct npu_dev_info *info);
 int npu_dev_bare_tgid(int fd, int32_t *tgid);
 
-int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t mem_attr, uint64_t *id);
+int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind,
+		  struct npu_dev_handle *h);
 int npu_dev_free(int fd, uint64_t id);
 int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info);
 
 /* flags: 1 = no pid whitelist (ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION). */
 int npu_dev_export(int fd, uint64_t id, uint32_t flags, uint64_t *shareable);
 int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n);
-int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, uint64_t *id);
+int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, struct npu_dev_handle *h);
 
 /*
- * Map handle @id over [va, va + size) (va lies in a reservation of ours;
- * MAP_FIXED replaces the PROT_NONE placeholder).  prot: PROT_* bits.
+ * Map the handle at @offset (its mmap_offset from ALLOC or IMPORT) over [va, va + size), which lies
+ * in a reservation of ours: MAP_FIXED replaces the PROT_NONE placeholder.
+ * prot: PROT_* bits.  On failure the range may be left empty: the kernel
+ * removes the old mapping before the driver's mmap handler can refuse.
  */
-int npu_dev_map(int fd, uint64_t id, void *va, size_t size, int prot);
+int npu_dev_map(int fd, uint64_t offset, void *va, size_t size, int prot);
 
 #endif /* NPU_MEM_SHIM_NPU_DEV_H */

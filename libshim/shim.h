@@ -10,32 +10,41 @@
 
 #include "acl/acl.h"
 
+/* Devices this library handles (the width of a peer-access bitmask). */
 #define SHIM_MAX_DEV	64
-#define SHIM_MAX_PIDS	65535
-#define SHIM_GRAN	(2UL << 20)	/* 2 MiB: normal and huge pages */
-#define SHIM_GRAN_1G	(1UL << 30)	/* HUGE1G attributes */
 
-/* A physical handle of this process (what aclrtDrvMemHandle points at). */
+/*
+ * A physical handle of this process.  Callers see its token (shim_handle_ptr),
+ * never the record's address: tokens are never reused, so a stale handle
+ * cannot name a record that was allocated later at the same address.
+ */
 struct shim_handle {
 	struct shim_handle *next;
+	uint64_t token;
 	uint64_t kid;			/* the driver's handle id */
+	uint64_t mmap_offset;		/* ... and the offset that maps it */
 	size_t size;
 	int32_t dev;
 	aclrtPhysicalMemProp prop;
 	unsigned int ref;		/* create/import 1, +1 per map and retain */
 	unsigned int map_ref;		/* live mappings */
-	bool imported;
-	bool exported;
-	bool no_whitelist;		/* exported with DISABLE_PID_VALIDATION */
 	uint64_t share;			/* exported value, or the value imported */
 };
 
-/* A range from aclrtReserveMemAddress. */
+/*
+ * A range from aclrtReserveMemAddress.  Broken: a failed map left
+ * [hole, hole + hole_size) unmapped and the placeholder could not be put
+ * back, so that range may belong to someone else now: no more maps, and
+ * release and teardown unmap everything but the hole.
+ */
 struct shim_resv {
 	struct shim_resv *next;
 	uintptr_t base;
 	size_t size;
 	unsigned int nmaps;
+	bool broken;
+	uintptr_t hole;
+	size_t hole_size;
 };
 
 /* A mapping from aclrtMapMem / aclrtMemMapNoAccess. */
@@ -51,6 +60,7 @@ struct shim_map {
 
 struct shim_stream {
 	struct shim_stream *next;
+	uint64_t token;			/* what aclrtStream is, as for handles */
 	int32_t dev;
 };
 
@@ -68,11 +78,14 @@ struct shim_state {
 	unsigned int dev_ref[SHIM_MAX_DEV];	/* aclrtSetDevice count */
 	unsigned int dev_gen[SHIM_MAX_DEV];	/* bumped when a device is reset */
 	uint64_t peer[SHIM_MAX_DEV];		/* enabled peer-access bitmask */
+	size_t gran[SHIM_MAX_DEV];		/* DEVICE_INFO: NORMAL and HUGE granularity */
+	size_t gran_1g[SHIM_MAX_DEV];		/* ... and HUGE1G */
 	struct shim_handle *handles;
 	struct shim_resv *resvs;
 	struct shim_map *maps;
 	struct shim_stream *streams;
 	struct shim_host *hosts;
+	uint64_t last_token;		/* survives aclFinalize and fork */
 };
 
 extern struct shim_state shim;
@@ -80,8 +93,16 @@ extern struct shim_state shim;
 /* Record a failure for aclGetRecentErrMsg() and return @code. */
 aclError shim_fail(const char *func, aclError code, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* Add to the message the last shim_fail() of this thread recorded. */
+void shim_fail_append(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 #define FAIL(code, ...) shim_fail(__func__, (code), __VA_ARGS__)
-#define REQUIRE(cond, ...) do { if (!(cond)) return FAIL(ACL_ERROR_INVALID_PARAM, __VA_ARGS__); } while (0)
+
+/* The messages more than one call gives, each from one place. */
+aclError shim_arg_null(const char *func, const char *name);	/* 100000 "<name> is NULL" */
+aclError shim_arg_zero(const char *func, const char *name);	/* 100000 "<name> is 0" */
+/* @code for flags above @max (0 or 1). */
+aclError shim_arg_flags(const char *func, aclError code, uint64_t flags, uint64_t max);
+aclError shim_no_host_memory(const char *func);			/* 207001 */
 
 /* Driver operations whose errnos map to aclErrors (shim_errmap.c). */
 enum shim_op {
@@ -113,23 +134,41 @@ aclError shim_errno_code(enum shim_op op, int err);
 aclError shim_fail_errno(const char *func, enum shim_op op, int err, const struct shim_errctx *ctx);
 #define FAIL_ERRNO(op, err, ctx) shim_fail_errno(__func__, (op), (err), (ctx))
 
+/*
+ * The lock is taken with cancellation disabled (open and close, which run
+ * under it, are cancellation points) and shim_unlock() restores it.
+ */
+void shim_lock_nocheck(bool write);
 /* Take the lock (write or read) and check aclInit; on error nothing is held. */
 aclError shim_lock(const char *func, bool write);
 void shim_unlock(void);
 
+/* A new token for a handle or stream (caller holds the lock for writing). */
+uint64_t shim_new_token(void);
+
+static inline aclrtDrvMemHandle shim_handle_ptr(const struct shim_handle *h)
+{
+	return (aclrtDrvMemHandle)(uintptr_t)h->token;
+}
+
 /* The calling thread's current device or -1 (caller holds the lock). */
 int32_t shim_current_device(void);
+/* 0 and the current device in *dev, or 107002 (caller holds the lock). */
+aclError shim_need_device(const char *func, int32_t *dev);
+/*
+ * 0, or 107001 if device @d does not exist; @what names @d.  The caller holds
+ * the lock, or passes a negative @d.
+ */
+aclError shim_check_dev(const char *func, const char *what, int64_t d);
 
+/* The record of handle token @p, or NULL. */
 struct shim_handle *shim_find_handle(const void *p);
 struct shim_map *shim_find_map(uintptr_t addr, size_t len);
 struct shim_resv *shim_find_resv(uintptr_t addr, size_t len);
-/* Drop one reference; at 0 release the driver handle and the record. */
-int shim_handle_put(struct shim_handle *h);
+/* Unmap a reservation's address space, all of it but a broken one's hole. */
+void shim_resv_unmap(const struct shim_resv *r);
 /* Tear down everything (aclFinalize); @kernel false after fork. */
 void shim_release_all(bool kernel);
 
-size_t shim_granularity(aclrtMemAttr attr);
-/* Validate a prop as MallocPhysical does: 0 or FAIL()'s code. */
-aclError shim_check_prop(const char *func, const aclrtPhysicalMemProp *prop);
 
 #endif /* NPU_MEM_SHIM_H */

@@ -51,6 +51,37 @@ aclError shim_fail(const char *func, aclError code, const char *fmt, ...)
 	return code;
 }
 
+void shim_fail_append(const char *fmt, ...)
+{
+	size_t n = strlen(err_msg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err_msg + n, sizeof(err_msg) - n, fmt, ap);
+	va_end(ap);
+}
+
+aclError shim_arg_null(const char *func, const char *name)
+{
+	return shim_fail(func, ACL_ERROR_INVALID_PARAM, "%s is NULL", name);
+}
+
+aclError shim_arg_zero(const char *func, const char *name)
+{
+	return shim_fail(func, ACL_ERROR_INVALID_PARAM, "%s is 0", name);
+}
+
+aclError shim_arg_flags(const char *func, aclError code, uint64_t flags, uint64_t max)
+{
+	return shim_fail(func, code, "flags is 0x%llx, must be 0%s", (unsigned long long)flags,
+			 max ? " or 1" : "");
+}
+
+aclError shim_no_host_memory(const char *func)
+{
+	return shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+}
+
 const char *aclGetRecentErrMsg(void)
 {
 	if (!err_set)
@@ -98,24 +129,50 @@ static void atfork_register(void)
 	pthread_atfork(atfork_prepare, atfork_parent, atfork_child);
 }
 
-aclError shim_lock(const char *func, bool write)
+/*
+ * The cancellation state of the thread that holds the lock, restored by
+ * shim_unlock().  A thread cancelled while holding the lock (in open or
+ * close, say) would leave it held for ever: cancellation waits until then.
+ */
+static _Thread_local int lock_cancel_state;
+
+void shim_lock_nocheck(bool write)
 {
+	int old;
+
+	pthread_setcancelstate(PTHREAD_CANCEL_DISABLE, &old);
 	if (write)
 		pthread_rwlock_wrlock(&shim.lock);
 	else
 		pthread_rwlock_rdlock(&shim.lock);
-	if (!shim.inited) {
-		pthread_rwlock_unlock(&shim.lock);
-		return shim_fail(func, ACL_ERROR_UNINITIALIZE, "aclInit has not been called%s",
-				 shim.pid && shim.pid != getpid() ?
-				 " in this process (state is not inherited across fork)" : "");
-	}
-	return ACL_SUCCESS;
+	lock_cancel_state = old;
 }
 
 void shim_unlock(void)
 {
+	int old = lock_cancel_state;
+
 	pthread_rwlock_unlock(&shim.lock);
+	pthread_setcancelstate(old, NULL);
+}
+
+aclError shim_lock(const char *func, bool write)
+{
+	pid_t pid;
+
+	shim_lock_nocheck(write);
+	if (shim.inited)
+		return ACL_SUCCESS;
+	pid = shim.pid;
+	shim_unlock();
+	return shim_fail(func, ACL_ERROR_UNINITIALIZE, "aclInit has not been called%s",
+			 pid && pid != getpid() ?
+			 " in this process (state is not inherited across fork)" : "");
+}
+
+uint64_t shim_new_token(void)
+{
+	return ++shim.last_token;
 }
 
 /* ---- lookups (caller holds the lock) ---- */
@@ -125,57 +182,55 @@ struct shim_handle *shim_find_handle(const void *p)
 	struct shim_handle *h;
 
 	for (h = shim.handles; h; h = h->next)
-		if (h == p)
+		if (h->token == (uintptr_t)p)
 			return h;
 	return NULL;
 }
 
+/* Is [addr, addr + len) inside [base, base + size)? */
+static bool inside(uintptr_t base, size_t size, uintptr_t addr, size_t len)
+{
+	return addr >= base && addr - base < size && len <= size - (addr - base);
+}
+
 struct shim_map *shim_find_map(uintptr_t addr, size_t len)
 {
-	struct shim_map *m;
+	struct shim_map *m = shim.maps;
 
-	for (m = shim.maps; m; m = m->next)
-		if (addr >= m->va && addr - m->va < m->size && len <= m->size - (addr - m->va))
-			return m;
-	return NULL;
+	while (m && !inside(m->va, m->size, addr, len))
+		m = m->next;
+	return m;
 }
 
 struct shim_resv *shim_find_resv(uintptr_t addr, size_t len)
 {
-	struct shim_resv *r;
+	struct shim_resv *r = shim.resvs;
 
-	for (r = shim.resvs; r; r = r->next)
-		if (addr >= r->base && addr - r->base < r->size && len <= r->size - (addr - r->base))
-			return r;
-	return NULL;
+	while (r && !inside(r->base, r->size, addr, len))
+		r = r->next;
+	return r;
 }
 
-int shim_handle_put(struct shim_handle *h)
+void shim_resv_unmap(const struct shim_resv *r)
 {
-	struct shim_handle **pp;
-	int ret;
+	uintptr_t end = r->base + r->size;
 
-	if (h->ref > 1) {
-		h->ref--;
-		return 0;
+	if (!r->broken) {
+		munmap((void *)r->base, r->size);
+		return;
 	}
-	ret = npu_dev_free(shim.fd, h->kid);
-	if (ret)
-		return ret;
-	for (pp = &shim.handles; *pp; pp = &(*pp)->next) {
-		if (*pp == h) {
-			*pp = h->next;
-			break;
-		}
-	}
-	free(h);
-	return 0;
+	if (r->hole > r->base)
+		munmap((void *)r->base, r->hole - r->base);
+	if (r->hole + r->hole_size < end)
+		munmap((void *)(r->hole + r->hole_size), end - (r->hole + r->hole_size));
 }
 
 /*
  * aclFinalize (kernel = true): unmap, free and release everything.  After
- * fork (kernel = false) only forget: records are leaked on purpose so that a
- * parent's handle pointer can never alias a handle the child creates later.
+ * fork (kernel = false) the same without the driver (the child's file is
+ * refused) and without freeing aclrtMallocHost memory, which the child may
+ * still read.  Tokens are never reused, so no handle or stream of before
+ * names one created after.
  */
 void shim_release_all(bool kernel)
 {
@@ -188,33 +243,28 @@ void shim_release_all(bool kernel)
 
 	for (m = shim.maps; m; m = mn) {
 		mn = m->next;
-		if (kernel)
-			free(m);
+		free(m);
 	}
 	for (r = shim.resvs; r; r = rn) {
 		rn = r->next;
-		munmap((void *)r->base, r->size);
-		if (kernel)
-			free(r);
+		shim_resv_unmap(r);
+		free(r);
 	}
 	for (h = shim.handles; h; h = hn) {
 		hn = h->next;
-		if (kernel) {
+		if (kernel)
 			npu_dev_free(shim.fd, h->kid);
-			free(h);
-		}
+		free(h);
 	}
 	for (s = shim.streams; s; s = sn) {
 		sn = s->next;
-		if (kernel)
-			free(s);
+		free(s);
 	}
 	for (hp = shim.hosts; hp; hp = hpn) {
 		hpn = hp->next;
-		if (kernel) {
+		if (kernel)
 			free(hp->p);
-			free(hp);
-		}
+		free(hp);
 	}
 	shim.maps = NULL;
 	shim.resvs = NULL;
@@ -235,43 +285,74 @@ void shim_release_all(bool kernel)
 
 /* ---- init ---- */
 
+/* Read each device's granularity into shim: 0 or a negative errno (*bad: which device). */
+static int read_granularity(int fd, uint32_t ndev, uint32_t *bad)
+{
+	struct npu_dev_info info;
+	uint32_t d;
+	int ret;
+
+	for (d = 0; d < ndev; d++) {
+		ret = npu_dev_device_info(fd, d, &info);
+		if (ret) {
+			*bad = d;
+			return ret;
+		}
+		shim.gran[d] = info.granularity;
+		shim.gran_1g[d] = info.granularity_huge1g;
+	}
+	return 0;
+}
+
 aclError aclInit(const char *configPath)
 {
-	uint32_t ndev;
+	struct shim_errctx c = { 0 };
+	uint32_t ndev, bad = 0;
+	aclError e = ACL_SUCCESS;
 	int fd, ret;
 
 	pthread_once(&atfork_once, atfork_register);
 	if (configPath && access(configPath, R_OK) != 0)
 		return FAIL(ACL_ERROR_INVALID_FILE, "cannot read config file \"%s\": %s",
 			    configPath, strerror(errno));
-	pthread_rwlock_wrlock(&shim.lock);
+	shim_lock_nocheck(true);
 	if (shim.inited) {
-		pthread_rwlock_unlock(&shim.lock);
-		return FAIL(ACL_ERROR_REPEAT_INITIALIZE, "aclInit was already called");
+		e = FAIL(ACL_ERROR_REPEAT_INITIALIZE, "aclInit was already called");
+		goto out;
 	}
 	ret = npu_dev_open(&fd, &ndev);
 	if (ret) {
-		pthread_rwlock_unlock(&shim.lock);
-		return FAIL_ERRNO(SHIM_OP_OPEN, -ret, NULL);
+		e = FAIL_ERRNO(SHIM_OP_OPEN, -ret, NULL);
+		goto out;
+	}
+	ndev = ndev > SHIM_MAX_DEV ? SHIM_MAX_DEV : ndev;
+	ret = read_granularity(fd, ndev, &bad);
+	if (ret) {
+		npu_dev_close(fd);
+		c.dev = (int32_t)bad;
+		e = FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+		goto out;
 	}
 	shim.fd = fd;
-	shim.ndev = ndev > SHIM_MAX_DEV ? SHIM_MAX_DEV : ndev;
+	shim.ndev = ndev;
 	shim.pid = getpid();
 	shim.inited = true;
-	pthread_rwlock_unlock(&shim.lock);
-	return ACL_SUCCESS;
+out:
+	shim_unlock();
+	return e;
 }
 
 aclError aclFinalize(void)
 {
-	pthread_rwlock_wrlock(&shim.lock);
-	if (!shim.inited) {
-		pthread_rwlock_unlock(&shim.lock);
-		return FAIL(ACL_ERROR_REPEAT_FINALIZE, "aclInit has not been called, or aclFinalize already was");
-	}
-	shim_release_all(true);
-	pthread_rwlock_unlock(&shim.lock);
-	return ACL_SUCCESS;
+	aclError e = ACL_SUCCESS;
+
+	shim_lock_nocheck(true);
+	if (shim.inited)
+		shim_release_all(true);
+	else
+		e = FAIL(ACL_ERROR_REPEAT_FINALIZE, "aclInit has not been called, or aclFinalize already was");
+	shim_unlock();
+	return e;
 }
 
 /* ---- devices ---- */
@@ -287,19 +368,32 @@ int32_t shim_current_device(void)
 	return cur_dev;
 }
 
-#define CHECK_DEV(d) do {							\
-	if ((d) < 0 || (uint32_t)(d) >= shim.ndev) {				\
-		shim_unlock();							\
-		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID,			\
-			    "device %d does not exist (%u devices)", (int)(d), shim.ndev); \
-	}									\
-} while (0)
+aclError shim_need_device(const char *func, int32_t *dev)
+{
+	*dev = shim_current_device();
+	if (*dev >= 0)
+		return ACL_SUCCESS;
+	return shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
+			 "no current device in this thread: call aclrtSetDevice first");
+}
+
+aclError shim_check_dev(const char *func, const char *what, int64_t d)
+{
+	if (d < 0)	/* without reading shim.ndev: callers need not hold the lock */
+		return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "%s %lld does not exist",
+				 what, (long long)d);
+	if (d < shim.ndev)
+		return ACL_SUCCESS;
+	return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "%s %lld does not exist (%u devices)",
+			 what, (long long)d, shim.ndev);
+}
 
 aclError aclrtGetDeviceCount(uint32_t *count)
 {
 	aclError e;
 
-	REQUIRE(count, "count is NULL");
+	if (!count)
+		return shim_arg_null(__func__, "count");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
@@ -314,13 +408,15 @@ aclError aclrtSetDevice(int32_t deviceId)
 
 	if (e)
 		return e;
-	CHECK_DEV(deviceId);
-	/* Each call binds the thread and counts once, as in CANN. */
-	shim.dev_ref[deviceId]++;
-	cur_dev = deviceId;
-	cur_gen = shim.dev_gen[deviceId];
+	e = shim_check_dev(__func__, "device", deviceId);
+	if (!e) {
+		/* Each call binds the thread and counts once, as in CANN. */
+		shim.dev_ref[deviceId]++;
+		cur_dev = deviceId;
+		cur_gen = shim.dev_gen[deviceId];
+	}
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtGetDevice(int32_t *deviceId)
@@ -328,16 +424,16 @@ aclError aclrtGetDevice(int32_t *deviceId)
 	aclError e;
 	int32_t d;
 
-	REQUIRE(deviceId, "deviceId is NULL");
+	if (!deviceId)
+		return shim_arg_null(__func__, "deviceId");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	d = shim_current_device();
+	e = shim_need_device(__func__, &d);
 	shim_unlock();
-	if (d < 0)
-		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
-	*deviceId = d;
-	return ACL_SUCCESS;
+	if (!e)
+		*deviceId = d;
+	return e;
 }
 
 static void destroy_streams_of(int32_t dev)
@@ -360,19 +456,15 @@ static aclError reset_device(const char *func, int32_t dev, bool force)
 
 	if (e)
 		return e;
-	if (dev < 0 || (uint32_t)dev >= shim.ndev) {
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID,
-				 "device %d does not exist (%u devices)", (int)dev, shim.ndev);
-	}
-	if (shim.dev_ref[dev] && (force || --shim.dev_ref[dev] == 0)) {
+	e = shim_check_dev(func, "device", dev);
+	if (!e && shim.dev_ref[dev] && (force || --shim.dev_ref[dev] == 0)) {
 		shim.dev_ref[dev] = 0;
 		shim.dev_gen[dev]++;
 		shim.peer[dev] = 0;
 		destroy_streams_of(dev);
 	}
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtResetDevice(int32_t deviceId)
@@ -393,38 +485,33 @@ static bool attr_is_ddr(aclrtMemAttr a)
 
 aclError aclrtGetMemInfo(aclrtMemAttr attr, size_t *free_, size_t *total)
 {
-	uint64_t f, t;
-	int32_t dev;
+	struct npu_dev_info info = { 0 };	/* DDR: simulated devices have HBM only */
+	struct shim_errctx c = { 0 };
 	aclError e;
 	int ret;
 
-	REQUIRE(free_, "free is NULL");
-	REQUIRE(total, "total is NULL");
-	REQUIRE((unsigned int)attr <= ACL_MEM_P2P_HUGE1G, "attr %d is not an aclrtMemAttr", (int)attr);
+	if (!free_)
+		return shim_arg_null(__func__, "free");
+	if (!total)
+		return shim_arg_null(__func__, "total");
+	if ((unsigned int)attr > ACL_MEM_P2P_HUGE1G)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "attr %d is not an aclrtMemAttr", (int)attr);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	dev = shim_current_device();
-	if (dev < 0) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
-	}
-	if (attr_is_ddr(attr)) {	/* simulated devices have HBM only */
-		shim_unlock();
-		*free_ = 0;
-		*total = 0;
-		return ACL_SUCCESS;
-	}
-	ret = npu_dev_mem_info(shim.fd, (uint32_t)dev, &f, &t);
+	e = shim_need_device(__func__, &c.dev);
+	if (e || attr_is_ddr(attr))
+		goto out;
+	ret = npu_dev_device_info(shim.fd, (uint32_t)c.dev, &info);
+	if (ret)
+		e = FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+out:
 	shim_unlock();
-	if (ret) {
-		struct shim_errctx c = { .dev = dev };
-
-		return FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
+	if (!e) {
+		*free_ = info.free;
+		*total = info.total;
 	}
-	*free_ = f;
-	*total = t;
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtDeviceGetBareTgid(int32_t *pid)
@@ -432,32 +519,37 @@ aclError aclrtDeviceGetBareTgid(int32_t *pid)
 	aclError e;
 	int ret;
 
-	REQUIRE(pid, "pid is NULL");
+	if (!pid)
+		return shim_arg_null(__func__, "pid");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
 	ret = npu_dev_bare_tgid(shim.fd, pid);
+	if (ret)
+		e = FAIL_ERRNO(SHIM_OP_TGID, -ret, NULL);
 	shim_unlock();
-	return ret ? FAIL_ERRNO(SHIM_OP_TGID, -ret, NULL) : ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtDeviceCanAccessPeer(int32_t *canAccessPeer, int32_t deviceId, int32_t peerDeviceId)
 {
 	aclError e;
 
-	REQUIRE(canAccessPeer, "canAccessPeer is NULL");
+	if (!canAccessPeer)
+		return shim_arg_null(__func__, "canAccessPeer");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	CHECK_DEV(deviceId);
-	CHECK_DEV(peerDeviceId);
+	e = shim_check_dev(__func__, "device", deviceId);
+	if (!e)
+		e = shim_check_dev(__func__, "device", peerDeviceId);
+	if (!e && deviceId == peerDeviceId)
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "deviceId and peerDeviceId are both %d", (int)deviceId);
 	shim_unlock();
-	if (deviceId == peerDeviceId)
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "deviceId and peerDeviceId are both %d",
-			    (int)deviceId);
 	/* Simulated devices all share one memory: every pair can access each other. */
-	*canAccessPeer = 1;
-	return ACL_SUCCESS;
+	if (!e)
+		*canAccessPeer = 1;
+	return e;
 }
 
 static aclError peer_access(const char *func, int32_t peer, bool enable)
@@ -467,33 +559,29 @@ static aclError peer_access(const char *func, int32_t peer, bool enable)
 
 	if (e)
 		return e;
-	dev = shim_current_device();
-	if (dev < 0) {
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
-				 "no current device: call aclrtSetDevice first");
-	}
-	if (peer < 0 || (uint32_t)peer >= shim.ndev) {
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID,
-				 "peer device %d does not exist (%u devices)", (int)peer, shim.ndev);
-	}
+	e = shim_need_device(func, &dev);
+	if (!e)
+		e = shim_check_dev(func, "peer device", peer);
+	if (e)
+		goto out;
 	if (peer == dev) {
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
-				 "peer device %d is the current device", (int)peer);
+		e = shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "peer device %d is the current device",
+			      (int)peer);
+		goto out;
 	}
 	if (enable)
 		shim.peer[dev] |= 1ULL << peer;
 	else
 		shim.peer[dev] &= ~(1ULL << peer);
+out:
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtDeviceEnablePeerAccess(int32_t peerDeviceId, uint32_t flags)
 {
-	REQUIRE(flags == 0, "flags is %u, must be 0", flags);
+	if (flags)
+		return shim_arg_flags(__func__, ACL_ERROR_INVALID_PARAM, flags, 0);
 	return peer_access(__func__, peerDeviceId, true);
 }
 
@@ -504,42 +592,50 @@ aclError aclrtDeviceDisablePeerAccess(int32_t peerDeviceId)
 
 /* ---- streams: the simulated devices finish every operation at once ---- */
 
-static struct shim_stream *find_stream(const void *p)
+/* The link to stream @p in the list, or 107000 (caller holds the lock). */
+static aclError lookup_stream(const char *func, aclrtStream p, struct shim_stream ***ppp)
 {
-	struct shim_stream *s;
+	struct shim_stream **pp;
 
-	for (s = shim.streams; s; s = s->next)
-		if (s == p)
-			return s;
-	return NULL;
+	for (pp = &shim.streams; *pp; pp = &(*pp)->next)
+		if ((*pp)->token == (uintptr_t)p)
+			break;
+	*ppp = pp;
+	if (*pp)
+		return ACL_SUCCESS;
+	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process",
+			 p);
 }
 
 aclError aclrtCreateStream(aclrtStream *stream)
 {
 	struct shim_stream *s;
+	uint64_t token = 0;
 	aclError e;
 	int32_t dev;
 
-	REQUIRE(stream, "stream is NULL");
+	if (!stream)
+		return shim_arg_null(__func__, "stream");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	dev = shim_current_device();
-	if (dev < 0) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_CONTEXT_NULL, "no current device: call aclrtSetDevice first");
-	}
+	e = shim_need_device(__func__, &dev);
+	if (e)
+		goto out;
 	s = calloc(1, sizeof(*s));
 	if (!s) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = shim_no_host_memory(__func__);
+		goto out;
 	}
+	s->token = token = shim_new_token();
 	s->dev = dev;
 	s->next = shim.streams;
 	shim.streams = s;
+out:
 	shim_unlock();
-	*stream = s;
-	return ACL_SUCCESS;
+	if (!e)
+		*stream = (aclrtStream)(uintptr_t)token;
+	return e;
 }
 
 static aclError destroy_stream(const char *func, aclrtStream stream)
@@ -548,21 +644,18 @@ static aclError destroy_stream(const char *func, aclrtStream stream)
 	aclError e;
 
 	if (!stream)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "stream is NULL");
+		return shim_arg_null(func, "stream");
 	e = shim_lock(func, true);
 	if (e)
 		return e;
-	for (pp = &shim.streams; (s = *pp); pp = &s->next) {
-		if (s == stream) {
-			*pp = s->next;
-			free(s);
-			shim_unlock();
-			return ACL_SUCCESS;
-		}
+	e = lookup_stream(func, stream, &pp);
+	if (!e) {
+		s = *pp;
+		*pp = s->next;
+		free(s);
 	}
 	shim_unlock();
-	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process",
-			 stream);
+	return e;
 }
 
 aclError aclrtDestroyStream(aclrtStream stream)
@@ -578,13 +671,10 @@ aclError aclrtDestroyStreamForce(aclrtStream stream)
 /* NULL is the default stream of the current device. */
 static aclError check_stream(const char *func, aclrtStream stream)
 {
-	if (stream ? !find_stream(stream) : shim_current_device() < 0)
-		return stream ?
-			shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
-				  "stream %p is not a live stream of this process", stream) :
-			shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
-				  "default stream needs a current device: call aclrtSetDevice first");
-	return ACL_SUCCESS;
+	struct shim_stream **pp;
+	int32_t dev;
+
+	return stream ? lookup_stream(func, stream, &pp) : shim_need_device(func, &dev);
 }
 
 aclError aclrtSynchronizeStream(aclrtStream stream)
@@ -604,25 +694,29 @@ aclError aclrtMallocHost(void **hostPtr, size_t size)
 {
 	struct shim_host *hp;
 	aclError e;
-	void *p;
+	void *p = NULL;
 
-	REQUIRE(hostPtr, "hostPtr is NULL");
-	REQUIRE(size, "size is 0");
+	if (!hostPtr)
+		return shim_arg_null(__func__, "hostPtr");
+	if (!size)
+		return shim_arg_zero(__func__, "size");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
 	hp = malloc(sizeof(*hp));
 	if (!hp || posix_memalign(&p, 4096, size)) {
 		free(hp);
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory (%zu bytes)", size);
+		e = shim_no_host_memory(__func__);
+		goto out;
 	}
 	hp->p = p;
 	hp->next = shim.hosts;
 	shim.hosts = hp;
+out:
 	shim_unlock();
-	*hostPtr = p;
-	return ACL_SUCCESS;
+	if (!e)
+		*hostPtr = p;
+	return e;
 }
 
 aclError aclrtFreeHost(void *hostPtr)
@@ -630,31 +724,52 @@ aclError aclrtFreeHost(void *hostPtr)
 	struct shim_host **pp, *hp;
 	aclError e;
 
-	REQUIRE(hostPtr, "hostPtr is NULL");
+	if (!hostPtr)
+		return shim_arg_null(__func__, "hostPtr");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	for (pp = &shim.hosts; (hp = *pp); pp = &hp->next) {
-		if (hp->p == hostPtr) {
-			*pp = hp->next;
-			free(hp->p);
-			free(hp);
-			shim_unlock();
-			return ACL_SUCCESS;
-		}
+	for (pp = &shim.hosts; (hp = *pp); pp = &hp->next)
+		if (hp->p == hostPtr)
+			break;
+	if (hp) {
+		*pp = hp->next;
+		free(hp->p);
+		free(hp);
+	} else {
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p was not allocated by aclrtMallocHost", hostPtr);
 	}
 	shim_unlock();
-	return FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p was not allocated by aclrtMallocHost", hostPtr);
+	return e;
 }
 
 /* ---- copies ---- */
 
 /*
- * Check one side of a copy: a device side must lie in one mapping that grants
- * the access; any address inside a reservation is a device address.
+ * Bytes a copy between host memory and a mapping moves per turn of the lock
+ * (on the stack).
+ */
+#define SHIM_BOUNCE 4096
+
+/* Does [a, a + n) overlap a reservation?  n > 0 and a + n does not wrap. */
+static bool overlaps_resv(uintptr_t a, size_t n)
+{
+	struct shim_resv *r;
+
+	for (r = shim.resvs; r; r = r->next)
+		if (a < r->base + r->size && r->base < a + n)
+			return true;
+	return false;
+}
+
+/*
+ * Check one side of a copy (caller holds the lock).  A device side, and any
+ * range that overlaps a reservation, must lie in one mapping that grants the
+ * access: *mapped is then true.  Anything else is host memory, which copies
+ * touch only without the lock, as it can fault and wait (userfaultfd, FUSE).
  */
 static aclError check_side(const char *func, const char *what, const void *p, size_t n,
-			   bool device, bool write)
+			   bool device, bool write, bool *mapped)
 {
 	uintptr_t a = (uintptr_t)p;
 	struct shim_map *m;
@@ -662,7 +777,11 @@ static aclError check_side(const char *func, const char *what, const void *p, si
 	unsigned int have;
 	uint32_t i;
 
-	if (!device && !shim_find_resv(a, 1))
+	*mapped = false;
+	if (n - 1 > UINTPTR_MAX - a)
+		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
+				 "%s range [%p, +%zu) wraps around the address space", what, p, n);
+	if (!device && !overlaps_resv(a, n))
 		return ACL_SUCCESS;
 	m = shim_find_map(a, n);
 	if (!m)
@@ -675,19 +794,54 @@ static aclError check_side(const char *func, const char *what, const void *p, si
 		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
 				 "%s range at %p is mapped without %s access (see aclrtMemSetAccess)",
 				 what, p, write ? "write" : "read");
+	*mapped = true;
+	return ACL_SUCCESS;
+}
+
+/*
+ * Copy between host memory and a mapping through a buffer, a piece at a
+ * time: host memory without the lock, the mapping under it (checked again
+ * for each piece, as it may have been unmapped in between).
+ */
+static aclError copy_bounce(const char *func, char *dst, const char *src, size_t count, bool to_dev)
+{
+	char buf[SHIM_BOUNCE];
+	size_t off, n;
+	bool mapped;
+	aclError e;
+
+	for (off = 0; off < count; off += n) {
+		n = count - off < sizeof(buf) ? count - off : sizeof(buf);
+		if (to_dev)
+			memcpy(buf, src + off, n);
+		e = shim_lock(func, false);
+		if (e)
+			return e;
+		if (to_dev)
+			e = check_side(func, "dst", dst + off, n, true, true, &mapped);
+		else
+			e = check_side(func, "src", src + off, n, true, false, &mapped);
+		if (!e)
+			memcpy(to_dev ? dst + off : buf, to_dev ? buf : src + off, n);
+		shim_unlock();
+		if (e)
+			return e;
+		if (!to_dev)
+			memcpy(dst + off, buf, n);
+	}
 	return ACL_SUCCESS;
 }
 
 static aclError do_memcpy(const char *func, void *dst, size_t destMax, const void *src, size_t count,
 			  aclrtMemcpyKind kind, bool async, aclrtStream stream)
 {
-	bool sdev, ddev;
+	bool sdev, ddev, smap = false, dmap = false;
 	aclError e;
 
 	if (!dst)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "dst is NULL");
+		return shim_arg_null(func, "dst");
 	if (!src)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "src is NULL");
+		return shim_arg_null(func, "src");
 	if ((unsigned int)kind > ACL_MEMCPY_DEFAULT)
 		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "kind %d is not an aclrtMemcpyKind",
 				 (int)kind);
@@ -702,14 +856,19 @@ static aclError do_memcpy(const char *func, void *dst, size_t destMax, const voi
 	sdev = kind == ACL_MEMCPY_DEVICE_TO_HOST || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
 	ddev = kind == ACL_MEMCPY_HOST_TO_DEVICE || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
 	if (!e && count)
-		e = check_side(func, "src", src, count, sdev, false);
+		e = check_side(func, "src", src, count, sdev, false, &smap);
 	if (!e && count)
-		e = check_side(func, "dst", dst, count, ddev, true);
-	/* Held (shared) across the copy so that no mapping vanishes under it. */
-	if (!e && count)
+		e = check_side(func, "dst", dst, count, ddev, true, &dmap);
+	/* Mappings on both sides: device memory never waits on a fault. */
+	if (!e && count && smap && dmap)
 		memmove(dst, src, count);
 	shim_unlock();
-	return e;
+	if (e || !count || (smap && dmap))
+		return e;
+	if (smap || dmap)
+		return copy_bounce(func, dst, src, count, dmap);
+	memmove(dst, src, count);	/* host memory on both sides */
+	return ACL_SUCCESS;
 }
 
 aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, size_t count, aclrtMemcpyKind kind)
@@ -725,17 +884,22 @@ aclError aclrtMemcpyAsync(void *dst, size_t destMax, const void *src, size_t cou
 
 aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count)
 {
+	bool mapped = false;
 	aclError e;
 
-	REQUIRE(devPtr, "devPtr is NULL");
-	REQUIRE(count <= maxCount, "count %zu is larger than maxCount %zu", count, maxCount);
+	if (!devPtr)
+		return shim_arg_null(__func__, "devPtr");
+	if (count > maxCount)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "count %zu is larger than maxCount %zu", count, maxCount);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
 	if (count)
-		e = check_side(__func__, "devPtr", devPtr, count, false, true);
-	if (!e && count)
+		e = check_side(__func__, "devPtr", devPtr, count, false, true, &mapped);
+	if (!e && count && mapped)
 		memset(devPtr, value, count);
 	shim_unlock();
+	if (!e && count && !mapped)
+		memset(devPtr, value, count);	/* host memory: may fault, so not under the lock */
 	return e;
 }

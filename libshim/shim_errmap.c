@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
  * The one place where a driver errno becomes an aclError, per operation,
- * with the message aclGetRecentErrMsg() returns.  Codes follow what CANN
- * returns for the same failure (docs: /work/shared/acl-api.md §3.2).
+ * with the message aclGetRecentErrMsg() returns.  The errnos are the ones
+ * uapi/npu_mem.h and Documentation/npu_mem-abi.rst list for each operation;
+ * the codes are what CANN returns for the same failure (libshim/README.md
+ * lists them per call), so a program branches as it would on a real NPU.
  *
  * Message templates may use {sh} {tgid} {dev} {size} {handle}.
  */
@@ -11,149 +13,100 @@
 #include <string.h>
 
 #include "shim.h"
+#include "uapi/npu_mem.h"
 
+#define OP(o) (1U << SHIM_OP_##o)
+#define STR(x) #x
+#define XSTR(x) STR(x)
+
+/* One row a message: errno @err in any operation of @ops. */
 struct errmap {
+	unsigned int ops;
 	int err;
 	aclError code;
 	const char *msg;
 };
 
-#define END { 0, 0, NULL }
-
-static const struct errmap map_open[] = {
-	{ ENOENT, ACL_ERROR_RT_NO_DEVICE, "no /dev/npu_mem: is npu_mem.ko loaded?" },
-	{ ENODEV, ACL_ERROR_RT_NO_DEVICE, "/dev/npu_mem has no device behind it" },
-	{ ENXIO, ACL_ERROR_RT_NO_DEVICE, "/dev/npu_mem has no device behind it" },
-	{ EACCES, ACL_ERROR_RT_NO_PERMISSION, "no permission to open /dev/npu_mem" },
-	{ EPROTO, ACL_ERROR_RT_FEATURE_NOT_SUPPORT,
+static const struct errmap errmap[] = {
+	{ OP(OPEN), ENOENT, ACL_ERROR_RT_NO_DEVICE, "no /dev/npu_mem: is npu_mem.ko loaded?" },
+	{ OP(OPEN), ENODEV, ACL_ERROR_RT_NO_DEVICE, "/dev/npu_mem has no device behind it" },
+	{ OP(OPEN), EACCES, ACL_ERROR_RT_NO_PERMISSION, "no permission to open /dev/npu_mem" },
+	{ OP(OPEN), EPROTO, ACL_ERROR_RT_FEATURE_NOT_SUPPORT,
 	  "the loaded npu_mem driver speaks another ABI major version" },
-	END
-};
-
-static const struct errmap map_info[] = {
-	{ ENODEV, ACL_ERROR_RT_INVALID_DEVICEID, "device {dev} does not exist" },
-	{ EINVAL, ACL_ERROR_RT_INVALID_DEVICEID, "device {dev} does not exist" },
-	END
-};
-
-static const struct errmap map_tgid[] = {
-	END
-};
-
-static const struct errmap map_alloc[] = {
-	{ ENOMEM, ACL_ERROR_RT_MEMORY_ALLOCATION,
+	{ OP(INFO) | OP(ALLOC) | OP(IMPORT), ENODEV, ACL_ERROR_RT_INVALID_DEVICEID, "device {dev} does not exist" },
+	{ OP(ALLOC), ENOMEM, ACL_ERROR_RT_MEMORY_ALLOCATION,
 	  "out of memory on device {dev}: {size} bytes requested" },
-	{ ENOSPC, ACL_ERROR_RT_MEMORY_ALLOCATION,
-	  "out of memory on device {dev}: {size} bytes requested" },
-	{ ENODEV, ACL_ERROR_RT_INVALID_DEVICEID, "device {dev} does not exist" },
-	{ EINVAL, ACL_ERROR_RT_PARAM_INVALID, "the driver rejected size {size} on device {dev}" },
-	END
-};
-
-static const struct errmap map_free[] = {
-	{ ENOENT, ACL_ERROR_RT_PARAM_INVALID, "the driver does not know handle {handle}" },
-	{ EINVAL, ACL_ERROR_RT_PARAM_INVALID, "the driver does not know handle {handle}" },
-	END
-};
-
-static const struct errmap map_props[] = {
-	{ ENOENT, ACL_ERROR_RT_PARAM_INVALID, "the driver does not know the imported handle" },
-	END
-};
-
-static const struct errmap map_export[] = {
-	{ EEXIST, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "handle {handle} was already exported" },
-	{ EALREADY, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "handle {handle} was already exported" },
-	{ EPERM, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-	  "handle {handle} was imported: imported handles cannot be exported" },
-	{ ENOENT, ACL_ERROR_RT_PARAM_INVALID, "the driver does not know handle {handle}" },
-	{ ENOSPC, ACL_ERROR_RT_RESOURCE_ALLOC_FAIL, "the driver has no shareable values left" },
-	{ ENOMEM, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of memory" },
-	{ EINVAL, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "the driver refused to export handle {handle}" },
-	END
-};
-
-static const struct errmap map_setpid[] = {
-	{ ENOENT, ACL_ERROR_RT_INVALID_HANDLE,
+	{ OP(ALLOC), EINVAL, ACL_ERROR_RT_PARAM_INVALID, "the driver rejected size {size} on device {dev}" },
+	{ OP(FREE) | OP(EXPORT) | OP(MAP), ENOENT, ACL_ERROR_RT_PARAM_INVALID,
+	  "the driver does not know handle {handle}" },
+	{ OP(PROPS), ENOENT, ACL_ERROR_RT_PARAM_INVALID, "the driver does not know the handle it has just imported" },
+	{ OP(EXPORT), EEXIST, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+	  "handle {handle} was already exported as shareable handle {sh} (export once, reuse the value)" },
+	{ OP(EXPORT), EPERM, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+	  "handle {handle} was imported from shareable handle {sh}: imported handles cannot be exported" },
+	{ OP(EXPORT), ENOSPC, ACL_ERROR_RT_RESOURCE_ALLOC_FAIL, "the driver has no shareable values left" },
+	{ OP(SETPID) | OP(IMPORT), ENOENT, ACL_ERROR_RT_INVALID_HANDLE,
 	  "shareable handle {sh} does not exist (never exported, or every holder freed it)" },
-	{ EACCES, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+	{ OP(SETPID), EACCES, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
 	  "caller tgid {tgid} is not the exporter of shareable handle {sh}: only the exporter sets its whitelist" },
-	{ EPERM, ACL_ERROR_RT_NO_PERMISSION,
+	{ OP(SETPID), EPERM, ACL_ERROR_RT_NO_PERMISSION,
 	  "shareable handle {sh} was exported with DISABLE_PID_VALIDATION: it has no whitelist" },
-	{ ENOSPC, ACL_ERROR_RT_PARAM_INVALID, "the whitelist of shareable handle {sh} would exceed 65535 pids" },
-	{ E2BIG, ACL_ERROR_RT_PARAM_INVALID, "the whitelist of shareable handle {sh} would exceed 65535 pids" },
-	{ ENOMEM, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of memory" },
-	{ EINVAL, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "the driver rejected the pid list for {sh}" },
-	END
-};
-
-static const struct errmap map_import[] = {
-	{ ENOENT, ACL_ERROR_RT_INVALID_HANDLE,
-	  "shareable handle {sh} does not exist (never exported, or every holder freed it)" },
-	{ EEXIST, ACL_ERROR_RT_INVALID_HANDLE,
+	{ OP(SETPID), E2BIG, ACL_ERROR_RT_PARAM_INVALID,
+	  "the whitelist of shareable handle {sh} would exceed " XSTR(NPU_MEM_MAX_PIDS) " pids" },
+	{ OP(SETPID), EINVAL, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "the driver rejected the pid list for {sh}" },
+	{ OP(IMPORT), EEXIST, ACL_ERROR_RT_INVALID_HANDLE,
 	  "shareable handle {sh} is already imported by this process" },
-	{ EACCES, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+	{ OP(IMPORT), EACCES, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
 	  "import refused: caller tgid {tgid} is not on the whitelist of shareable handle {sh} (or its entry was set before this process started: pid reuse)" },
-	{ ELOOP, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+	{ OP(IMPORT), ELOOP, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
 	  "import refused: this process exported shareable handle {sh} and cannot import it" },
-	{ EBUSY, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "shareable handle {sh} is being released" },
-	{ ENODEV, ACL_ERROR_RT_INVALID_DEVICEID, "device {dev} does not exist" },
-	{ ENOMEM, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of memory" },
-	{ EINVAL, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "the driver rejected the import of {sh}" },
-	END
+	{ OP(MAP), ENOMEM, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of memory mapping {size} bytes of handle {handle}" },
+	{ OP(MAP), EAGAIN, ACL_ERROR_RT_MEMORY_ALLOCATION,
+	  "mapping {size} bytes of handle {handle} would exceed the locked-memory limit (mlockall, RLIMIT_MEMLOCK)" },
+	{ OP(MAP), EINVAL, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "the driver refused to map handle {handle}" },
 };
 
-static const struct errmap map_map[] = {
-	{ ENOMEM, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of memory mapping {size} bytes of handle {handle}" },
-	{ EAGAIN, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of memory mapping {size} bytes of handle {handle}" },
-	{ EINVAL, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "the driver refused to map handle {handle}" },
-	{ EACCES, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "the driver refused to map handle {handle}" },
-	{ EPERM, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "the driver refused to map handle {handle}" },
-	{ ENOENT, ACL_ERROR_RT_PARAM_INVALID, "the driver does not know handle {handle}" },
-	END
-};
-
-static const struct {
-	const char *what;
-	const struct errmap *map;
-} ops[SHIM_OP_COUNT] = {
-	[SHIM_OP_OPEN] = { "open /dev/npu_mem", map_open },
-	[SHIM_OP_INFO] = { "device info", map_info },
-	[SHIM_OP_TGID] = { "bare tgid", map_tgid },
-	[SHIM_OP_ALLOC] = { "alloc", map_alloc },
-	[SHIM_OP_FREE] = { "free", map_free },
-	[SHIM_OP_PROPS] = { "handle properties", map_props },
-	[SHIM_OP_EXPORT] = { "export", map_export },
-	[SHIM_OP_SETPID] = { "set pids", map_setpid },
-	[SHIM_OP_IMPORT] = { "import", map_import },
-	[SHIM_OP_MAP] = { "map", map_map },
+/* What each operation is, for messages of errnos without a row. */
+static const char *const op_what[SHIM_OP_COUNT] = {
+	[SHIM_OP_OPEN] = "open /dev/npu_mem",
+	[SHIM_OP_INFO] = "device info",
+	[SHIM_OP_TGID] = "bare tgid",
+	[SHIM_OP_ALLOC] = "alloc",
+	[SHIM_OP_FREE] = "free",
+	[SHIM_OP_PROPS] = "handle properties",
+	[SHIM_OP_EXPORT] = "export",
+	[SHIM_OP_SETPID] = "set pids",
+	[SHIM_OP_IMPORT] = "import",
+	[SHIM_OP_MAP] = "map",
 };
 
 static const struct errmap *lookup(enum shim_op op, int err)
 {
-	const struct errmap *m;
+	size_t i;
 
 	if ((unsigned int)op >= SHIM_OP_COUNT)
 		return NULL;
-	for (m = ops[op].map; m->msg; m++)
-		if (m->err == err)
-			return m;
+	for (i = 0; i < sizeof(errmap) / sizeof(errmap[0]); i++)
+		if ((errmap[i].ops & (1U << op)) && errmap[i].err == err)
+			return &errmap[i];
 	return NULL;
 }
 
-/* Rules shared by every operation, after the per-operation table. */
+/*
+ * Errnos without a row: ENOTTY (an ioctl the loaded module does not have:
+ * VERSION in a module of ABI 1.x) is 207000, ENOMEM 207001, anything else
+ * (EFAULT, EBADFD, ...) 507899, CANN's code for a driver refusal.
+ */
 aclError shim_errno_code(enum shim_op op, int err)
 {
 	const struct errmap *m = lookup(op, err);
 
 	if (m)
 		return m->code;
-	if (err == ENOTTY || err == ENOSYS || err == EOPNOTSUPP)
+	if (err == ENOTTY)
 		return ACL_ERROR_RT_FEATURE_NOT_SUPPORT;
 	if (err == ENOMEM)
 		return ACL_ERROR_RT_MEMORY_ALLOCATION;
-	if (err == EBADFD)	/* a file opened by another process (fork) */
-		return ACL_ERROR_RT_DRV_INTERNAL_ERROR;
 	return ACL_ERROR_RT_DRV_INTERNAL_ERROR;
 }
 
@@ -191,6 +144,7 @@ aclError shim_fail_errno(const char *func, enum shim_op op, int err, const struc
 {
 	const struct errmap *m = lookup(op, err);
 	aclError code = shim_errno_code(op, err);
+	const char *what = (unsigned int)op < SHIM_OP_COUNT ? op_what[op] : "operation";
 	char buf[320];
 
 	if (m) {
@@ -199,9 +153,9 @@ aclError shim_fail_errno(const char *func, enum shim_op op, int err, const struc
 	}
 	if (err == EBADFD)
 		return shim_fail(func, code, "driver %s: /dev/npu_mem was opened by another process "
-				 "(state does not survive fork; call aclInit here)", ops[op].what);
+				 "(state does not survive fork; call aclInit here)", what);
 	if (code == ACL_ERROR_RT_FEATURE_NOT_SUPPORT)
 		return shim_fail(func, code, "the loaded npu_mem driver does not implement %s (%s)",
-				 ops[op].what, strerror(err));
-	return shim_fail(func, code, "driver %s failed: %s (errno %d)", ops[op].what, strerror(err), err);
+				 what, strerror(err));
+	return shim_fail(func, code, "driver %s failed: %s (errno %d)", what, strerror(err), err);
 }

@@ -4,6 +4,7 @@
  * reservations, mappings, access, export / set-pid / import.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -11,45 +12,75 @@
 
 #include "npu_dev.h"
 #include "shim.h"
+#include "uapi/npu_mem.h"
 
-size_t shim_granularity(aclrtMemAttr attr)
+/*
+ * The one rule from ACL memory attributes to the driver's page kinds: the
+ * device memory attributes MallocPhysical accepts (4, 5, 10, 12-17, and 0
+ * and 1 for older clients) and the page kind of each.  An imported handle
+ * reports the first attribute of its page kind.
+ */
+static const struct {
+	aclrtMemAttr attr;
+	uint32_t kind;
+} attr_kinds[] = {
+	{ ACL_HBM_MEM_NORMAL, NPU_MEM_PAGE_NORMAL },
+	{ ACL_HBM_MEM_HUGE, NPU_MEM_PAGE_HUGE },
+	{ ACL_HBM_MEM_HUGE1G, NPU_MEM_PAGE_HUGE1G },
+	{ ACL_DDR_MEM, NPU_MEM_PAGE_NORMAL },
+	{ ACL_HBM_MEM, NPU_MEM_PAGE_NORMAL },
+	{ ACL_MEM_NORMAL, NPU_MEM_PAGE_NORMAL },
+	{ ACL_MEM_P2P_NORMAL, NPU_MEM_PAGE_NORMAL },
+	{ ACL_MEM_HUGE, NPU_MEM_PAGE_HUGE },
+	{ ACL_MEM_P2P_HUGE, NPU_MEM_PAGE_HUGE },
+	{ ACL_MEM_HUGE1G, NPU_MEM_PAGE_HUGE1G },
+	{ ACL_MEM_P2P_HUGE1G, NPU_MEM_PAGE_HUGE1G },
+};
+
+#define N_ATTR_KINDS (sizeof(attr_kinds) / sizeof(attr_kinds[0]))
+
+/* The page kind of device memory attribute @attr, or -1 if MallocPhysical refuses it. */
+static int page_kind(aclrtMemAttr attr)
 {
-	switch (attr) {
-	case ACL_HBM_MEM_HUGE1G:
-	case ACL_HBM_MEM_P2P_HUGE1G:
-	case ACL_MEM_HUGE1G:
-	case ACL_MEM_P2P_HUGE1G:
-		return SHIM_GRAN_1G;
-	default:
-		return SHIM_GRAN;
-	}
+	size_t i;
+
+	for (i = 0; i < N_ATTR_KINDS; i++)
+		if (attr_kinds[i].attr == attr)
+			return (int)attr_kinds[i].kind;
+	return -1;
 }
 
-/* Device memory attributes MallocPhysical accepts (project decision 8). */
-static bool device_attr_ok(aclrtMemAttr a)
+/* The attribute an imported handle of page kind @kind reports. */
+static aclrtMemAttr kind_attr(uint32_t kind)
 {
-	switch (a) {
-	case ACL_DDR_MEM:
-	case ACL_HBM_MEM:
-	case ACL_HBM_MEM_HUGE:
-	case ACL_HBM_MEM_NORMAL:
-	case ACL_HBM_MEM_HUGE1G:
-	case ACL_MEM_NORMAL:
-	case ACL_MEM_HUGE:
-	case ACL_MEM_HUGE1G:
-	case ACL_MEM_P2P_NORMAL:
-	case ACL_MEM_P2P_HUGE:
-	case ACL_MEM_P2P_HUGE1G:
-		return true;
-	default:
-		return false;
-	}
+	size_t i;
+
+	for (i = 0; i < N_ATTR_KINDS; i++)
+		if (attr_kinds[i].kind == kind)
+			return attr_kinds[i].attr;
+	return ACL_HBM_MEM_NORMAL;
 }
 
-aclError shim_check_prop(const char *func, const aclrtPhysicalMemProp *prop)
+/* The granularity of @attr memory on device @dev, from DEVICE_INFO (caller holds the lock). */
+static size_t dev_granularity(uint32_t dev, aclrtMemAttr attr)
+{
+	return page_kind(attr) == NPU_MEM_PAGE_HUGE1G ? shim.gran_1g[dev] : shim.gran[dev];
+}
+
+/* Round *size up to a multiple of @unit, @slack bytes short of SIZE_MAX at most: 0 or 207001. */
+static aclError round_size(const char *func, size_t *size, size_t unit, size_t slack)
+{
+	if (*size > SIZE_MAX - unit - slack)
+		return shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "size %zu is too large", *size);
+	*size = (*size + unit - 1) / unit * unit;
+	return ACL_SUCCESS;
+}
+
+/* Validate a prop as MallocPhysical does: 0 or shim_fail()'s code. */
+static aclError check_prop(const char *func, const aclrtPhysicalMemProp *prop)
 {
 	if (!prop)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "prop is NULL");
+		return shim_arg_null(func, "prop");
 	if (prop->handleType != ACL_MEM_HANDLE_TYPE_NONE)
 		return shim_fail(func, ACL_ERROR_INVALID_PARAM,
 				 "prop->handleType is %d, must be ACL_MEM_HANDLE_TYPE_NONE",
@@ -71,7 +102,7 @@ aclError shim_check_prop(const char *func, const aclrtPhysicalMemProp *prop)
 				 "prop->location.type %d is not a valid location for physical memory",
 				 (int)prop->location.type);
 	}
-	if (!device_attr_ok(prop->memAttr))
+	if (page_kind(prop->memAttr) < 0)
 		return shim_fail(func, ACL_ERROR_INVALID_PARAM,
 				 "prop->memAttr %d is not valid for device memory", (int)prop->memAttr);
 	return ACL_SUCCESS;
@@ -82,27 +113,40 @@ aclError aclrtMemGetAllocationGranularity(aclrtPhysicalMemProp *prop, aclrtMemGr
 {
 	aclError e;
 
-	REQUIRE(granularity, "granularity is NULL");
-	REQUIRE(option == ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM ||
-		option == ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED,
-		"option %d is not MINIMUM or RECOMMENDED", (int)option);
-	e = shim_check_prop(__func__, prop);
+	if (!granularity)
+		return shim_arg_null(__func__, "granularity");
+	if (option != ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM && option != ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "option %d is not MINIMUM or RECOMMENDED", (int)option);
+	e = check_prop(__func__, prop);
 	if (e)
 		return e;
-	*granularity = shim_granularity(prop->memAttr);
-	return ACL_SUCCESS;
+	shim_lock_nocheck(false);
+	if (!shim.inited) {
+		/* No device yet: the ABI's granularity, a multiple of every device's. */
+		*granularity = page_kind(prop->memAttr) == NPU_MEM_PAGE_HUGE1G ?
+			       NPU_MEM_GRANULARITY_HUGE1G : NPU_MEM_GRANULARITY;
+		goto out;
+	}
+	e = shim_check_dev(__func__, "prop->location.id", prop->location.id);
+	if (!e)
+		*granularity = dev_granularity(prop->location.id, prop->memAttr);
+out:
+	shim_unlock();
+	return e;
 }
 
 /* ---- physical handles ---- */
 
-static struct shim_handle *new_handle(uint64_t kid, size_t size, int32_t dev,
+static struct shim_handle *new_handle(const struct npu_dev_handle *dh, size_t size, int32_t dev,
 				      const aclrtPhysicalMemProp *prop)
 {
 	struct shim_handle *h = calloc(1, sizeof(*h));
 
 	if (!h)
 		return NULL;
-	h->kid = kid;
+	h->token = shim_new_token();
+	h->kid = dh->id;
+	h->mmap_offset = dh->mmap_offset;
 	h->size = size;
 	h->dev = dev;
 	h->prop = *prop;
@@ -116,80 +160,108 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 			     uint64_t flags)
 {
 	struct shim_errctx c = { 0 };
+	struct npu_dev_handle dh;
 	struct shim_handle *h;
-	size_t gran;
-	uint64_t kid;
 	aclError e;
 	int ret;
 
-	REQUIRE(handle, "handle is NULL");
-	REQUIRE(size, "size is 0");
-	REQUIRE(flags == 0, "flags is 0x%llx, must be 0", (unsigned long long)flags);
-	e = shim_check_prop(__func__, prop);
+	if (!handle)
+		return shim_arg_null(__func__, "handle");
+	if (!size)
+		return shim_arg_zero(__func__, "size");
+	if (flags)
+		return shim_arg_flags(__func__, ACL_ERROR_INVALID_PARAM, flags, 0);
+	e = check_prop(__func__, prop);
 	if (e)
 		return e;
-	gran = shim_granularity(prop->memAttr);
-	if (size > SIZE_MAX - gran)
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "size %zu is too large", size);
-	size = (size + gran - 1) / gran * gran;	/* the driver's unit */
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	if (prop->location.id >= shim.ndev) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "prop->location.id %u: no such device (%u devices)",
-			    prop->location.id, shim.ndev);
-	}
-	ret = npu_dev_alloc(shim.fd, prop->location.id, size, prop->memAttr, &kid);
+	e = shim_check_dev(__func__, "prop->location.id", prop->location.id);
+	if (e)
+		goto out;
+	e = round_size(__func__, &size, dev_granularity(prop->location.id, prop->memAttr), 0);
+	if (e)
+		goto out;
+	ret = npu_dev_alloc(shim.fd, prop->location.id, size, (uint32_t)page_kind(prop->memAttr), &dh);
 	if (ret) {
-		shim_unlock();
 		c.dev = (int32_t)prop->location.id;
 		c.size = size;
-		return FAIL_ERRNO(SHIM_OP_ALLOC, -ret, &c);
+		e = FAIL_ERRNO(SHIM_OP_ALLOC, -ret, &c);
+		goto out;
 	}
-	h = new_handle(kid, size, (int32_t)prop->location.id, prop);
+	h = new_handle(&dh, size, (int32_t)prop->location.id, prop);
 	if (!h) {
-		npu_dev_free(shim.fd, kid);
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		npu_dev_free(shim.fd, dh.id);
+		e = shim_no_host_memory(__func__);
+		goto out;
 	}
+	*handle = shim_handle_ptr(h);
+out:
 	shim_unlock();
-	*handle = h;
-	return ACL_SUCCESS;
+	return e;
 }
 
-#define LOOKUP_HANDLE(h, p) do {						\
-	(h) = shim_find_handle(p);						\
-	if (!(h)) {								\
-		shim_unlock();							\
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID,				\
-			    "handle %p is not a live handle of this process", (const void *)(p)); \
-	}									\
-} while (0)
+/* The record of handle token @p, or 107000 (caller holds the lock). */
+static aclError lookup_handle(const char *func, const void *p, struct shim_handle **hp)
+{
+	*hp = shim_find_handle(p);
+	if (*hp)
+		return ACL_SUCCESS;
+	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "handle %p is not a live handle of this process",
+			 p);
+}
+
+/*
+ * Drop one reference of @h; at 0 free the driver handle and the record.
+ * 0, or the aclError of a failed FREE (@h is then unchanged).
+ */
+static aclError put_handle(const char *func, struct shim_handle *h)
+{
+	struct shim_errctx c = { .handle = shim_handle_ptr(h) };
+	struct shim_handle **pp;
+	int ret;
+
+	if (h->ref > 1) {
+		h->ref--;
+		return ACL_SUCCESS;
+	}
+	ret = npu_dev_free(shim.fd, h->kid);
+	if (ret)
+		return shim_fail_errno(func, SHIM_OP_FREE, -ret, &c);
+	for (pp = &shim.handles; *pp; pp = &(*pp)->next) {
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	}
+	free(h);
+	return ACL_SUCCESS;
+}
 
 aclError aclrtFreePhysical(aclrtDrvMemHandle handle)
 {
 	struct shim_handle *h;
-	struct shim_errctx c = { .handle = handle };
 	aclError e;
-	int ret;
 
-	REQUIRE(handle, "handle is NULL");
+	if (!handle)
+		return shim_arg_null(__func__, "handle");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	LOOKUP_HANDLE(h, handle);
+	e = lookup_handle(__func__, handle, &h);
+	if (e)
+		goto out;
 	if (h->map_ref && h->ref <= h->map_ref) {
-		unsigned int n = h->map_ref;
-
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID,
-			    "handle %p is already freed: its %u remaining reference(s) belong to live mappings (unmap to release)",
-			    handle, n);
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID,
+			 "handle %p is already freed: its %u remaining reference(s) belong to live mappings (unmap to release)",
+			 handle, h->map_ref);
+		goto out;
 	}
-	ret = shim_handle_put(h);
+	e = put_handle(__func__, h);
+out:
 	shim_unlock();
-	return ret ? FAIL_ERRNO(SHIM_OP_FREE, -ret, &c) : ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtMemGetAllocationPropertiesFromHandle(aclrtDrvMemHandle handle, aclrtPhysicalMemProp *prop)
@@ -197,75 +269,109 @@ aclError aclrtMemGetAllocationPropertiesFromHandle(aclrtDrvMemHandle handle, acl
 	struct shim_handle *h;
 	aclError e;
 
-	REQUIRE(handle, "handle is NULL");
-	REQUIRE(prop, "prop is NULL");
+	if (!handle)
+		return shim_arg_null(__func__, "handle");
+	if (!prop)
+		return shim_arg_null(__func__, "prop");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	LOOKUP_HANDLE(h, handle);
-	*prop = h->prop;
+	e = lookup_handle(__func__, handle, &h);
+	if (!e)
+		*prop = h->prop;
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 /* ---- reservations ---- */
+
+/*
+ * Put a PROT_NONE placeholder at exactly [va, va + size), replacing nothing.
+ * 0, or the errno (EEXIST: something is there).
+ */
+static int placeholder_at(void *va, size_t size)
+{
+	void *p = mmap(va, size, PROT_NONE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+
+	if (p == MAP_FAILED)
+		return errno;
+	if (p == va)
+		return 0;
+	munmap(p, size);	/* before 4.17 the flag is only a hint */
+	return EEXIST;
+}
+
+/* Reserve @size bytes aligned to @align, at @expect if it is free: the address, or MAP_FAILED. */
+static void *reserve_range(size_t size, size_t align, void *expect)
+{
+	uintptr_t base;
+	size_t len;
+	void *p;
+
+	if (expect && (uintptr_t)expect % align == 0 && !placeholder_at(expect, size))
+		return expect;
+	/* Over-reserve, then trim to an aligned range. */
+	len = size + align;
+	p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return p;
+	base = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
+	if (base > (uintptr_t)p)
+		munmap(p, base - (uintptr_t)p);
+	if ((uintptr_t)p + len > base + size)
+		munmap((void *)(base + size), (uintptr_t)p + len - (base + size));
+	return (void *)base;
+}
 
 aclError aclrtReserveMemAddress(void **virPtr, size_t size, size_t alignment, void *expectPtr,
 				uint64_t flags)
 {
 	struct shim_resv *r;
-	size_t align, len;
-	uintptr_t base;
-	void *p = MAP_FAILED;
+	void *p = NULL;
+	size_t align;
 	aclError e;
 
-	REQUIRE(virPtr, "virPtr is NULL");
-	REQUIRE(size, "size is 0");
-	REQUIRE(flags <= 1, "flags is 0x%llx, must be 0 or 1", (unsigned long long)flags);
+	if (!virPtr)
+		return shim_arg_null(__func__, "virPtr");
+	if (!size)
+		return shim_arg_zero(__func__, "size");
+	if (flags > 1)
+		return shim_arg_flags(__func__, ACL_ERROR_INVALID_PARAM, flags, 1);
 	if (alignment)
 		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "alignment is %zu, must be 0", alignment);
-	/* Like the HAL: 2 MiB units; ranges above 512 MiB are 1 GiB aligned. */
-	align = size > (512UL << 20) ? SHIM_GRAN_1G : SHIM_GRAN;
-	if (size > SIZE_MAX / 2)
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "size %zu is too large", size);
-	size = (size + SHIM_GRAN - 1) / SHIM_GRAN * SHIM_GRAN;
+	/*
+	 * Like the HAL: 2 MiB units, a multiple of every device's granularity;
+	 * ranges above 512 MiB are 1 GiB aligned (and over-reserved by that).
+	 */
+	align = size > (512UL << 20) ? NPU_MEM_GRANULARITY_HUGE1G : NPU_MEM_GRANULARITY;
+	e = round_size(__func__, &size, NPU_MEM_GRANULARITY, align);
+	if (e)
+		return e;
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
 	r = calloc(1, sizeof(*r));
 	if (!r) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = shim_no_host_memory(__func__);
+		goto out;
 	}
-	if (expectPtr && (uintptr_t)expectPtr % align == 0)
-		p = mmap(expectPtr, size, PROT_NONE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED_NOREPLACE, -1, 0);
+	p = reserve_range(size, align, expectPtr);
 	if (p == MAP_FAILED) {
-		/* Over-reserve, then trim to an aligned range. */
-		len = size + align;
-		p = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-		if (p == MAP_FAILED) {
-			int err = errno;
-
-			free(r);
-			shim_unlock();
-			return FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "cannot reserve %zu bytes of address space: %s",
-				    size, strerror(err));
-		}
-		base = ((uintptr_t)p + align - 1) & ~(uintptr_t)(align - 1);
-		if (base > (uintptr_t)p)
-			munmap(p, base - (uintptr_t)p);
-		if ((uintptr_t)p + len > base + size)
-			munmap((void *)(base + size), (uintptr_t)p + len - (base + size));
-		p = (void *)base;
+		e = FAIL(ACL_ERROR_RT_MEMORY_ALLOCATION, "cannot reserve %zu bytes of address space: %s",
+			 size, strerror(errno));
+		free(r);
+		goto out;
 	}
 	r->base = (uintptr_t)p;
 	r->size = size;
 	r->next = shim.resvs;
 	shim.resvs = r;
+out:
 	shim_unlock();
-	*virPtr = p;
-	return ACL_SUCCESS;
+	if (!e)
+		*virPtr = p;
+	return e;
 }
 
 aclError aclrtReleaseMemAddress(void *virPtr)
@@ -273,7 +379,8 @@ aclError aclrtReleaseMemAddress(void *virPtr)
 	struct shim_resv **pp, *r;
 	aclError e;
 
-	REQUIRE(virPtr, "virPtr is NULL");
+	if (!virPtr)
+		return shim_arg_null(__func__, "virPtr");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
@@ -281,110 +388,139 @@ aclError aclrtReleaseMemAddress(void *virPtr)
 		if (r->base == (uintptr_t)virPtr)
 			break;
 	if (!r) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p is not the start of a reserved range", virPtr);
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p is not the start of a reserved range", virPtr);
+		goto out;
 	}
 	if (r->nmaps) {
-		unsigned int n = r->nmaps;
-
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			    "range at %p still has %u mapping(s): aclrtUnmapMem them first", virPtr, n);
+		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+			 "range at %p still has %u mapping(s): aclrtUnmapMem them first", virPtr, r->nmaps);
+		goto out;
 	}
 	*pp = r->next;
-	munmap((void *)r->base, r->size);
+	shim_resv_unmap(r);
 	free(r);
+out:
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 /* ---- mappings ---- */
 
-static int map_prot(const struct shim_map *m)
+/* The protection that grants the union of the host's and the devices' access flags. */
+static int access_prot(uint8_t host, const uint8_t dev[SHIM_MAX_DEV])
 {
-	unsigned int acc = m->acc_host;
+	unsigned int acc = host;
 	uint32_t i;
 
 	for (i = 0; i < SHIM_MAX_DEV; i++)
-		acc |= m->acc_dev[i];
+		acc |= dev[i];
 	if ((acc & ACL_RT_MEM_ACCESS_FLAGS_READWRITE) == ACL_RT_MEM_ACCESS_FLAGS_READWRITE)
 		return PROT_READ | PROT_WRITE;
 	return acc ? PROT_READ : PROT_NONE;
 }
 
+/*
+ * Where handle @h may be mapped: [va, va + size) inside one reservation that
+ * is not broken, overlapping no mapping.  0 and *rp, or shim_fail()'s code.
+ */
+static aclError map_target(const char *func, void *virPtr, size_t size, const struct shim_handle *h,
+			   struct shim_resv **rp)
+{
+	uintptr_t va = (uintptr_t)virPtr;
+	size_t gran = dev_granularity((uint32_t)h->dev, h->prop.memAttr);
+	struct shim_resv *r;
+	struct shim_map *o;
+
+	if (size != h->size)
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "size %zu is not the handle's size %zu (whole allocations only)", size, h->size);
+	if (va % gran)
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "virPtr %p is not aligned to the granularity 0x%zx", virPtr, gran);
+	r = shim_find_resv(va, size);
+	if (!r)
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "[%p, +0x%zx) is not inside one range from aclrtReserveMemAddress", virPtr, size);
+	if (r->broken)
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "the reservation at %p is broken: a failed map left [%p, +0x%zx) unreserved (release the reservation)",
+				 (void *)r->base, (void *)r->hole, r->hole_size);
+	for (o = shim.maps; o; o = o->next)
+		if (va < o->va + o->size && o->va < va + size)
+			return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+					 "[%p, +0x%zx) overlaps the mapping at %p", virPtr, size, (void *)o->va);
+	*rp = r;
+	return ACL_SUCCESS;
+}
+
+/*
+ * mmap @m's handle into its reservation: 0 or a negative errno.  MAP_FIXED
+ * may have removed the placeholder before the driver refused, and any mmap
+ * may take the hole: put the placeholder back where nothing is.  Where
+ * something is, this library cannot tell its own placeholder (the map failed
+ * early) from someone else's memory: the reservation is broken, and nobody
+ * unmaps that range.
+ */
+static int map_into(struct shim_map *m)
+{
+	int ret = npu_dev_map(shim.fd, m->h->mmap_offset, (void *)m->va, m->size,
+			      access_prot(m->acc_host, m->acc_dev));
+
+	if (ret && placeholder_at((void *)m->va, m->size)) {
+		m->r->broken = true;
+		m->r->hole = m->va;
+		m->r->hole_size = m->size;
+	}
+	return ret;
+}
+
 static aclError do_map(const char *func, void *virPtr, size_t size, size_t offset,
 		       aclrtDrvMemHandle handle, uint64_t flags, bool access)
 {
-	uintptr_t va = (uintptr_t)virPtr;
-	struct shim_errctx c = { .handle = handle };
+	struct shim_errctx c = { .handle = handle, .size = size };
 	struct shim_handle *h;
-	struct shim_resv *r;
-	struct shim_map *m, *o;
-	size_t gran;
+	struct shim_resv *r = NULL;
+	struct shim_map *m;
 	aclError e;
 	int ret;
 
 	if (!virPtr)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "virPtr is NULL");
+		return shim_arg_null(func, "virPtr");
 	if (!size)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "size is 0");
+		return shim_arg_zero(func, "size");
 	if (!handle)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "handle is NULL");
+		return shim_arg_null(func, "handle");
 	if (flags)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "flags is 0x%llx, must be 0",
-				 (unsigned long long)flags);
+		return shim_arg_flags(func, ACL_ERROR_INVALID_PARAM, flags, 0);
 	if (offset)
 		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "offset is %zu, must be 0", offset);
 	e = shim_lock(func, true);
 	if (e)
 		return e;
-	h = shim_find_handle(handle);
-	if (!h) {
-		e = shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
-			      "handle %p is not a live handle of this process", handle);
+	e = lookup_handle(func, handle, &h);
+	if (!e)
+		e = map_target(func, virPtr, size, h, &r);
+	if (e)
 		goto out;
-	}
-	gran = shim_granularity(h->prop.memAttr);
-	if (size != h->size) {
-		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			      "size %zu is not the handle's size %zu (whole allocations only)", size, h->size);
-		goto out;
-	}
-	if (va % gran) {
-		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			      "virPtr %p is not aligned to the granularity 0x%zx", virPtr, gran);
-		goto out;
-	}
-	r = shim_find_resv(va, size);
-	if (!r) {
-		e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			      "[%p, +0x%zx) is not inside one range from aclrtReserveMemAddress", virPtr, size);
-		goto out;
-	}
-	for (o = shim.maps; o; o = o->next) {
-		if (va < o->va + o->size && o->va < va + size) {
-			e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				      "[%p, +0x%zx) overlaps the mapping at %p", virPtr, size, (void *)o->va);
-			goto out;
-		}
-	}
 	m = calloc(1, sizeof(*m));
 	if (!m) {
-		e = shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		e = shim_no_host_memory(func);
 		goto out;
 	}
-	m->va = va;
+	m->va = (uintptr_t)virPtr;
 	m->size = size;
 	m->h = h;
 	m->r = r;
 	if (access)	/* the owning device gets read/write at once */
 		m->acc_dev[h->dev] = ACL_RT_MEM_ACCESS_FLAGS_READWRITE;
-	ret = npu_dev_map(shim.fd, h->kid, virPtr, size, map_prot(m));
+	ret = map_into(m);
 	if (ret) {
 		free(m);
 		c.dev = h->dev;
-		c.size = size;
 		e = shim_fail_errno(func, SHIM_OP_MAP, -ret, &c);
+		if (r->broken)
+			shim_fail_append("; the range could not be reserved again, so the reservation at %p is broken (release it)",
+					 (void *)r->base);
 		goto out;
 	}
 	m->next = shim.maps;
@@ -408,16 +544,40 @@ aclError aclrtMemMapNoAccess(void *virPtr, size_t size, size_t offset, aclrtDrvM
 	return do_map(__func__, virPtr, size, offset, handle, flags, false);
 }
 
+/* The mapping that contains @p, or @code (caller holds the lock). */
+static aclError find_map_at(const char *func, aclError code, const void *p, struct shim_map **mp)
+{
+	*mp = shim_find_map((uintptr_t)p, 1);
+	if (*mp)
+		return ACL_SUCCESS;
+	return shim_fail(func, code, "nothing is mapped at %p", p);
+}
+
+/*
+ * Put the placeholder back over mapping [va, va + size), so the reservation
+ * stays whole: 0 or an errno.  If MAP_FIXED fails, the kernel may have
+ * removed the mapping first: then fill the hole, and the mapping is gone.
+ */
+static int unmap_range(void *va, size_t size)
+{
+	void *p = mmap(va, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+	int err;
+
+	if (p == va)
+		return 0;
+	err = errno;
+	return placeholder_at(va, size) ? err : 0;
+}
+
 aclError aclrtUnmapMem(void *virPtr)
 {
 	struct shim_map **pp, *m;
 	struct shim_handle *h;
-	struct shim_errctx c = { 0 };
 	aclError e;
-	void *p;
 	int ret;
 
-	REQUIRE(virPtr, "virPtr is NULL");
+	if (!virPtr)
+		return shim_arg_null(__func__, "virPtr");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
@@ -425,96 +585,117 @@ aclError aclrtUnmapMem(void *virPtr)
 		if (m->va == (uintptr_t)virPtr)
 			break;
 	if (!m) {
-		m = shim_find_map((uintptr_t)virPtr, 1);
-		shim_unlock();
-		if (m)
-			return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				    "%p is inside the mapping at %p, not its start", virPtr, (void *)m->va);
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
+		e = find_map_at(__func__, ACL_ERROR_RT_DRV_INTERNAL_ERROR, virPtr, &m);
+		if (!e)
+			e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+				 "%p is inside the mapping at %p, not its start", virPtr, (void *)m->va);
+		goto out;
 	}
-	/* Put the placeholder back so the reservation stays intact. */
-	p = mmap(virPtr, m->size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
-	if (p == MAP_FAILED) {
-		int err = errno;
-
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot unmap %p: %s", virPtr, strerror(err));
+	ret = unmap_range(virPtr, m->size);
+	if (ret) {
+		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot unmap %p: %s", virPtr, strerror(ret));
+		goto out;
 	}
 	*pp = m->next;
 	m->r->nmaps--;
 	h = m->h;
 	free(m);
 	h->map_ref--;
-	c.handle = h;
-	ret = shim_handle_put(h);
+	e = put_handle(__func__, h);
+out:
 	shim_unlock();
-	return ret ? FAIL_ERRNO(SHIM_OP_FREE, -ret, &c) : ACL_SUCCESS;
+	return e;
+}
+
+/* The access descriptors of aclrtMemSetAccess: 0 or 100000. */
+static aclError check_access_desc(const char *func, const aclrtMemAccessDesc *desc, size_t count)
+{
+	size_t i, j;
+
+	for (i = 0; i < count; i++) {
+		const aclrtMemAccessDesc *d = &desc[i];
+
+		if (d->flags != ACL_RT_MEM_ACCESS_FLAGS_NONE && d->flags != ACL_RT_MEM_ACCESS_FLAGS_READ &&
+		    d->flags != ACL_RT_MEM_ACCESS_FLAGS_READWRITE)
+			return shim_fail(func, ACL_ERROR_INVALID_PARAM,
+					 "desc[%zu].flags 0x%x is not an aclrtMemAccessFlags", i,
+					 (unsigned int)d->flags);
+		if (d->location.type != ACL_MEM_LOCATION_TYPE_HOST &&
+		    d->location.type != ACL_MEM_LOCATION_TYPE_DEVICE)
+			return shim_fail(func, ACL_ERROR_INVALID_PARAM,
+					 "desc[%zu].location.type %d must be HOST or DEVICE", i,
+					 (int)d->location.type);
+		if (d->location.type == ACL_MEM_LOCATION_TYPE_HOST && d->location.id != 0)
+			return shim_fail(func, ACL_ERROR_INVALID_PARAM,
+					 "desc[%zu].location.id is %u, must be 0 for HOST", i, d->location.id);
+		for (j = 0; j < sizeof(d->rsv); j++)
+			if (d->rsv[j])
+				return shim_fail(func, ACL_ERROR_INVALID_PARAM, "desc[%zu].rsv[%zu] is not 0",
+						 i, j);
+	}
+	return ACL_SUCCESS;
+}
+
+/*
+ * Apply @desc to mapping @m: its flags, and the protection of their union.
+ * 0, or 107001 for a device that does not exist, or 507899 if mprotect
+ * fails; then @m is unchanged.
+ */
+static aclError set_access(const char *func, struct shim_map *m, const aclrtMemAccessDesc *desc,
+			   size_t count)
+{
+	uint8_t host = m->acc_host, dev[SHIM_MAX_DEV];
+	char what[48];
+	size_t i;
+
+	memcpy(dev, m->acc_dev, sizeof(dev));
+	for (i = 0; i < count; i++) {
+		if (desc[i].location.type == ACL_MEM_LOCATION_TYPE_HOST) {
+			host = (uint8_t)desc[i].flags;
+			continue;
+		}
+		snprintf(what, sizeof(what), "desc[%zu].location.id", i);
+		if (shim_check_dev(func, what, desc[i].location.id))
+			return ACL_ERROR_RT_INVALID_DEVICEID;
+		dev[desc[i].location.id] = (uint8_t)desc[i].flags;
+	}
+	if (mprotect((void *)m->va, m->size, access_prot(host, dev)))
+		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot change access of %p: %s",
+				 (void *)m->va, strerror(errno));
+	m->acc_host = host;
+	memcpy(m->acc_dev, dev, sizeof(dev));
+	return ACL_SUCCESS;
 }
 
 aclError aclrtMemSetAccess(void *virPtr, size_t size, aclrtMemAccessDesc *desc, size_t count)
 {
 	struct shim_map *m;
-	uint8_t host, dev[SHIM_MAX_DEV];
 	aclError e;
-	size_t i, j;
 
-	REQUIRE(virPtr, "virPtr is NULL");
-	REQUIRE(size, "size is 0");
-	REQUIRE(desc, "desc is NULL");
-	REQUIRE(count, "count is 0");
-	for (i = 0; i < count; i++) {
-		const aclrtMemAccessDesc *d = &desc[i];
-
-		REQUIRE(d->flags == ACL_RT_MEM_ACCESS_FLAGS_NONE || d->flags == ACL_RT_MEM_ACCESS_FLAGS_READ ||
-			d->flags == ACL_RT_MEM_ACCESS_FLAGS_READWRITE,
-			"desc[%zu].flags 0x%x is not an aclrtMemAccessFlags", i, (unsigned int)d->flags);
-		REQUIRE(d->location.type == ACL_MEM_LOCATION_TYPE_HOST ||
-			d->location.type == ACL_MEM_LOCATION_TYPE_DEVICE,
-			"desc[%zu].location.type %d must be HOST or DEVICE", i, (int)d->location.type);
-		REQUIRE(d->location.type != ACL_MEM_LOCATION_TYPE_HOST || d->location.id == 0,
-			"desc[%zu].location.id is %u, must be 0 for HOST", i, d->location.id);
-		for (j = 0; j < sizeof(d->rsv); j++)
-			REQUIRE(!d->rsv[j], "desc[%zu].rsv[%zu] is not 0", i, j);
-	}
+	if (!virPtr)
+		return shim_arg_null(__func__, "virPtr");
+	if (!size)
+		return shim_arg_zero(__func__, "size");
+	if (!desc)
+		return shim_arg_null(__func__, "desc");
+	if (!count)
+		return shim_arg_zero(__func__, "count");
+	e = check_access_desc(__func__, desc, count);
+	if (e)
+		return e;
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
 	for (m = shim.maps; m; m = m->next)
 		if (m->va == (uintptr_t)virPtr)
 			break;
-	if (!m || m->size != size) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-			    "[%p, +0x%zx) is not a range given to aclrtMapMem", virPtr, size);
-	}
-	host = m->acc_host;
-	memcpy(dev, m->acc_dev, sizeof(dev));
-	for (i = 0; i < count; i++) {
-		if (desc[i].location.type == ACL_MEM_LOCATION_TYPE_HOST) {
-			m->acc_host = (uint8_t)desc[i].flags;
-		} else if (desc[i].location.id >= shim.ndev) {
-			uint32_t id = desc[i].location.id;
-
-			m->acc_host = host;
-			memcpy(m->acc_dev, dev, sizeof(dev));
-			shim_unlock();
-			return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "desc[%zu].location.id %u: no such device",
-				    i, id);
-		} else {
-			m->acc_dev[desc[i].location.id] = (uint8_t)desc[i].flags;
-		}
-	}
-	if (mprotect(virPtr, size, map_prot(m))) {
-		int err = errno;
-
-		m->acc_host = host;
-		memcpy(m->acc_dev, dev, sizeof(dev));
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot change access of %p: %s", virPtr,
-			    strerror(err));
-	}
+	if (m && m->size == size)
+		e = set_access(__func__, m, desc, count);
+	else
+		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "[%p, +0x%zx) is not a range given to aclrtMapMem",
+			 virPtr, size);
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtMemGetAccess(void *virPtr, aclrtMemLocation *location, uint64_t *flag)
@@ -522,26 +703,26 @@ aclError aclrtMemGetAccess(void *virPtr, aclrtMemLocation *location, uint64_t *f
 	struct shim_map *m;
 	aclError e;
 
-	REQUIRE(virPtr, "virPtr is NULL");
-	REQUIRE(location, "location is NULL");
-	REQUIRE(flag, "flag is NULL");
-	REQUIRE(location->type == ACL_MEM_LOCATION_TYPE_HOST || location->type == ACL_MEM_LOCATION_TYPE_DEVICE,
-		"location->type %d must be HOST or DEVICE", (int)location->type);
+	if (!virPtr)
+		return shim_arg_null(__func__, "virPtr");
+	if (!location)
+		return shim_arg_null(__func__, "location");
+	if (!flag)
+		return shim_arg_null(__func__, "flag");
+	if (location->type != ACL_MEM_LOCATION_TYPE_HOST && location->type != ACL_MEM_LOCATION_TYPE_DEVICE)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "location->type %d must be HOST or DEVICE",
+			    (int)location->type);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	if (location->type == ACL_MEM_LOCATION_TYPE_DEVICE && location->id >= shim.ndev) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "location->id %u: no such device", location->id);
-	}
-	m = shim_find_map((uintptr_t)virPtr, 1);
-	if (!m) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "nothing is mapped at %p", virPtr);
-	}
-	*flag = location->type == ACL_MEM_LOCATION_TYPE_HOST ? m->acc_host : m->acc_dev[location->id];
+	if (location->type == ACL_MEM_LOCATION_TYPE_DEVICE)
+		e = shim_check_dev(__func__, "location->id", location->id);
+	if (!e)
+		e = find_map_at(__func__, ACL_ERROR_RT_DRV_INTERNAL_ERROR, virPtr, &m);
+	if (!e)
+		*flag = location->type == ACL_MEM_LOCATION_TYPE_HOST ? m->acc_host : m->acc_dev[location->id];
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtMemRetainAllocationHandle(void *virPtr, aclrtDrvMemHandle *handle)
@@ -549,20 +730,20 @@ aclError aclrtMemRetainAllocationHandle(void *virPtr, aclrtDrvMemHandle *handle)
 	struct shim_map *m;
 	aclError e;
 
-	REQUIRE(virPtr, "virPtr is NULL");
-	REQUIRE(handle, "handle is NULL");
+	if (!virPtr)
+		return shim_arg_null(__func__, "virPtr");
+	if (!handle)
+		return shim_arg_null(__func__, "handle");
 	e = shim_lock(__func__, true);
 	if (e)
 		return e;
-	m = shim_find_map((uintptr_t)virPtr, 1);
-	if (!m) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", virPtr);
+	e = find_map_at(__func__, ACL_ERROR_RT_PARAM_INVALID, virPtr, &m);
+	if (!e) {
+		m->h->ref++;
+		*handle = shim_handle_ptr(m->h);
 	}
-	m->h->ref++;
-	*handle = m->h;
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtMemGetAddressRange(void *ptr, void **pbase, size_t *psize)
@@ -570,22 +751,20 @@ aclError aclrtMemGetAddressRange(void *ptr, void **pbase, size_t *psize)
 	struct shim_map *m;
 	aclError e;
 
-	REQUIRE(ptr, "ptr is NULL");
-	REQUIRE(pbase || psize, "pbase and psize are both NULL");
+	if (!ptr)
+		return shim_arg_null(__func__, "ptr");
+	if (!pbase && !psize)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "pbase and psize are both NULL");
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	m = shim_find_map((uintptr_t)ptr, 1);
-	if (!m) {
-		shim_unlock();
-		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "nothing is mapped at %p", ptr);
-	}
-	if (pbase)
+	e = find_map_at(__func__, ACL_ERROR_RT_PARAM_INVALID, ptr, &m);
+	if (!e && pbase)
 		*pbase = (void *)m->va;
-	if (psize)
+	if (!e && psize)
 		*psize = m->size;
 	shim_unlock();
-	return ACL_SUCCESS;
+	return e;
 }
 
 /* ---- sharing ---- */
@@ -594,68 +773,58 @@ static aclError do_export(const char *func, aclrtDrvMemHandle handle, uint64_t f
 {
 	struct shim_errctx c = { .handle = handle };
 	struct shim_handle *h;
-	uint64_t sh;
+	uint64_t sh = 0;
 	aclError e;
 	int ret;
 
 	if (flags > ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION)
-		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "flags is 0x%llx, must be 0 or 1",
-				 (unsigned long long)flags);
+		return shim_arg_flags(func, ACL_ERROR_RT_PARAM_INVALID, flags, 1);
 	e = shim_lock(func, true);
 	if (e)
 		return e;
-	h = shim_find_handle(handle);
-	if (!h) {
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
-				 "handle %p is not a live handle of this process", handle);
-	}
-	if (h->imported) {
-		sh = h->share;
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				 "handle %p was imported from shareable handle 0x%llx: imported handles cannot be exported",
-				 handle, (unsigned long long)sh);
-	}
-	if (h->exported) {
-		sh = h->share;
-		shim_unlock();
-		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				 "handle %p was already exported as shareable handle 0x%llx (export once, reuse the value)",
-				 handle, (unsigned long long)sh);
-	}
+	e = lookup_handle(func, handle, &h);
+	if (e)
+		goto out;
+	/* The driver refuses a second export and an imported handle. */
 	ret = npu_dev_export(shim.fd, h->kid, (uint32_t)flags, &sh);
 	if (ret) {
 		c.dev = h->dev;
-		shim_unlock();
-		return shim_fail_errno(func, SHIM_OP_EXPORT, -ret, &c);
+		c.sh = h->share;
+		e = shim_fail_errno(func, SHIM_OP_EXPORT, -ret, &c);
+		goto out;
 	}
-	h->exported = true;
-	h->no_whitelist = flags == ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION;
 	h->share = sh;
+out:
 	shim_unlock();
-	*out = sh;
-	return ACL_SUCCESS;
+	if (!e)
+		*out = sh;
+	return e;
 }
 
 aclError aclrtMemExportToShareableHandle(aclrtDrvMemHandle handle, aclrtMemHandleType handleType,
 					 uint64_t flags, uint64_t *shareableHandle)
 {
-	REQUIRE(handle, "handle is NULL");
-	REQUIRE(shareableHandle, "shareableHandle is NULL");
-	REQUIRE(handleType == ACL_MEM_HANDLE_TYPE_NONE, "handleType is %d, must be ACL_MEM_HANDLE_TYPE_NONE",
-		(int)handleType);
+	if (!handle)
+		return shim_arg_null(__func__, "handle");
+	if (!shareableHandle)
+		return shim_arg_null(__func__, "shareableHandle");
+	if (handleType != ACL_MEM_HANDLE_TYPE_NONE)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "handleType is %d, must be ACL_MEM_HANDLE_TYPE_NONE",
+			    (int)handleType);
 	return do_export(__func__, handle, flags, shareableHandle);
 }
 
 /* V2 share types: DEFAULT works like V1, FABRIC (cross-server) is not simulated. */
-#define CHECK_SHARE_TYPE(t) do {						\
-	if ((t) == ACL_MEM_SHARE_HANDLE_TYPE_FABRIC)				\
-		return FAIL(ACL_ERROR_RT_FEATURE_NOT_SUPPORT,			\
-			    "ACL_MEM_SHARE_HANDLE_TYPE_FABRIC is not supported by npu_mem"); \
-	REQUIRE((t) == ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT,			\
-		"shareType %d is not an aclrtMemSharedHandleType", (int)(t));	\
-} while (0)
+static aclError check_share_type(const char *func, aclrtMemSharedHandleType t)
+{
+	if (t == ACL_MEM_SHARE_HANDLE_TYPE_FABRIC)
+		return shim_fail(func, ACL_ERROR_RT_FEATURE_NOT_SUPPORT,
+				 "ACL_MEM_SHARE_HANDLE_TYPE_FABRIC is not supported by npu_mem");
+	if (t != ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "shareType %d is not an aclrtMemSharedHandleType",
+				 (int)t);
+	return ACL_SUCCESS;
+}
 
 aclError aclrtMemExportToShareableHandleV2(aclrtDrvMemHandle handle, uint64_t flags,
 					   aclrtMemSharedHandleType shareType, void *shareableHandle)
@@ -663,10 +832,13 @@ aclError aclrtMemExportToShareableHandleV2(aclrtDrvMemHandle handle, uint64_t fl
 	uint64_t sh;
 	aclError e;
 
-	REQUIRE(handle, "handle is NULL");
-	REQUIRE(shareableHandle, "shareableHandle is NULL");
-	CHECK_SHARE_TYPE(shareType);
-	e = do_export(__func__, handle, flags, &sh);
+	if (!handle)
+		return shim_arg_null(__func__, "handle");
+	if (!shareableHandle)
+		return shim_arg_null(__func__, "shareableHandle");
+	e = check_share_type(__func__, shareType);
+	if (!e)
+		e = do_export(__func__, handle, flags, &sh);
 	if (!e)
 		memcpy(shareableHandle, &sh, sizeof(sh));
 	return e;
@@ -675,15 +847,14 @@ aclError aclrtMemExportToShareableHandleV2(aclrtDrvMemHandle handle, uint64_t fl
 static aclError do_set_pids(const char *func, uint64_t sh, const int32_t *pid, size_t pidNum)
 {
 	struct shim_errctx c = { .sh = sh };
-	struct shim_handle *h;
 	bool any = false;
 	aclError e;
 	size_t i;
 	int ret;
 
-	if (pidNum > SHIM_MAX_PIDS)
+	if (pidNum > NPU_MEM_MAX_PIDS)
 		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "pidNum %zu is more than %d",
-				 pidNum, SHIM_MAX_PIDS);
+				 pidNum, NPU_MEM_MAX_PIDS);
 	for (i = 0; i < pidNum; i++) {
 		if (pid[i] < 0)
 			return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "pid[%zu] is %d: pids are bare tgids (> 0)",
@@ -697,25 +868,22 @@ static aclError do_set_pids(const char *func, uint64_t sh, const int32_t *pid, s
 	e = shim_lock(func, false);
 	if (e)
 		return e;
-	for (h = shim.handles; h; h = h->next) {
-		if (h->exported && h->share == sh && h->no_whitelist) {
-			shim_unlock();
-			return shim_fail(func, ACL_ERROR_RT_NO_PERMISSION,
-					 "shareable handle 0x%llx was exported with DISABLE_PID_VALIDATION: it has no whitelist",
-					 (unsigned long long)sh);
-		}
-	}
+	/* The driver refuses a value without a whitelist and a caller that did not export it. */
 	ret = npu_dev_set_pids(shim.fd, sh, pid, (uint32_t)pidNum);
-	if (ret)
+	if (ret) {
 		npu_dev_bare_tgid(shim.fd, &c.tgid);
+		e = shim_fail_errno(func, SHIM_OP_SETPID, -ret, &c);
+	}
 	shim_unlock();
-	return ret ? shim_fail_errno(func, SHIM_OP_SETPID, -ret, &c) : ACL_SUCCESS;
+	return e;
 }
 
 aclError aclrtMemSetPidToShareableHandle(uint64_t shareableHandle, int32_t *pid, size_t pidNum)
 {
-	REQUIRE(pid, "pid is NULL");
-	REQUIRE(pidNum, "pidNum is 0");
+	if (!pid)
+		return shim_arg_null(__func__, "pid");
+	if (!pidNum)
+		return shim_arg_zero(__func__, "pidNum");
 	return do_set_pids(__func__, shareableHandle, pid, pidNum);
 }
 
@@ -723,11 +891,17 @@ aclError aclrtMemSetPidToShareableHandleV2(void *shareableHandle, aclrtMemShared
 					   int32_t *pid, size_t pidNum)
 {
 	uint64_t sh;
+	aclError e;
 
-	REQUIRE(shareableHandle, "shareableHandle is NULL");
-	REQUIRE(pid, "pid is NULL");
-	REQUIRE(pidNum, "pidNum is 0");
-	CHECK_SHARE_TYPE(shareType);
+	if (!shareableHandle)
+		return shim_arg_null(__func__, "shareableHandle");
+	if (!pid)
+		return shim_arg_null(__func__, "pid");
+	if (!pidNum)
+		return shim_arg_zero(__func__, "pidNum");
+	e = check_share_type(__func__, shareType);
+	if (e)
+		return e;
 	memcpy(&sh, shareableHandle, sizeof(sh));
 	return do_set_pids(__func__, sh, pid, pidNum);
 }
@@ -739,7 +913,7 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 	struct npu_dev_handle_info info;
 	aclrtPhysicalMemProp prop;
 	struct shim_handle *h;
-	uint64_t kid;
+	struct npu_dev_handle dh;
 	int32_t cur;
 	aclError e;
 	int ret;
@@ -747,60 +921,41 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 	e = shim_lock(func, true);
 	if (e)
 		return e;
-	cur = shim_current_device();
-	if (dev < 0 && cur >= 0)
+	if (dev >= 0)
+		e = shim_check_dev(func, "device", dev);
+	if (!e)
+		e = shim_need_device(func, &cur);
+	if (e)
+		goto out;
+	if (dev < 0)
 		dev = c.dev = cur;
-	if (dev >= 0 && (uint32_t)dev >= shim.ndev) {
-		e = shim_fail(func, ACL_ERROR_RT_INVALID_DEVICEID, "device %d does not exist (%u devices)",
-			      (int)dev, shim.ndev);
-		goto out;
-	}
-	if (cur < 0) {
-		e = shim_fail(func, ACL_ERROR_RT_CONTEXT_NULL,
-			      "no current device in this thread: call aclrtSetDevice before importing");
-		goto out;
-	}
-	for (h = shim.handles; h; h = h->next) {
-		if (h->exported && h->share == sh) {
-			e = shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				      "import refused: this process exported shareable handle 0x%llx (handle %p) and cannot import it",
-				      (unsigned long long)sh, (void *)h);
-			goto out;
-		}
-		if (h->imported && h->share == sh) {
-			e = shim_fail(func, ACL_ERROR_RT_INVALID_HANDLE,
-				      "shareable handle 0x%llx is already imported by this process as handle %p (device %d)",
-				      (unsigned long long)sh, (void *)h, (int)h->dev);
-			goto out;
-		}
-	}
-	ret = npu_dev_import(shim.fd, sh, (uint32_t)dev, &kid);
+	/* The driver refuses the exporter and a second import. */
+	ret = npu_dev_import(shim.fd, sh, (uint32_t)dev, &dh);
 	if (ret) {
 		npu_dev_bare_tgid(shim.fd, &c.tgid);
 		e = shim_fail_errno(func, SHIM_OP_IMPORT, -ret, &c);
 		goto out;
 	}
-	ret = npu_dev_handle_info(shim.fd, kid, &info);
+	ret = npu_dev_handle_info(shim.fd, dh.id, &info);
 	if (ret) {
-		npu_dev_free(shim.fd, kid);
+		npu_dev_free(shim.fd, dh.id);
 		e = shim_fail_errno(func, SHIM_OP_PROPS, -ret, &c);
 		goto out;
 	}
 	memset(&prop, 0, sizeof(prop));
 	prop.handleType = ACL_MEM_HANDLE_TYPE_NONE;
 	prop.allocationType = ACL_MEM_ALLOCATION_TYPE_PINNED;
-	prop.memAttr = (aclrtMemAttr)info.mem_attr;
+	prop.memAttr = kind_attr(info.page_kind);
 	prop.location.type = ACL_MEM_LOCATION_TYPE_DEVICE;
 	prop.location.id = (uint32_t)dev;
-	h = new_handle(kid, info.size, dev, &prop);
+	h = new_handle(&dh, info.size, dev, &prop);
 	if (!h) {
-		npu_dev_free(shim.fd, kid);
-		e = shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION, "out of host memory");
+		npu_dev_free(shim.fd, dh.id);
+		e = shim_no_host_memory(func);
 		goto out;
 	}
-	h->imported = true;
 	h->share = sh;
-	*handle = h;
+	*handle = shim_handle_ptr(h);
 out:
 	shim_unlock();
 	return e;
@@ -809,9 +964,10 @@ out:
 aclError aclrtMemImportFromShareableHandle(uint64_t shareableHandle, int32_t deviceId,
 					   aclrtDrvMemHandle *handle)
 {
-	REQUIRE(handle, "handle is NULL");
-	if (deviceId < 0)
-		return FAIL(ACL_ERROR_RT_INVALID_DEVICEID, "device %d does not exist", (int)deviceId);
+	if (!handle)
+		return shim_arg_null(__func__, "handle");
+	if (deviceId < 0)	/* before aclInit too */
+		return shim_check_dev(__func__, "device", deviceId);
 	return do_import(__func__, shareableHandle, deviceId, handle);
 }
 
@@ -819,11 +975,17 @@ aclError aclrtMemImportFromShareableHandleV2(void *shareableHandle, aclrtMemShar
 					     uint64_t flags, aclrtDrvMemHandle *handle)
 {
 	uint64_t sh;
+	aclError e;
 
-	REQUIRE(shareableHandle, "shareableHandle is NULL");
-	REQUIRE(handle, "handle is NULL");
-	REQUIRE(flags == 0, "flags is 0x%llx, must be 0", (unsigned long long)flags);
-	CHECK_SHARE_TYPE(shareType);
+	if (!shareableHandle)
+		return shim_arg_null(__func__, "shareableHandle");
+	if (!handle)
+		return shim_arg_null(__func__, "handle");
+	if (flags)
+		return shim_arg_flags(__func__, ACL_ERROR_INVALID_PARAM, flags, 0);
+	e = check_share_type(__func__, shareType);
+	if (e)
+		return e;
 	memcpy(&sh, shareableHandle, sizeof(sh));
 	return do_import(__func__, sh, -1, handle);
 }

@@ -16,17 +16,9 @@ need_pkgs rsync make gcc
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 rsync -a "$NPU_TOP/Kbuild" "$out/"
-rsync -a --exclude conftest "$NPU_TOP/driver" "$NPU_TOP/uapi" "$out/"
+rsync -a "$NPU_TOP/driver" "$NPU_TOP/uapi" "$out/"
 mkdir -p "$out/tests"
 rsync -a "$NPU_TOP/tests/kunit" "$out/tests/"
-
-# Probe results only change with the kernel or the probes.
-key=$( { echo "$kdir"; cat "$NPU_TOP"/driver/conftest/*.c "$NPU_TOP/scripts/conftest.sh"; } |
-	sha256sum | cut -c1-16)
-if [ "$(cat "$out/driver/.conftest-key" 2>/dev/null)" != "$key" ]; then
-	"$NPU_TOP/scripts/conftest.sh" "$kdir" "$out/driver/conftest.h"
-	echo "$key" >"$out/driver/.conftest-key"
-fi
 
 log=$out/build.log
 if ! make -C "$kdir" M="$out" W=1 -j"$(nproc)" "$@" modules >"$log" 2>&1; then

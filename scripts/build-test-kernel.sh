@@ -36,16 +36,14 @@ perf) fragments+=("$NPU_TOP/tests/vm/kernel-perf.config") ;;
 esac
 src_pkg=linux-source-$series
 
-need_pkgs "$src_pkg" build-essential bc flex bison libelf-dev libssl-dev cpio kmod xz-utils python3 rsync
+need_pkgs build-essential bc flex bison libelf-dev libssl-dev cpio kmod python3 rsync
+# The unpacked source is shared by every variant of one source version.
+src=$(kernel_source "$series")
 src_ver=$(dpkg-query -W -f='${Version}' "$src_pkg")
-tarball=$(ls "/usr/src/$src_pkg.tar.xz")
 key=$( { echo "$src_pkg $src_ver"; cat "${fragments[@]}" "$0"; gcc --version | head -n 1; } |
 	sha256sum | cut -c1-16)
 dir=$NPU_CACHE/kernel-$series-$variant-$key
 out=$dir/build
-# The unpacked source is shared by every variant of one source version (O= builds
-# never write into it).
-src=$NPU_CACHE/src-$src_pkg-$src_ver
 
 if [ -f "$dir/done" ]; then
 	echo "$out"
@@ -61,16 +59,6 @@ if [ -f "$dir/done" ]; then	# another run finished it while we waited
 fi
 
 say "$series $variant test kernel $key: not cached, building from $src_pkg $src_ver (about 5-10 minutes)"
-(
-	flock 8
-	if [ ! -f "$src/.unpacked" ]; then
-		say "unpacking $tarball"
-		rm -rf "$src"
-		mkdir -p "$src"
-		tar -xf "$tarball" -C "$src" --strip-components=1
-		touch "$src/.unpacked"
-	fi
-) 8>"$NPU_CACHE/src.lock"
 
 rm -rf "$out"
 mkdir -p "$out"

@@ -20,11 +20,12 @@ need_pkgs() {
 	[ "$(id -u)" -eq 0 ] || die "packages missing (${missing[*]}); run as root or install them"
 	say "installing: ${missing[*]}"
 	if [ -z "${NPU_APT_UPDATED:-}" ]; then
-		apt-get update -qq >&2 || die "apt-get update failed"
+		apt-get -o DPkg::Lock::Timeout=600 update -qq >&2 || die "apt-get update failed"
 		export NPU_APT_UPDATED=1
 	fi
-	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-		"${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
+	# Wait for the dpkg lock: another checkout's run may be installing too.
+	DEBIAN_FRONTEND=noninteractive apt-get -o DPkg::Lock::Timeout=600 install -y -qq \
+		--no-install-recommends "${missing[@]}" >&2 || die "apt-get install ${missing[*]} failed"
 }
 
 # Run a long command with its output in a log, printing a heartbeat line every 30 s
@@ -48,6 +49,33 @@ run_logged() {
 		say "$what failed (exit $rc); full log: $log"
 	fi
 	return $rc
+}
+
+# Debian's linux-source-6.12 (installed if missing), unpacked once per package version into
+# the cache: the test kernels are built from it (O= builds never write into it) and the
+# userspace tests take the kselftest harness from its tools/testing/selftests/.  Prints
+# the directory.
+# kernel_source SERIES: the directory of Debian's linux-source-SERIES (6.12 or 6.1),
+# unpacked once in the cache (installing the package first if need be).
+kernel_source() {
+	local pkg=linux-source-$1 ver src
+	need_pkgs "$pkg" xz-utils
+	ver=$(dpkg-query -W -f='${Version}' "$pkg")
+	src=$NPU_CACHE/src-$pkg-$ver
+	if [ ! -f "$src/.unpacked" ]; then
+		mkdir -p "$NPU_CACHE"
+		(
+			flock 8
+			if [ ! -f "$src/.unpacked" ]; then
+				say "unpacking /usr/src/$pkg.tar.xz"
+				rm -rf "$src"
+				mkdir -p "$src"
+				tar -xf "/usr/src/$pkg.tar.xz" -C "$src" --strip-components=1
+				touch "$src/.unpacked"
+			fi
+		) 8>"$NPU_CACHE/src.lock" || return 1
+	fi
+	echo "$src"
 }
 
 # The Debian header package directories for the two supported kernel series.

@@ -13,10 +13,19 @@
  * it, or the death of the process, frees everything it held.
  *
  * Rules that hold for every ioctl:
- *  - each argument is a fixed-size struct with explicit padding;
+ *  - each argument is a struct with explicit padding that grows only at its
+ *    end, the way openat2()'s and clone3()'s do.  The ioctl's type, number
+ *    and direction select it; its size field is the size of the struct the
+ *    caller was built with.  A shorter struct (an older minor version, but
+ *    never below the ioctl's NPU_MEM_*_SIZE_VER0) reads as if its missing
+ *    fields were zero; a longer one (a newer header) is accepted only if the
+ *    bytes this module does not know are zero, else E2BIG.  Results are
+ *    written back at the smaller of the two sizes;
  *  - @flags bits not defined for that ioctl, and non-zero reserved/padding
  *    fields, are rejected with EINVAL; "out" fields are ignored on input;
- *  - ENOTTY: the ioctl number is unknown;
+ *  - ENOTTY: the ioctl type, number or direction is unknown;
+ *  - EINVAL: the struct is shorter than the ioctl's NPU_MEM_*_SIZE_VER0;
+ *  - E2BIG: the struct is longer than this module's and its tail is not zero;
  *  - EFAULT: the argument (or a pointer inside it) could not be read or written;
  *  - EBADFD: the file was opened by another process (an fd inherited over
  *    fork() or passed over a socket), or its owner's address space has gone
@@ -32,12 +41,19 @@
 
 /*
  * ABI version: the major number changes when an existing ioctl changes
- * meaning; the minor number when ioctls or fields are added.
+ * meaning (binaries built for another major must not run); the minor number
+ * when ioctls, flags or struct fields are added, which old binaries never
+ * notice.  2.0 moved the ioctls to their own type (1.x used 'N' 0x00-0x08,
+ * which drivers/usb/scanner.h registered first) and made structs extensible.
  */
-#define NPU_MEM_ABI_MAJOR	1
+#define NPU_MEM_ABI_MAJOR	2
 #define NPU_MEM_ABI_MINOR	0
 
-#define NPU_MEM_IOCTL_BASE	'N'
+/*
+ * Ioctl type 0xBA, numbers 0x00-0x1F: a range no entry of the kernel's
+ * Documentation/userspace-api/ioctl/ioctl-number.rst uses.
+ */
+#define NPU_MEM_IOCTL_BASE	0xBA
 
 /* Allocation granularity: 2 MiB, or 1 GiB for NPU_MEM_PAGE_HUGE1G. */
 #define NPU_MEM_GRANULARITY		(1ULL << 21)
@@ -72,6 +88,8 @@ struct npu_mem_version {
 	__u32 flags;
 };
 
+#define NPU_MEM_VERSION_SIZE_VER0	16	/* ABI 2.0: the first version */
+
 /**
  * struct npu_mem_device_info - NPU_MEM_IOCTL_DEVICE_INFO argument
  * @device: in: device id
@@ -91,6 +109,8 @@ struct npu_mem_device_info {
 	__u64 granularity;
 	__u64 granularity_huge1g;
 };
+
+#define NPU_MEM_DEVICE_INFO_SIZE_VER0	40	/* ABI 2.0: the first version */
 
 /**
  * struct npu_mem_alloc - NPU_MEM_IOCTL_ALLOC argument (aclrtMallocPhysical)
@@ -116,6 +136,8 @@ struct npu_mem_alloc {
 	__u64 mmap_offset;
 };
 
+#define NPU_MEM_ALLOC_SIZE_VER0	32	/* ABI 2.0: the first version */
+
 /**
  * struct npu_mem_free - NPU_MEM_IOCTL_FREE argument (aclrtFreePhysical)
  * @handle: in: a handle of this file
@@ -130,6 +152,8 @@ struct npu_mem_free {
 	__u32 handle;
 	__u32 flags;
 };
+
+#define NPU_MEM_FREE_SIZE_VER0	8	/* ABI 2.0: the first version */
 
 /* Import is not checked against a pid whitelist (ACL's 0x1). */
 #define NPU_MEM_EXPORT_DISABLE_PID_VALIDATION	(1U << 0)
@@ -153,6 +177,8 @@ struct npu_mem_export {
 	__u32 flags;
 	__u64 shareable;
 };
+
+#define NPU_MEM_EXPORT_SIZE_VER0	16	/* ABI 2.0: the first version */
 
 /**
  * struct npu_mem_set_pids - NPU_MEM_IOCTL_SET_PIDS argument
@@ -179,6 +205,8 @@ struct npu_mem_set_pids {
 	__u32 count;
 	__u32 flags;
 };
+
+#define NPU_MEM_SET_PIDS_SIZE_VER0	24	/* ABI 2.0: the first version */
 
 /**
  * struct npu_mem_import - NPU_MEM_IOCTL_IMPORT argument
@@ -207,6 +235,8 @@ struct npu_mem_import {
 	__u64 mmap_offset;
 };
 
+#define NPU_MEM_IMPORT_SIZE_VER0	32	/* ABI 2.0: the first version */
+
 /**
  * struct npu_mem_bare_tgid - NPU_MEM_IOCTL_BARE_TGID argument
  *                            (aclrtDeviceGetBareTgid)
@@ -219,6 +249,8 @@ struct npu_mem_bare_tgid {
 	__s32 tgid;
 	__u32 flags;
 };
+
+#define NPU_MEM_BARE_TGID_SIZE_VER0	8	/* ABI 2.0: the first version */
 
 /* struct npu_mem_handle_info.info_flags */
 #define NPU_MEM_INFO_IMPORTED	(1U << 0)	/* the handle came from IMPORT */
@@ -250,6 +282,8 @@ struct npu_mem_handle_info {
 	__u64 shareable;
 	__u64 mmap_offset;
 };
+
+#define NPU_MEM_HANDLE_INFO_SIZE_VER0	48	/* ABI 2.0: the first version */
 
 /*
  * mmap protocol (aclrtMapMem): mmap(addr, size, prot, MAP_SHARED | MAP_FIXED,

@@ -2,7 +2,7 @@
 /*
  * npu_mem: the generic netlink family "npu_mem" (observability).
  *
- * Described by uapi/npu_mem.yaml; documented in Documentation/npu_mem-netlink.md.
+ * Described by uapi/npu_mem.yaml; documented in Documentation/npu_mem-netlink.rst.
  *
  * Requests carry no attributes.  Replies and events may gain attributes in
  * later versions: readers must ignore attribute types they do not know.

@@ -2,11 +2,12 @@
 /*
  * The ACL headers declare CANN's layouts and values.  Built twice: as C
  * (linked against libascendcl.so, prototypes checked too) and as C++.
+ * The kselftest harness is C only: this reports KTAP through kselftest.h.
  */
 #include <stddef.h>
 
 #include "acl/acl.h"
-#include "tests/user/tap.h"
+#include "kselftest.h"
 
 #ifdef __cplusplus
 #define SA(c) static_assert(c, #c)
@@ -79,8 +80,8 @@ static void check_prototypes(void)
 	aclError (*cp)(void *, size_t, const void *, size_t, aclrtMemcpyKind) = aclrtMemcpy;
 	aclError (*pr)(aclrtDrvMemHandle, aclrtPhysicalMemProp *) = aclrtMemGetAllocationPropertiesFromHandle;
 
-	TAP_CHECK("C: every checked prototype resolves in libascendcl",
-		  init && msg && mp && gr && rs && mm && ex && ex2 && sp && sp2 && im && im2 && sa && ga && cp && pr);
+	ksft_test_result(init && msg && mp && gr && rs && mm && ex && ex2 && sp && sp2 && im && im2 &&
+			 sa && ga && cp && pr, "C: every checked prototype resolves in libascendcl\n");
 }
 #endif
 
@@ -88,23 +89,25 @@ int main(void)
 {
 #ifdef __cplusplus
 	const char *lang = "C++";
+
+	ksft_print_header();
+	ksft_set_plan(3);
 #else
 	const char *lang = "C";
 
+	ksft_print_header();
+	ksft_set_plan(4);
 	check_prototypes();
 #endif
 	/* The generic codes are static const ints, usable at run time as in CANN. */
-	char name[128];
-
-	snprintf(name, sizeof(name), "%s: ACL_SUCCESS and ACL_ERROR_NONE are 0", lang);
-	tap_result(ACL_SUCCESS == 0 && ACL_ERROR_NONE == 0, name, "wrong value");
-	snprintf(name, sizeof(name), "%s: 1000xx generic codes have CANN's values", lang);
-	tap_result(ACL_ERROR_INVALID_PARAM == 100000 && ACL_ERROR_UNINITIALIZE == 100001 &&
-		   ACL_ERROR_REPEAT_INITIALIZE == 100002 && ACL_ERROR_REPEAT_FINALIZE == 100037, name,
-		   "wrong value");
-	snprintf(name, sizeof(name), "%s: 2xxxxx/5xxxxx generic codes have CANN's values", lang);
-	tap_result(ACL_ERROR_BAD_ALLOC == 200000 && ACL_ERROR_API_NOT_SUPPORT == 200001 &&
-		   ACL_ERROR_INTERNAL_ERROR == 500000 && ACL_ERROR_RT_FAILURE == 500003, name, "wrong value");
-	printf("# layout checks (sizes, offsets, enum values) passed at compile time as %s\n", lang);
-	return tap_done();
+	ksft_test_result(ACL_SUCCESS == 0 && ACL_ERROR_NONE == 0,
+			 "%s: ACL_SUCCESS and ACL_ERROR_NONE are 0\n", lang);
+	ksft_test_result(ACL_ERROR_INVALID_PARAM == 100000 && ACL_ERROR_UNINITIALIZE == 100001 &&
+			 ACL_ERROR_REPEAT_INITIALIZE == 100002 && ACL_ERROR_REPEAT_FINALIZE == 100037,
+			 "%s: 1000xx generic codes have CANN's values\n", lang);
+	ksft_test_result(ACL_ERROR_BAD_ALLOC == 200000 && ACL_ERROR_API_NOT_SUPPORT == 200001 &&
+			 ACL_ERROR_INTERNAL_ERROR == 500000 && ACL_ERROR_RT_FAILURE == 500003,
+			 "%s: 2xxxxx/5xxxxx generic codes have CANN's values\n", lang);
+	ksft_print_msg("layout checks (sizes, offsets, enum values) passed at compile time as %s\n", lang);
+	ksft_finished();
 }

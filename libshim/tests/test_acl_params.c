@@ -9,25 +9,24 @@
 #include <unistd.h>
 
 #include "acl/acl.h"
-#include "tests/user/tap.h"
+#include "tests/user/harness.h"
 
 /* Run @call; want @code and a message "<func>: ...<needle>...". */
-static void expect(const char *name, aclError got, aclError want, const char *func, const char *needle)
+static void expect(struct __test_metadata *_metadata, const char *name, aclError got, aclError want,
+		   const char *func, const char *needle)
 {
 	const char *m = aclGetRecentErrMsg();
 	size_t fl = strlen(func);
 
-	if (got != want)
-		tap_result(0, name, "returned %d, want %d (message: %s)", got, want, m ? m : "(none)");
-	else if (!m || strncmp(m, func, fl) || strncmp(m + fl, ": ", 2) || !m[fl + 2])
-		tap_result(0, name, "message \"%s\" does not start with \"%s: \"", m ? m : "(null)", func);
-	else if (needle && !strstr(m, needle))
-		tap_result(0, name, "message \"%s\" does not mention \"%s\"", m, needle);
-	else
-		tap_result(1, name, "");
+	EXPECT_EQ(want, got) TH_LOG("%s: returned %d, want %d (message: %s)", name, got, want,
+				    m ? m : "(none)");
+	EXPECT_TRUE(m && !strncmp(m, func, fl) && !strncmp(m + fl, ": ", 2) && m[fl + 2])
+		TH_LOG("%s: message \"%s\" does not start with \"%s: \"", name, m ? m : "(null)", func);
+	EXPECT_TRUE(!needle || (m && strstr(m, needle)))
+		TH_LOG("%s: message \"%s\" does not mention \"%s\"", name, m ? m : "(null)", needle);
 }
 
-#define E(name, call, want, func, needle) expect(name, (call), (want), func, needle)
+#define E(name, call, want, func, needle) expect(_metadata, name, (call), (want), func, needle)
 #define P(name, call, func, needle) E(name, call, ACL_ERROR_INVALID_PARAM, func, needle)
 
 static aclrtPhysicalMemProp good_prop(void)
@@ -49,33 +48,30 @@ static void *other_thread(void *arg)
 	return (void *)aclGetRecentErrMsg();
 }
 
-int main(void)
+/* no message before any failure; a message is returned once, then cleared */
+TEST(error_messages)
 {
-	aclrtPhysicalMemProp prop = good_prop(), bad;
-	aclrtDrvMemHandle h = (aclrtDrvMemHandle)&prop;	/* never dereferenced by the checks below */
-	aclrtMemAccessDesc desc;
-	aclrtMemLocation loc = { 0, ACL_MEM_LOCATION_TYPE_HOST };
-	aclrtMemFabricHandle fab;
-	uint64_t sh = 0x1234, flag;
-	int32_t pid = 1, pids0[2] = { 0, 0 };
-	size_t g, f, t;
-	uint32_t cnt;
-	void *va, *thr_msg;
-	char buf[8];
+	aclrtPhysicalMemProp prop = good_prop();
+	void *thr_msg;
 	pthread_t th;
-	aclError r;
 
-	/* no message before any failure; a message is returned once, then cleared */
-	TAP_CHECK("no message before any failure", aclGetRecentErrMsg() == NULL);
+	EXPECT_TRUE(aclGetRecentErrMsg() == NULL) TH_LOG("no message before any failure");
 	P("MallocPhysical: NULL handle", aclrtMallocPhysical(NULL, 1 << 21, &prop, 0), "aclrtMallocPhysical",
 	  "handle is NULL");
-	TAP_CHECK("the message is cleared once read", aclGetRecentErrMsg() == NULL);
+	EXPECT_TRUE(aclGetRecentErrMsg() == NULL) TH_LOG("the message is cleared once read");
 	aclrtMallocPhysical(NULL, 1 << 21, &prop, 0);
 	pthread_create(&th, NULL, other_thread, NULL);
 	pthread_join(th, &thr_msg);
-	TAP_CHECK("messages are per thread", thr_msg == NULL && aclGetRecentErrMsg() != NULL);
+	EXPECT_TRUE(thr_msg == NULL && aclGetRecentErrMsg() != NULL)
+		TH_LOG("messages are per thread");
+}
 
-	/* MallocPhysical */
+/* MallocPhysical */
+TEST(malloc_physical)
+{
+	aclrtPhysicalMemProp prop = good_prop(), bad;
+	aclrtDrvMemHandle h = (aclrtDrvMemHandle)&prop;	/* never dereferenced by the checks below */
+
 	P("MallocPhysical: size 0", aclrtMallocPhysical(&h, 0, &prop, 0), "aclrtMallocPhysical", "size is 0");
 	P("MallocPhysical: NULL prop", aclrtMallocPhysical(&h, 1 << 21, NULL, 0), "aclrtMallocPhysical",
 	  "prop is NULL");
@@ -109,8 +105,15 @@ int main(void)
 	bad.memAttr = (aclrtMemAttr)18;
 	P("MallocPhysical: memAttr 18", aclrtMallocPhysical(&h, 1 << 21, &bad, 0), "aclrtMallocPhysical",
 	  "memAttr 18");
+}
 
-	/* Granularity works without a device */
+/* Granularity works without a device */
+TEST(granularity)
+{
+	aclrtPhysicalMemProp prop = good_prop();
+	size_t g;
+	aclError r;
+
 	P("Granularity: NULL prop", aclrtMemGetAllocationGranularity(NULL, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g),
 	  "aclrtMemGetAllocationGranularity", "prop is NULL");
 	P("Granularity: NULL out", aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, NULL),
@@ -119,23 +122,38 @@ int main(void)
 	  "aclrtMemGetAllocationGranularity", "option");
 	g = 0;
 	r = aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g);
-	TAP_CHECK("Granularity: 2 MiB for HBM_MEM_HUGE", r == ACL_SUCCESS && g == 2u << 20);
+	EXPECT_TRUE(r == ACL_SUCCESS && g == 2u << 20)
+		TH_LOG("Granularity: 2 MiB for HBM_MEM_HUGE");
 	prop.memAttr = ACL_MEM_HUGE1G;
 	r = aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED, &g);
-	TAP_CHECK("Granularity: 1 GiB for MEM_HUGE1G", r == ACL_SUCCESS && g == 1u << 30);
-	prop.memAttr = ACL_DDR_MEM;	/* lenient for older clients (project decision 8) */
+	EXPECT_TRUE(r == ACL_SUCCESS && g == 1u << 30) TH_LOG("Granularity: 1 GiB for MEM_HUGE1G");
+	prop.memAttr = ACL_DDR_MEM;	/* lenient for older clients */
 	r = aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g);
-	TAP_CHECK("Granularity: ACL_DDR_MEM accepted on a device location", r == ACL_SUCCESS && g == 2u << 20);
+	EXPECT_TRUE(r == ACL_SUCCESS && g == 2u << 20)
+		TH_LOG("Granularity: ACL_DDR_MEM accepted on a device location");
 	prop = good_prop();
+}
 
-	/* FreePhysical, props */
+/* FreePhysical, props */
+TEST(free_physical_and_properties)
+{
+	aclrtPhysicalMemProp prop = good_prop();
+	aclrtDrvMemHandle h = (aclrtDrvMemHandle)&prop;	/* never dereferenced by the checks below */
+
 	P("FreePhysical: NULL", aclrtFreePhysical(NULL), "aclrtFreePhysical", "handle is NULL");
 	P("GetAllocationProperties: NULL handle", aclrtMemGetAllocationPropertiesFromHandle(NULL, &prop),
 	  "aclrtMemGetAllocationPropertiesFromHandle", "handle is NULL");
 	P("GetAllocationProperties: NULL prop", aclrtMemGetAllocationPropertiesFromHandle(h, NULL),
 	  "aclrtMemGetAllocationPropertiesFromHandle", "prop is NULL");
+}
 
-	/* Reserve / release / map / unmap */
+/* Reserve / release / map / unmap */
+TEST(reserve_release_map_unmap)
+{
+	aclrtPhysicalMemProp prop = good_prop();
+	aclrtDrvMemHandle h = (aclrtDrvMemHandle)&prop;	/* never dereferenced by the checks below */
+	void *va;
+
 	P("Reserve: NULL virPtr", aclrtReserveMemAddress(NULL, 1 << 21, 0, NULL, 0), "aclrtReserveMemAddress",
 	  "virPtr is NULL");
 	P("Reserve: size 0", aclrtReserveMemAddress(&va, 0, 0, NULL, 0), "aclrtReserveMemAddress", "size is 0");
@@ -153,8 +171,16 @@ int main(void)
 	P("MemMapNoAccess: NULL handle", aclrtMemMapNoAccess(va, 1 << 21, 0, NULL, 0), "aclrtMemMapNoAccess",
 	  "handle is NULL");
 	P("UnmapMem: NULL", aclrtUnmapMem(NULL), "aclrtUnmapMem", "virPtr is NULL");
+}
 
-	/* Access */
+/* Access */
+TEST(memory_access)
+{
+	aclrtMemAccessDesc desc;
+	aclrtMemLocation loc = { 0, ACL_MEM_LOCATION_TYPE_HOST };
+	uint64_t flag;
+	void *va = (void *)(uintptr_t)(1u << 21);
+
 	memset(&desc, 0, sizeof(desc));
 	desc.flags = ACL_RT_MEM_ACCESS_FLAGS_READWRITE;
 	desc.location.type = ACL_MEM_LOCATION_TYPE_DEVICE;
@@ -176,8 +202,17 @@ int main(void)
 	  "handle is NULL");
 	P("GetAddressRange: both outs NULL", aclrtMemGetAddressRange(va, NULL, NULL), "aclrtMemGetAddressRange",
 	  "both NULL");
+}
 
-	/* Sharing */
+/* Sharing */
+TEST(sharing)
+{
+	aclrtPhysicalMemProp prop = good_prop();
+	aclrtDrvMemHandle h = (aclrtDrvMemHandle)&prop;	/* never dereferenced by the checks below */
+	aclrtMemFabricHandle fab;
+	uint64_t sh = 0x1234;
+	int32_t pid = 1, pids0[2] = { 0, 0 };
+
 	P("Export: NULL handle", aclrtMemExportToShareableHandle(NULL, ACL_MEM_HANDLE_TYPE_NONE, 0, &sh),
 	  "aclrtMemExportToShareableHandle", "handle is NULL");
 	P("Export: NULL out", aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 0, NULL),
@@ -230,8 +265,15 @@ int main(void)
 	  ACL_ERROR_RT_FEATURE_NOT_SUPPORT, "aclrtMemImportFromShareableHandleV2", "FABRIC");
 	P("ImportV2: NULL out", aclrtMemImportFromShareableHandleV2(&sh, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, 0, NULL),
 	  "aclrtMemImportFromShareableHandleV2", "handle is NULL");
+}
 
-	/* Devices, streams, copies */
+/* Devices, streams, copies */
+TEST(devices_streams_copies)
+{
+	size_t f, t;
+	void *va;
+	char buf[8];
+
 	P("GetDeviceCount: NULL", aclrtGetDeviceCount(NULL), "aclrtGetDeviceCount", "count is NULL");
 	P("GetDevice: NULL", aclrtGetDevice(NULL), "aclrtGetDevice", "deviceId is NULL");
 	P("GetMemInfo: NULL free", aclrtGetMemInfo(ACL_HBM_MEM, NULL, &t), "aclrtGetMemInfo", "free is NULL");
@@ -251,8 +293,15 @@ int main(void)
 	P("MemcpyAsync: NULL src", aclrtMemcpyAsync(buf, 8, NULL, 8, ACL_MEMCPY_HOST_TO_HOST, NULL),
 	  "aclrtMemcpyAsync", "src is NULL");
 	P("Memset: count > maxCount", aclrtMemset(buf, 4, 0, 8), "aclrtMemset", "larger than maxCount");
+}
 
-	/* Valid arguments without aclInit: 100001 */
+/* Valid arguments without aclInit: 100001 */
+TEST(valid_arguments_before_aclinit)
+{
+	aclrtPhysicalMemProp prop = good_prop();
+	aclrtDrvMemHandle h = (aclrtDrvMemHandle)&prop;	/* never dereferenced by the checks below */
+	uint32_t cnt;
+
 	E("GetDeviceCount before aclInit (100001)", aclrtGetDeviceCount(&cnt), ACL_ERROR_UNINITIALIZE,
 	  "aclrtGetDeviceCount", "aclInit");
 	E("MallocPhysical before aclInit (100001)", aclrtMallocPhysical(&h, 1 << 21, &prop, 0),
@@ -267,5 +316,6 @@ int main(void)
 		  "/dev/npu_mem");
 	else
 		printf("# /dev/npu_mem exists here: skipping the no-device aclInit check\n");
-	return tap_done();
 }
+
+TEST_HARNESS_MAIN

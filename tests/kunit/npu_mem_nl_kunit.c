@@ -12,6 +12,7 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 
+#include "driver/compat.h"
 #include "driver/npu_mem.h"
 
 #define NK_DEV_SIZE	(8ULL << 20)
@@ -30,7 +31,8 @@ static int nk_init(struct kunit *test)
 
 	fx = kunit_kzalloc(test, sizeof(*fx), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, fx);
-	fx->sys = npu_mem_sys_create(2, NK_DEV_SIZE, 0, &npu_mem_host_backend);
+	fx->sys = npu_mem_sys_create(2, NK_DEV_SIZE, NPU_MEM_GRANULARITY, 0,
+				     &npu_mem_host_backend);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(fx->sys));
 	test->priv = fx;
 	return 0;
@@ -61,7 +63,7 @@ static struct npu_mem_ctx *nk_proc(struct kunit *test, pid_t tgid, uid_t uid)
 
 	KUNIT_ASSERT_LT(test, fx->nr_ctx, NK_MAX_CTX);
 	ctx = npu_mem_ctx_create(fx->sys, &owner);
-	KUNIT_ASSERT_NOT_NULL(test, ctx);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
 	fx->ctx[fx->nr_ctx++] = ctx;
 	return ctx;
 }
@@ -101,17 +103,17 @@ static void npu_mem_nl_refusals_reach_import(struct kunit *test)
 	u32 ha, hb;
 	u64 v;
 
-	KUNIT_ASSERT_EQ(test, npu_mem_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_export(a, ha, 0, &v), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_set_pids(a, v, &pid, 1), 0);
-	KUNIT_EXPECT_EQ(test, npu_mem_import(a, v, 0, &hb),
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_export(a, ha, 0, &v), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, &pid, 1), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(a, v, 0, &hb),
 			npu_mem_refusal_errno(NPU_MEM_REFUSAL_SELF_IMPORT));
-	KUNIT_EXPECT_EQ(test, npu_mem_import(c, v, 0, &hb),
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v, 0, &hb),
 			npu_mem_refusal_errno(NPU_MEM_REFUSAL_NOT_WHITELISTED));
-	KUNIT_ASSERT_EQ(test, npu_mem_import(b, v, 1, &hb), 0);
-	KUNIT_EXPECT_EQ(test, npu_mem_import(b, v, 1, &hb),
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb),
 			npu_mem_refusal_errno(NPU_MEM_REFUSAL_DUPLICATE));
-	KUNIT_EXPECT_EQ(test, npu_mem_import(c, v ^ (1ULL << 40), 0, &hb),
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v ^ (1ULL << 40), 0, &hb),
 			npu_mem_refusal_errno(NPU_MEM_REFUSAL_DEAD_VALUE));
 }
 
@@ -141,20 +143,20 @@ static void npu_mem_nl_refusal_reasons(struct kunit *test)
 	u32 ha, ha2, hb;
 	u64 v, v2;
 
-	KUNIT_ASSERT_EQ(test, npu_mem_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_export(a, ha, 0, &v), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_export(a, ha, 0, &v), 0);
 	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, 1), NPU_MEM_REFUSAL_NOT_WHITELISTED);
-	KUNIT_ASSERT_EQ(test, npu_mem_set_pids(a, v, &pid, 1), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, &pid, 1), 0);
 	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, 1), 0);
 	/* Pid 200 again, but a process started after the entry was set. */
 	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, later), NPU_MEM_REFUSAL_PID_REUSED);
 	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 300, 1), NPU_MEM_REFUSAL_NOT_WHITELISTED);
-	KUNIT_ASSERT_EQ(test, npu_mem_import(b, v, 0, &hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, &hb), 0);
 	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, 1), NPU_MEM_REFUSAL_DUPLICATE);
 
 	/* Without pid validation only the one-to-one rule is left. */
-	KUNIT_ASSERT_EQ(test, npu_mem_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha2), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_export(a, ha2,
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha2), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_export(a, ha2,
 					     NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &v2), 0);
 	KUNIT_EXPECT_EQ(test, nk_reason(test, v2, 300, later), 0);
 }
@@ -168,8 +170,8 @@ static void npu_mem_nl_registry(struct kunit *test)
 	unsigned long id = 0;
 	u32 h1, h2, h3;
 
-	KUNIT_ASSERT_EQ(test, npu_mem_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &h1), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_alloc(a, 1, 2 * NK_2M, NPU_MEM_PAGE_NORMAL, &h2), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &h1), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 1, 2 * NK_2M, NPU_MEM_PAGE_NORMAL, &h2), 0);
 	o1 = nk_obj(test, a, h1);
 	o2 = nk_obj(test, a, h2);
 	KUNIT_EXPECT_LT(test, o1->id, o2->id);
@@ -188,11 +190,11 @@ static void npu_mem_nl_registry(struct kunit *test)
 
 	/* A freed object leaves the registry; its id is not handed out again. */
 	id = o1->id;
-	KUNIT_ASSERT_EQ(test, npu_mem_free(a, h1), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_free(a, h1), 0);
 	found = npu_mem_obj_find(fx->sys, &id);
 	KUNIT_EXPECT_PTR_EQ(test, found, o2);
 	npu_mem_obj_put(found);
-	KUNIT_ASSERT_EQ(test, npu_mem_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &h3), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &h3), 0);
 	KUNIT_EXPECT_GT(test, nk_obj(test, a, h3)->id, o2->id);
 }
 
@@ -205,25 +207,25 @@ static void npu_mem_nl_visibility(struct kunit *test)
 	u32 ha, hb;
 	u64 v;
 
-	KUNIT_ASSERT_EQ(test, npu_mem_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha), 0);
 	obj = nk_obj(test, a, ha);
 	KUNIT_EXPECT_TRUE(test, npu_mem_obj_visible(obj, false, KUIDT_INIT(1000)));
 	KUNIT_EXPECT_FALSE(test, npu_mem_obj_visible(obj, false, KUIDT_INIT(1001)));
 	KUNIT_EXPECT_FALSE(test, npu_mem_obj_visible(obj, false, KUIDT_INIT(1002)));
 	KUNIT_EXPECT_TRUE(test, npu_mem_obj_visible(obj, true, KUIDT_INIT(1002)));
 
-	KUNIT_ASSERT_EQ(test, npu_mem_export(a, ha,
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_export(a, ha,
 					     NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &v), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_import(b, v, 1, &hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb), 0);
 	KUNIT_EXPECT_TRUE(test, npu_mem_obj_visible(obj, false, KUIDT_INIT(1001)));
 	KUNIT_EXPECT_FALSE(test, npu_mem_obj_visible(obj, false, KUIDT_INIT(1002)));
 
 	/* The importer lets go: the object is no longer its user's business. */
-	KUNIT_ASSERT_EQ(test, npu_mem_free(b, hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_free(b, hb), 0);
 	KUNIT_EXPECT_FALSE(test, npu_mem_obj_visible(obj, false, KUIDT_INIT(1001)));
 	/* The owner's user still sees it after the owner's handle is gone. */
 	npu_mem_obj_hold(obj);
-	KUNIT_ASSERT_EQ(test, npu_mem_free(a, ha), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_free(a, ha), 0);
 	KUNIT_EXPECT_TRUE(test, npu_mem_obj_visible(obj, false, KUIDT_INIT(1000)));
 	npu_mem_obj_unhold(obj);
 }
@@ -238,20 +240,20 @@ static void npu_mem_nl_device_counters(struct kunit *test)
 	u32 h1, h2, hb;
 	u64 v;
 
-	KUNIT_ASSERT_EQ(test, npu_mem_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &h1), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &h2), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &h1), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &h2), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d0->nr_objs), 2);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d0->nr_exports), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_export(a, h1,
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_export(a, h1,
 					     NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &v), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d0->nr_exports), 1);
 	/* An import onto device 1 is still device 0's memory. */
-	KUNIT_ASSERT_EQ(test, npu_mem_import(b, v, 1, &hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&fx->sys->devs[1].nr_objs), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_free(a, h1), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_free(a, h1), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d0->nr_objs), 2);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d0->nr_exports), 1);
-	KUNIT_ASSERT_EQ(test, npu_mem_free(b, hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_free(b, hb), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d0->nr_objs), 1);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d0->nr_exports), 0);
 	npu_mem_ctx_teardown(a);
@@ -279,4 +281,4 @@ kunit_test_suites(&npu_mem_nl_suite);
 
 MODULE_DESCRIPTION("KUnit tests for npu_mem's netlink support");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+NPU_MEM_MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

@@ -14,7 +14,9 @@
 #include <linux/module.h>
 #include <linux/string.h>
 
+#include "driver/compat.h"
 #include "driver/npu_mem.h"
+#include "kunit_util.h"
 
 #define KZ_DEV_SIZE	(16ULL << 20)
 #define KZ_CHUNK	(PAGE_SIZE << NPU_MEM_CHUNK_ORDER)
@@ -24,7 +26,8 @@ static int kz_init(struct kunit *test)
 {
 	struct npu_mem_sys *sys;
 
-	sys = npu_mem_sys_create(1, KZ_DEV_SIZE, KZ_RESERVE, &npu_mem_host_backend);
+	sys = npu_mem_sys_create(1, KZ_DEV_SIZE, NPU_MEM_GRANULARITY, KZ_RESERVE,
+				 &npu_mem_host_backend);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(sys));
 	test->priv = sys;
 	return 0;
@@ -44,7 +47,7 @@ static struct npu_mem_obj *kz_alloc(struct kunit *test, u64 size)
 {
 	struct npu_mem_obj *obj;
 
-	obj = npu_mem_obj_create(test->priv, 0, size, NPU_MEM_PAGE_NORMAL);
+	obj = kt_obj_create(test->priv, 0, size, NPU_MEM_PAGE_NORMAL);
 	KUNIT_ASSERT_FALSE(test, IS_ERR(obj));
 	return obj;
 }
@@ -186,4 +189,4 @@ kunit_test_suites(&npu_mem_zero_reserve_suite);
 
 MODULE_DESCRIPTION("KUnit tests for npu_mem's reserves of zeroed chunks");
 MODULE_LICENSE("GPL");
-MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);
+NPU_MEM_MODULE_IMPORT_NS(EXPORTED_FOR_KUNIT_TESTING);

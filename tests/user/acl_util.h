@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 */
-/* Helpers for the libascendcl integration tests (tests/user/test_acl_*.c). */
+/* Helpers for the libascendcl tests (tests/user/test_acl_*.c, libshim/tests/). */
 #ifndef NPU_MEM_TESTS_ACL_UTIL_H
 #define NPU_MEM_TESTS_ACL_UTIL_H
+
+#include "harness.h"
 
 #include <pthread.h>
 #include <stdlib.h>
@@ -10,29 +12,36 @@
 #include <unistd.h>
 
 #include "acl/acl.h"
-#include "tap.h"
 
 #define MIB (1024UL * 1024UL)
 
-/* Check that @call returns @want; on mismatch print the code and ACL's message. */
-#define ACL_IS(name, call, want) do {						\
-	aclError r_ = (call);							\
-	const char *m_ = aclGetRecentErrMsg();					\
-	tap_result(r_ == (want), (name), "%s returned %d, want %d (%s)", #call,	\
-		   r_, (want), m_ ? m_ : "no message");				\
-} while (0)
-#define ACL_OK(name, call) ACL_IS(name, call, ACL_SUCCESS)
-
-/* Like ACL_IS, and the message must contain @needle. */
-#define ACL_IS_MSG(name, call, want, needle) do {				\
-	aclError r_ = (call);							\
-	const char *m_ = aclGetRecentErrMsg();					\
-	tap_result(r_ == (want) && m_ && strstr(m_, (needle)), (name),		\
-		   "%s returned %d, want %d; message \"%s\" should mention \"%s\"", \
-		   #call, r_, (want), m_ ? m_ : "(none)", (needle));		\
-	if (r_ == (want) && m_)							\
-		printf("# %s\n", m_);						\
-} while (0)
+/*
+ * ACL checks for kselftest harness tests.  Each compares @call's aclError with
+ * @want and, on a mismatch, logs both and the message aclGetRecentErrMsg()
+ * gives; a TH_LOG() may follow, as after EXPECT_*().
+ *   EXPECT_ACL_OK(call), ASSERT_ACL_OK(call): ACL_SUCCESS
+ *   EXPECT_ACL(want, call), ASSERT_ACL(want, call)
+ *   EXPECT_ACL_MSG(want, needle, call): and the message mentions @needle
+ */
+#define __EXPECT_ACL(want, call, needle, assert) do {				\
+	aclError __want = (want), __got = (call);				\
+	const char *__msg = aclGetRecentErrMsg(), *__needle = (needle);		\
+	if (__got != __want || (__needle && !(__msg && strstr(__msg, __needle)))) { \
+		__TH_LOG("%s returned %d, want %s (%d); message: %s%s%s%s", #call, \
+			 __got, #want, __want, __msg ? __msg : "(none)",	\
+			 __needle ? " (should mention \"" : "",		\
+			 __needle ? __needle : "", __needle ? "\")" : "");	\
+		_metadata->exit_code = KSFT_FAIL;				\
+		_metadata->trigger = 1;						\
+	} else if (__needle) {							\
+		ksft_print_msg("%s\n", __msg);					\
+	}									\
+} while (0); OPTIONAL_HANDLER(assert)
+#define EXPECT_ACL(want, call)	__EXPECT_ACL(want, call, NULL, 0)
+#define ASSERT_ACL(want, call)	__EXPECT_ACL(want, call, NULL, 1)
+#define EXPECT_ACL_OK(call)	__EXPECT_ACL(ACL_SUCCESS, call, NULL, 0)
+#define ASSERT_ACL_OK(call)	__EXPECT_ACL(ACL_SUCCESS, call, NULL, 1)
+#define EXPECT_ACL_MSG(want, needle, call) __EXPECT_ACL(want, call, needle, 0)
 
 static inline aclrtPhysicalMemProp acl_dev_prop(uint32_t dev, aclrtMemAttr attr)
 {
@@ -77,7 +86,7 @@ static inline int read_full(int fd, void *buf, size_t n)
 	return 0;
 }
 
-/* Wait for a child; its own ok/not ok lines are already printed. */
+/* Wait for a child; its exit status, or 128 + signal. */
 static inline int wait_child(pid_t pid)
 {
 	int st = 0;

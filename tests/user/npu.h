@@ -7,6 +7,7 @@
 #ifndef NPU_MEM_TESTS_NPU_H
 #define NPU_MEM_TESTS_NPU_H
 
+#include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>

@@ -7,6 +7,7 @@
  */
 #include <stdatomic.h>
 
+#include "harness.h"
 #include "acl_util.h"
 
 #define THREADS 8
@@ -81,19 +82,17 @@ static void *querier(void *arg)
 	return NULL;
 }
 
-int main(void)
+TEST(threads_allocate_map_and_copy_at_once)
 {
 	struct worker w[THREADS];
 	pthread_t th[THREADS], q;
 	size_t f0[2] = { 0, 0 }, f1;
-	char name[64];
 	uint32_t d;
 	int i;
 
-	ACL_OK("aclInit", aclInit(NULL));
-	ACL_OK("GetDeviceCount", aclrtGetDeviceCount(&ndev));
-	if (!ndev)
-		return tap_done();
+	ASSERT_ACL_OK(aclInit(NULL));
+	ASSERT_ACL_OK(aclrtGetDeviceCount(&ndev));
+	ASSERT_LT(0, ndev);
 	for (d = 0; d < 2 && d < ndev; d++)
 		f0[d] = acl_free_bytes((int32_t)d);
 	pthread_create(&q, NULL, querier, NULL);
@@ -104,17 +103,18 @@ int main(void)
 	}
 	for (i = 0; i < THREADS; i++) {
 		pthread_join(th[i], NULL);
-		snprintf(name, sizeof(name), "thread %d: %d rounds of malloc/map/copy/free", i, ROUNDS);
-		tap_result(!w[i].why[0], name, "%s", w[i].why);
+		EXPECT_EQ('\0', w[i].why[0])
+			TH_LOG("thread %d: %d rounds of malloc/map/copy/free: %s", i, ROUNDS, w[i].why);
 	}
 	atomic_store(&stop, 1);
 	pthread_join(q, NULL);
-	TAP_CHECK("no failure anywhere, including the querying thread", atomic_load(&failures) == 0);
+	EXPECT_EQ(0, atomic_load(&failures))
+		TH_LOG("no failure anywhere, including the querying thread");
 	for (d = 0; d < 2 && d < ndev; d++) {
 		f1 = acl_free_bytes((int32_t)d);
-		snprintf(name, sizeof(name), "device %u free memory is back to its start value", d);
-		tap_result(f1 == f0[d], name, "%zu != %zu", f1, f0[d]);
+		EXPECT_EQ(f0[d], f1) TH_LOG("device %u free memory is back to its start value", d);
 	}
-	ACL_OK("aclFinalize", aclFinalize());
-	return tap_done();
+	EXPECT_ACL_OK(aclFinalize()) TH_LOG("aclFinalize");
 }
+
+TEST_HARNESS_MAIN

@@ -4,11 +4,11 @@
  * of an importer, and of both while their mappings are live; and the death of
  * a process whose forked child still holds an inherited copy of its fd.
  * After each case the devices' free memory is back where it started and the
- * shareable value is dead.
+ * shareable value is dead.  One test per case.
  */
 #include <sys/prctl.h>
 
-#include "tap.h"
+#include "harness.h"
 #include "npu.h"
 
 #define SZ (2 * MIB)
@@ -107,78 +107,112 @@ static int value_dead(uint64_t value)
 	return dead;
 }
 
-int main(void)
+FIXTURE(death) {
+	uint64_t free0, free1;
+};
+
+FIXTURE_SETUP(death)
 {
-	alarm(120);	/* a hang is a failure, not a stuck run */
-	uint64_t free0 = npu_dev_free(0), free1 = npu_dev_free(1), value;
+	/* Orphans (the fork holder) are reparented to us, so we can reap them. */
+	ASSERT_EQ(0, prctl(PR_SET_CHILD_SUBREAPER, 1));
+	self->free0 = npu_dev_free(0);
+	self->free1 = npu_dev_free(1);
+}
+
+FIXTURE_TEARDOWN(death)
+{
+	EXPECT_EQ(self->free0, npu_dev_free(0)) TH_LOG("device 0 free memory is back to its start");
+	EXPECT_EQ(self->free1, npu_dev_free(1)) TH_LOG("device 1 free memory is back to its start");
+}
+
+/* SIGKILL the exporter while an importer maps the memory. */
+TEST_F(death, kill_exporter)
+{
+	uint64_t value;
 	int vfd, rfd;
-	pid_t exp, imp, holder;
+	pid_t exp, imp;
 
-	/* Orphans (case 4's holder) are reparented to us, so we can reap them. */
-	prctl(PR_SET_CHILD_SUBREAPER, 1);
-
-	/* 1. SIGKILL the exporter while an importer maps the memory. */
 	exp = start_exporter(&vfd, &value, 0, NULL);
 	imp = start_importer(value, &rfd);
-	TAP_CHECK("kill exporter: importer reads the pattern", get64(rfd) == 1);
+	EXPECT_EQ(1, get64(rfd)) TH_LOG("kill exporter: importer reads the pattern");
 	kill(exp, SIGKILL);
-	TAP_CHECK("kill exporter: exporter died of SIGKILL", reap(exp) == 128 + SIGKILL);
-	TAP_CHECK("kill exporter: memory still in use by the importer",
-		  npu_dev_free(0) == free0 - SZ);
-	TAP_CHECK("kill exporter: value still alive", !value_dead(value));
+	EXPECT_EQ(128 + SIGKILL, reap(exp)) TH_LOG("kill exporter: exporter died of SIGKILL");
+	EXPECT_EQ(self->free0 - SZ, npu_dev_free(0))
+		TH_LOG("kill exporter: memory still in use by the importer");
+	EXPECT_FALSE(value_dead(value)) TH_LOG("kill exporter: value still alive");
 	kill(imp, SIGKILL);
 	reap(imp);
-	TAP_CHECK("kill exporter, then importer: device 0 memory is back",
-		  npu_dev_free(0) == free0);
-	TAP_CHECK("kill exporter, then importer: value is dead", value_dead(value));
+	EXPECT_EQ(self->free0, npu_dev_free(0))
+		TH_LOG("kill exporter, then importer: device 0 memory is back");
+	EXPECT_TRUE(value_dead(value)) TH_LOG("kill exporter, then importer: value is dead");
 	close(vfd);
 	close(rfd);
+}
 
-	/* 2. SIGKILL the importer while mapped; the exporter keeps the memory. */
+/* SIGKILL the importer while mapped; the exporter keeps the memory. */
+TEST_F(death, kill_importer)
+{
+	uint64_t value;
+	int vfd, rfd;
+	pid_t exp, imp;
+
 	exp = start_exporter(&vfd, &value, 0, NULL);
 	imp = start_importer(value, &rfd);
-	TAP_CHECK("kill importer: importer reads the pattern", get64(rfd) == 1);
+	EXPECT_EQ(1, get64(rfd)) TH_LOG("kill importer: importer reads the pattern");
 	kill(imp, SIGKILL);
-	TAP_CHECK("kill importer: importer died of SIGKILL", reap(imp) == 128 + SIGKILL);
-	TAP_CHECK("kill importer: memory still in use by the exporter",
-		  npu_dev_free(0) == free0 - SZ);
-	TAP_CHECK("kill importer: the importer can be replaced (its import was released)",
-		  (imp = start_importer(value, &rfd)) > 0 && get64(rfd) == 1);
+	EXPECT_EQ(128 + SIGKILL, reap(imp)) TH_LOG("kill importer: importer died of SIGKILL");
+	EXPECT_EQ(self->free0 - SZ, npu_dev_free(0))
+		TH_LOG("kill importer: memory still in use by the exporter");
+	close(rfd);
+	imp = start_importer(value, &rfd);
+	EXPECT_EQ(1, get64(rfd))
+		TH_LOG("kill importer: the importer can be replaced (its import was released)");
 	kill(imp, SIGKILL);
 	reap(imp);
 	kill(exp, SIGKILL);
 	reap(exp);
-	TAP_CHECK("kill importer, then exporter: device 0 memory is back",
-		  npu_dev_free(0) == free0);
+	EXPECT_EQ(self->free0, npu_dev_free(0))
+		TH_LOG("kill importer, then exporter: device 0 memory is back");
 	close(vfd);
 	close(rfd);
+}
 
-	/* 3. SIGKILL both at once while both map the memory. */
+/* SIGKILL both at once while both map the memory. */
+TEST_F(death, kill_both)
+{
+	uint64_t value;
+	int vfd, rfd;
+	pid_t exp, imp;
+
 	exp = start_exporter(&vfd, &value, 0, NULL);
 	imp = start_importer(value, &rfd);
-	TAP_CHECK("kill both: importer reads the pattern", get64(rfd) == 1);
+	EXPECT_EQ(1, get64(rfd)) TH_LOG("kill both: importer reads the pattern");
 	kill(imp, SIGKILL);
 	kill(exp, SIGKILL);
 	reap(imp);
 	reap(exp);
-	TAP_CHECK("kill both: device 0 memory is back", npu_dev_free(0) == free0);
-	TAP_CHECK("kill both: value is dead", value_dead(value));
+	EXPECT_EQ(self->free0, npu_dev_free(0)) TH_LOG("kill both: device 0 memory is back");
+	EXPECT_TRUE(value_dead(value)) TH_LOG("kill both: value is dead");
 	close(vfd);
 	close(rfd);
+}
 
-	/* 4. The exporter dies while its forked child holds the inherited fd. */
+/* The exporter dies while its forked child holds the inherited fd. */
+TEST_F(death, exporter_exits_while_its_forked_child_holds_the_fd)
+{
+	uint64_t value;
+	pid_t exp, holder;
+	int vfd;
+
 	exp = start_exporter(&vfd, &value, 1, &holder);
-	TAP_CHECK("fork holder: exporter exited while the child holds its fd",
-		  reap(exp) == 0);
-	TAP_CHECK("fork holder: the child is still alive", kill(holder, 0) == 0);
-	TAP_CHECK("fork holder: device 0 memory is back although the fd lives on",
-		  npu_dev_free(0) == free0);
-	TAP_CHECK("fork holder: value is dead", value_dead(value));
+	EXPECT_EQ(0, reap(exp)) TH_LOG("fork holder: exporter exited while the child holds its fd");
+	EXPECT_EQ(0, kill(holder, 0)) TH_LOG("fork holder: the child is still alive");
+	EXPECT_EQ(self->free0, npu_dev_free(0))
+		TH_LOG("fork holder: device 0 memory is back although the fd lives on");
+	EXPECT_TRUE(value_dead(value)) TH_LOG("fork holder: value is dead");
 	kill(holder, SIGKILL);
 	reap(holder);
 	close(vfd);
-
-	TAP_CHECK("device 0 free memory is back to its start", npu_dev_free(0) == free0);
-	TAP_CHECK("device 1 free memory is back to its start", npu_dev_free(1) == free1);
-	return tap_done();
 }
+
+TEST_HARNESS_MAIN

@@ -4,36 +4,65 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
-#include "tap.h"
+#include "harness.h"
 #include "uapi/npu_mem.h"
 
-int main(void)
+static int dev_open(void)
+{
+	return open("/dev/" NPU_MEM_DEVICE_NAME, O_RDWR | O_CLOEXEC);
+}
+
+FIXTURE(device) {
+	int fd;
+};
+
+FIXTURE_SETUP(device)
+{
+	self->fd = dev_open();
+	ASSERT_LE(0, self->fd) TH_LOG("device opens: %s", strerror(errno));
+}
+
+FIXTURE_TEARDOWN(device)
+{
+	EXPECT_EQ(0, close(self->fd)) TH_LOG("the file closes");
+}
+
+TEST_F(device, version_reports_the_abi)
 {
 	struct npu_mem_version ver = { 0 };
-	int fd, fd2;
 
-	fd = open("/dev/" NPU_MEM_DEVICE_NAME, O_RDWR | O_CLOEXEC);
-	TAP_CHECK("device opens", fd >= 0);
-	if (fd < 0)
-		return tap_done();
-
-	TAP_CHECK("VERSION ioctl succeeds", ioctl(fd, NPU_MEM_IOCTL_VERSION, &ver) == 0);
-	TAP_CHECK("ABI major matches the header", ver.abi_major == NPU_MEM_ABI_MAJOR);
-	TAP_CHECK("ABI minor matches the header", ver.abi_minor == NPU_MEM_ABI_MINOR);
-	TAP_CHECK("default device count is 2", ver.num_devices == 2);
-
-	ver.flags = 1;
-	TAP_ERRNO("VERSION with unknown flags is EINVAL",
-		  ioctl(fd, NPU_MEM_IOCTL_VERSION, &ver), EINVAL);
-	TAP_ERRNO("VERSION with a bad pointer is EFAULT",
-		  ioctl(fd, NPU_MEM_IOCTL_VERSION, (void *)8), EFAULT);
-	TAP_ERRNO("unknown ioctl is ENOTTY",
-		  ioctl(fd, _IOWR(NPU_MEM_IOCTL_BASE, 0x7f, struct npu_mem_version), &ver),
-		  ENOTTY);
-
-	fd2 = open("/dev/" NPU_MEM_DEVICE_NAME, O_RDWR | O_CLOEXEC);
-	TAP_CHECK("a second open of the device works", fd2 >= 0);
-	TAP_CHECK("the second file closes", fd2 >= 0 && close(fd2) == 0);
-	TAP_CHECK("the first file closes", close(fd) == 0);
-	return tap_done();
+	ASSERT_EQ(0, ioctl(self->fd, NPU_MEM_IOCTL_VERSION, &ver)) TH_LOG("VERSION ioctl succeeds");
+	EXPECT_EQ(NPU_MEM_ABI_MAJOR, ver.abi_major) TH_LOG("ABI major matches the header");
+	EXPECT_EQ(NPU_MEM_ABI_MINOR, ver.abi_minor) TH_LOG("ABI minor matches the header");
+	EXPECT_EQ(2, ver.num_devices) TH_LOG("default device count is 2");
 }
+
+TEST_F(device, version_with_unknown_flags_is_einval)
+{
+	struct npu_mem_version ver = { .flags = 1 };
+
+	EXPECT_EQ(-EINVAL, neg_errno(ioctl(self->fd, NPU_MEM_IOCTL_VERSION, &ver)));
+}
+
+TEST_F(device, version_with_a_bad_pointer_is_efault)
+{
+	EXPECT_EQ(-EFAULT, neg_errno(ioctl(self->fd, NPU_MEM_IOCTL_VERSION, (void *)8)));
+}
+
+TEST_F(device, unknown_ioctl_is_enotty)
+{
+	struct npu_mem_version ver = { 0 };
+
+	EXPECT_EQ(-ENOTTY, neg_errno(ioctl(self->fd, _IOWR(NPU_MEM_IOCTL_BASE, 0x7f,
+							     struct npu_mem_version), &ver)));
+}
+
+TEST_F(device, a_second_open_works)
+{
+	int fd2 = dev_open();
+
+	ASSERT_LE(0, fd2) TH_LOG("a second open of the device works: %s", strerror(errno));
+	EXPECT_EQ(0, close(fd2)) TH_LOG("the second file closes");
+}
+
+TEST_HARNESS_MAIN

@@ -11,14 +11,15 @@
  * cgroups' memory.current.  The module's zero_reserve_mb (absent: 0) lets a
  * cgroup keep up to that many MiB of pre-zeroed chunks per device, charged to
  * it and refilled in the background, so the upper bounds allow that much more.
- * Skipped when the kernel has no memory controller.
+ * Skipped when the kernel has no memory controller.  Cases 1-5 are one
+ * scenario; case 6 (the reserve under memory pressure) is a test of its own.
  */
 #define _GNU_SOURCE
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
 
-#include "tap.h"
+#include "harness.h"
 #include "npu.h"
 
 #define CG_ROOT	"/sys/fs/cgroup"
@@ -153,14 +154,6 @@ static const char *cg_setup(void)
 			 strerror(errno));
 		return why;
 	}
-	snprintf(cg_a, sizeof(cg_a), CG_ROOT "/npu_memcg_a.%d", getpid());
-	snprintf(cg_b, sizeof(cg_b), CG_ROOT "/npu_memcg_b.%d", getpid());
-	if (mkdir(cg_a, 0755))
-		cg_a[0] = '\0';
-	TAP_CHECK("cgroup A is created", cg_a[0]);
-	if (mkdir(cg_b, 0755))
-		cg_b[0] = '\0';
-	TAP_CHECK("cgroup B is created", cg_b[0]);
 	return NULL;
 }
 
@@ -278,107 +271,48 @@ static void stop(struct worker *w, int sig)
 /* ---- results */
 
 /* @cg's memory.current went @from -> @to: pass if the change is in [@lo, @hi]. */
-static void check_delta(const char *name, const char *cg, uint64_t from, uint64_t to,
-			int64_t lo, int64_t hi)
+#define check_delta(name, cg, from, to, lo, hi) \
+	__check_delta(_metadata, name, cg, from, to, lo, hi)
+static void __check_delta(struct __test_metadata *_metadata, const char *name, const char *cg,
+			  uint64_t from, uint64_t to, int64_t lo, int64_t hi)
 {
 	int64_t d = (int64_t)(to - from);
 
 	printf("# %s: %llu -> %llu bytes (%+lld)\n", cg + strlen(CG_ROOT "/"),
 	       (unsigned long long)from, (unsigned long long)to, (long long)d);
-	tap_result(from != FAIL && to != FAIL && d >= lo && d <= hi, name,
-		   "%s/memory.current went %llu -> %llu bytes (%+lld), want a change in [%+lld, %+lld]",
-		   cg, (unsigned long long)from, (unsigned long long)to, (long long)d,
-		   (long long)lo, (long long)hi);
+	EXPECT_TRUE(from != FAIL && to != FAIL && d >= lo && d <= hi)
+		TH_LOG("%s: %s/memory.current went %llu -> %llu bytes (%+lld), "
+		       "want a change in [%+lld, %+lld]", name,
+		       cg, (unsigned long long)from, (unsigned long long)to, (long long)d,
+		       (long long)lo, (long long)hi);
 }
 
-static void run_cases(void)
+FIXTURE(memcg) {
+	int unused;
+};
+
+/* Stop the workers, remove A and B (teardown, or a setup that failed: no teardown then). */
+static void memcg_cleanup(struct __test_metadata *_metadata)
 {
-	const int64_t sz = SZ, slack = SLACK, res = reserve;
-	uint64_t a0, a1, a2, b0, b1, h, value;
-
-	/* 1. A allocates and maps nothing: A pays for it (plus its reserve, at most). */
-	if (spawn(&wa, cg_a) || spawn(&wb, cg_b)) {
-		tap_result(0, "workers join cgroups A and B", "%s", strerror(errno));
-		return;
-	}
-	a0 = cg_settle(cg_a);
-	h = call(&wa, OP_ALLOC, SZ);
-	TAP_CHECK("A allocates 64 MiB on device 0", h != FAIL);
-	if (h == FAIL)
-		return;
-	a1 = cg_settle(cg_a);
-	check_delta("1. A's allocation of 64 MiB is charged to A", cg_a, a0, a1,
-		    sz, sz + res + slack);
-
-	/* 2. B imports, maps and touches every page: B is not charged. */
-	value = call(&wa, OP_EXPORT, h);
-	TAP_CHECK("A exports its object", value != FAIL);
-	b0 = cg_settle(cg_b);
-	TAP_CHECK("B imports, maps and touches every page", call(&wb, OP_IMPORT_TOUCH, value) != FAIL);
-	b1 = cg_settle(cg_b);
-	check_delta("2. B's import and mapping are not charged to B", cg_b, b0, b1,
-		    -slack, slack - 1);
-
-	/* 3. The charge follows the memory, not A's handle. */
-	TAP_CHECK("A frees its handle", call(&wa, OP_FREE, h) == 0);
-	a2 = cg_settle(cg_a);
-	check_delta("3. A stays charged while B still holds the memory", cg_a, a1, a2,
-		    -slack, res + slack);
-	stop(&wb, 0);
-	a2 = cg_wait_le(cg_a, a0 + reserve + SLACK);
-	check_delta("3. A's charge goes when B, the last holder, exits", cg_a, a0, a2,
-		    -slack, res + slack);
-
-	/* 4. B's allocation is charged to B, not served from A's reserve. */
-	stop(&wa, 0);
-	if (spawn(&wb, cg_b)) {
-		tap_result(0, "a new worker joins cgroup B", "%s", strerror(errno));
-		return;
-	}
-	a1 = cg_settle(cg_a);
-	b0 = cg_settle(cg_b);
-	TAP_CHECK("B allocates 64 MiB on device 0", call(&wb, OP_ALLOC, SZ) != FAIL);
-	b1 = cg_settle(cg_b);
-	a2 = cg_settle(cg_a);
-	check_delta("4. B's allocation of 64 MiB is charged to B", cg_b, b0, b1,
-		    sz, sz + res + slack);
-	check_delta("4. A's charge does not move while B allocates", cg_a, a1, a2,
-		    -slack, slack);
-	stop(&wb, 0);
-
-	/* 5. SIGKILL of the allocator uncharges A. */
-	a0 = cg_settle(cg_a);
-	if (spawn(&wa, cg_a)) {
-		tap_result(0, "a new worker joins cgroup A", "%s", strerror(errno));
-		return;
-	}
-	TAP_CHECK("A allocates 32 MiB on device 0", call(&wa, OP_ALLOC, SZ / 2) != FAIL);
-	a1 = cg_settle(cg_a);
-	check_delta("5. A's allocation of 32 MiB is charged to A", cg_a, a0, a1,
-		    sz / 2, sz / 2 + res + slack);
 	stop(&wa, SIGKILL);
-	a2 = cg_wait_le(cg_a, a0 + reserve + SLACK);
-	check_delta("5. A's charge goes when the allocator is SIGKILLed", cg_a, a0, a2,
-		    -slack, res + slack);
-
-	/*
-	 * 6. A's reserve (its allocations filled it) is given back to memory
-	 * pressure: drop_caches runs every shrinker.
-	 */
-	if (!reserve) {
-		printf("ok - 6. reserve given back to the shrinker # SKIP zero_reserve_mb is 0\n");
-		return;
-	}
-	a1 = cg_settle(cg_a);
-	TAP_CHECK("drop_caches runs the shrinkers", write_str("/proc/sys/vm/drop_caches", "2") == 0);
-	a2 = cg_wait_le(cg_a, a1 - reserve + SLACK);
-	check_delta("6. A's reserve is given back under memory pressure", cg_a, a1, a2,
-		    -res - slack, -res + slack);
+	stop(&wb, SIGKILL);
+	if (cg_a[0])
+		EXPECT_EQ(0, cg_remove(cg_a)) TH_LOG("cgroup A is removed");
+	if (cg_b[0])
+		EXPECT_EQ(0, cg_remove(cg_b)) TH_LOG("cgroup B is removed");
+	cg_a[0] = cg_b[0] = '\0';
+	/* The memory controller stays enabled: disabling it may wait for dying cgroups. */
+	if (mounted)
+		umount(CG_ROOT);
+	mounted = 0;
 }
 
-int main(void)
+/*
+ * cgroup2 mounted (if need be), the memory controller enabled for the root's
+ * children, and cgroups A and B created; or the test is skipped.
+ */
+FIXTURE_SETUP(memcg)
 {
-	alarm(120);	/* a hang is a failure, not a stuck run */
 	const char *skip;
 	char buf[32];
 
@@ -390,22 +324,118 @@ int main(void)
 
 	skip = cg_setup();
 	if (skip) {
-		printf("ok - memcg charging # SKIP %s\n", skip);
-		if (mounted)
-			umount(CG_ROOT);
-		return 0;
+		memcg_cleanup(_metadata);
+		SKIP(return, "memcg charging: %s", skip);
 	}
-	if (cg_a[0] && cg_b[0])
-		run_cases();
-
-	stop(&wa, SIGKILL);
-	stop(&wb, SIGKILL);
-	if (cg_a[0])
-		TAP_CHECK("cgroup A is removed", cg_remove(cg_a) == 0);
-	if (cg_b[0])
-		TAP_CHECK("cgroup B is removed", cg_remove(cg_b) == 0);
-	/* The memory controller stays enabled: disabling it may wait for dying cgroups. */
-	if (mounted)
-		umount(CG_ROOT);
-	return tap_done();
+	snprintf(cg_a, sizeof(cg_a), CG_ROOT "/npu_memcg_a.%d", getpid());
+	snprintf(cg_b, sizeof(cg_b), CG_ROOT "/npu_memcg_b.%d", getpid());
+	if (mkdir(cg_a, 0755))
+		cg_a[0] = '\0';
+	EXPECT_TRUE(cg_a[0]) TH_LOG("cgroup A is created: %s", strerror(errno));
+	if (mkdir(cg_b, 0755))
+		cg_b[0] = '\0';
+	EXPECT_TRUE(cg_b[0]) TH_LOG("cgroup B is created: %s", strerror(errno));
+	if (_metadata->exit_code)
+		memcg_cleanup(_metadata);
 }
+
+FIXTURE_TEARDOWN(memcg)
+{
+	memcg_cleanup(_metadata);
+}
+
+TEST_F(memcg, charges_follow_the_memory)
+{
+	const int64_t sz = SZ, slack = SLACK, res = reserve;
+	uint64_t a0, a1, a2, b0, b1, h, value;
+
+	ASSERT_TRUE(cg_a[0] && cg_b[0]);
+
+	/* 1. A allocates and maps nothing: A pays for it (plus its reserve, at most). */
+	ASSERT_EQ(0, spawn(&wa, cg_a) || spawn(&wb, cg_b))
+		TH_LOG("workers join cgroups A and B: %s", strerror(errno));
+	a0 = cg_settle(cg_a);
+	h = call(&wa, OP_ALLOC, SZ);
+	ASSERT_NE(FAIL, h) TH_LOG("A allocates 64 MiB on device 0");
+	a1 = cg_settle(cg_a);
+	check_delta("1. A's allocation of 64 MiB is charged to A", cg_a, a0, a1,
+		    sz, sz + res + slack);
+
+	/* 2. B imports, maps and touches every page: B is not charged. */
+	value = call(&wa, OP_EXPORT, h);
+	EXPECT_NE(FAIL, value) TH_LOG("A exports its object");
+	b0 = cg_settle(cg_b);
+	EXPECT_NE(FAIL, call(&wb, OP_IMPORT_TOUCH, value))
+		TH_LOG("B imports, maps and touches every page");
+	b1 = cg_settle(cg_b);
+	check_delta("2. B's import and mapping are not charged to B", cg_b, b0, b1,
+		    -slack, slack - 1);
+
+	/* 3. The charge follows the memory, not A's handle. */
+	EXPECT_EQ(0, call(&wa, OP_FREE, h)) TH_LOG("A frees its handle");
+	a2 = cg_settle(cg_a);
+	check_delta("3. A stays charged while B still holds the memory", cg_a, a1, a2,
+		    -slack, res + slack);
+	stop(&wb, 0);
+	a2 = cg_wait_le(cg_a, a0 + reserve + SLACK);
+	check_delta("3. A's charge goes when B, the last holder, exits", cg_a, a0, a2,
+		    -slack, res + slack);
+
+	/* 4. B's allocation is charged to B, not served from A's reserve. */
+	stop(&wa, 0);
+	ASSERT_EQ(0, spawn(&wb, cg_b)) TH_LOG("a new worker joins cgroup B: %s", strerror(errno));
+	a1 = cg_settle(cg_a);
+	b0 = cg_settle(cg_b);
+	EXPECT_NE(FAIL, call(&wb, OP_ALLOC, SZ)) TH_LOG("B allocates 64 MiB on device 0");
+	b1 = cg_settle(cg_b);
+	a2 = cg_settle(cg_a);
+	check_delta("4. B's allocation of 64 MiB is charged to B", cg_b, b0, b1,
+		    sz, sz + res + slack);
+	check_delta("4. A's charge does not move while B allocates", cg_a, a1, a2,
+		    -slack, slack);
+	stop(&wb, 0);
+
+	/* 5. SIGKILL of the allocator uncharges A. */
+	a0 = cg_settle(cg_a);
+	ASSERT_EQ(0, spawn(&wa, cg_a)) TH_LOG("a new worker joins cgroup A: %s", strerror(errno));
+	EXPECT_NE(FAIL, call(&wa, OP_ALLOC, SZ / 2)) TH_LOG("A allocates 32 MiB on device 0");
+	a1 = cg_settle(cg_a);
+	check_delta("5. A's allocation of 32 MiB is charged to A", cg_a, a0, a1,
+		    sz / 2, sz / 2 + res + slack);
+	stop(&wa, SIGKILL);
+	a2 = cg_wait_le(cg_a, a0 + reserve + SLACK);
+	check_delta("5. A's charge goes when the allocator is SIGKILLed", cg_a, a0, a2,
+		    -slack, res + slack);
+}
+
+/*
+ * 6. A's reserve (its allocations filled it) is given back to memory
+ * pressure: drop_caches runs every shrinker.
+ */
+TEST_F(memcg, reserve_is_given_back_under_memory_pressure)
+{
+	const int64_t sz = SZ, slack = SLACK, res = reserve;
+	uint64_t a0, a1, a2;
+
+	if (!reserve)
+		SKIP(return, "6. reserve given back to the shrinker: zero_reserve_mb is 0");
+	ASSERT_TRUE(cg_a[0]);
+
+	/* A allocation by A (killed again) fills A's reserve, as in case 5. */
+	a0 = cg_settle(cg_a);
+	ASSERT_EQ(0, spawn(&wa, cg_a)) TH_LOG("a worker joins cgroup A: %s", strerror(errno));
+	EXPECT_NE(FAIL, call(&wa, OP_ALLOC, SZ / 2)) TH_LOG("A allocates 32 MiB on device 0");
+	a1 = cg_settle(cg_a);
+	check_delta("A's allocation of 32 MiB is charged to A", cg_a, a0, a1,
+		    sz / 2, sz / 2 + res + slack);
+	stop(&wa, SIGKILL);
+	cg_wait_le(cg_a, a0 + reserve + SLACK);
+
+	a1 = cg_settle(cg_a);
+	EXPECT_EQ(0, write_str("/proc/sys/vm/drop_caches", "2")) TH_LOG("drop_caches runs the shrinkers");
+	a2 = cg_wait_le(cg_a, a1 - reserve + SLACK);
+	check_delta("6. A's reserve is given back under memory pressure", cg_a, a1, a2,
+		    -res - slack, -res + slack);
+}
+
+TEST_HARNESS_MAIN

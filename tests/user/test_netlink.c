@@ -11,13 +11,17 @@
  * its own holder entry, no shareable value, and may not watch).
  * Meanwhile `npu-mem --json watch --count N` must report every event, in
  * order; a second watcher must exit cleanly on SIGTERM.
+ *
+ * The fixture starts the watchers and builds that state; the tests check
+ * what root sees, what uid 1000 sees, and (going on to release everything)
+ * what the watchers reported.
  */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <stdbool.h>
 #include <string.h>
 
-#include "tap.h"
+#include "harness.h"
 #include "npu.h"
 
 #define SZ_X (2 * MIB)
@@ -282,190 +286,150 @@ static int64_t worker_do(struct worker *w, uint64_t op, uint64_t a, uint64_t b)
 	return op == W_EXIT ? 0 : (int64_t)get64(w->from);
 }
 
-/* ---- the unprivileged view, in a child running as UNPRIV_UID */
+/* ---- the fixture: watchers, then known state */
 
-static int unprivileged(pid_t root_tgid, uint64_t y_value)
-{
-	static char out[OUT_MAX];
-	char line[4096], needle[64];
-	uint32_t h;
-	pid_t me = getpid();
-	int fd;
-
-	if (setresgid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID) ||
-	    setresuid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID)) {
-		TAP_CHECK("unpriv: drop to uid 1000", 0);
-		return tap_done();
-	}
-	fd = npu_open();
-	TAP_CHECK("unpriv: allocate Z on device 0",
-		  fd >= 0 && !npu_alloc(fd, 0, SZ_Z, &h, NULL));
-	TAP_CHECK("unpriv: import root's Y onto device 0",
-		  !npu_import(fd, y_value, 0, &h, NULL));
-
-	TAP_CHECK("unpriv: objects exits 0",
-		  run(out, (const char *[]){ "--json", "objects", NULL }) == 0);
-	TAP_CHECK("unpriv: objects lists exactly Z and Y",
-		  count_lines(out, "{\"id\":") == 2);
-	snprintf(needle, sizeof(needle), "\"owner_tgid\":%d,", me);
-	TAP_CHECK("unpriv: ... its own Z",
-		  find_line(out, line, sizeof(line), needle, NULL) &&
-		  json_num(line, "size") == (long long)SZ_Z);
-	snprintf(needle, sizeof(needle), "\"owner_tgid\":%d,", root_tgid);
-	TAP_CHECK("unpriv: ... and root's Y, with only its own holder entry",
-		  find_line(out, line, sizeof(line), needle, NULL) &&
-		  json_num(line, "size") == (long long)SZ_Y &&
-		  has(line, "\"holders\":2,") &&
-		  count_occ(strstr(line, "holder_list"), "{\"tgid\":") == 1 &&
-		  has(line, "{\"tgid\":%d,\"device\":0,\"imported\":true}", me));
-	TAP_CHECK("unpriv: no shareable value shown", !strstr(out, "shareable"));
-
-	TAP_CHECK("unpriv: procs exits 0",
-		  run(out, (const char *[]){ "--json", "procs", NULL }) == 0);
-	TAP_CHECK("unpriv: procs lists only itself",
-		  count_lines(out, "{\"tgid\":") == 1 &&
-		  json_num(out, "tgid") == me && json_num(out, "allocated") == (long long)SZ_Z &&
-		  json_num(out, "imported") == (long long)SZ_Y);
-
-	TAP_CHECK("unpriv: info says no admin view",
-		  run(out, (const char *[]){ "--json", "info", NULL }) == 0 &&
-		  strstr(out, "\"admin\":false"));
-	TAP_CHECK("unpriv: watch is refused with exit status 1",
-		  run(out, (const char *[]){ "watch", "--count", "1", NULL }) == 1);
-	TAP_CHECK("unpriv: devices are visible",
-		  run(out, (const char *[]){ "--json", "devices", NULL }) == 0 &&
-		  count_lines(out, "{\"id\":") >= 2);
-	/* Exit holding Z and Y: both holders die with us. */
-	return tap_done();
-}
-
-/* ---- events */
-
-struct want {
-	const char *event;
-	long long obj;		/* -1: must be absent */
-	long long tgid;
-	const char *extra;	/* a further "key":value that must be present */
+FIXTURE(netlink) {
+	struct worker b, c, d;
+	uint32_t hx, hy;
+	uint64_t value;		/* X's shareable value */
+	pid_t me, watcher, watcher2;
+	int wout, w2out, fd;
+	int64_t hb;		/* B's handle of X */
+	pid_t c_pid;		/* C's pid (C is dead) */
+	FILE *ef, *ef2;
 };
 
-static void check_events(const char *out, const struct want *w, int n)
+/* Kill what the fixture started (teardown, or a setup that failed: no teardown then). */
+static void netlink_cleanup(FIXTURE_DATA(netlink) *self)
 {
-	const char *p = out;
-	char line[2048], name[96];
-	int i;
+	pid_t left[] = { self->watcher, self->watcher2, self->b.pid, self->c.pid, self->d.pid };
 
-	for (i = 0; i < n; i++) {
-		const char *nl = strchr(p, '\n');
-		size_t l = nl ? (size_t)(nl - p) : strlen(p);
-		bool ok;
-
-		snprintf(line, sizeof(line), "%.*s", (int)(l < sizeof(line) ? l : sizeof(line) - 1), p);
-		p = nl ? nl + 1 : p + l;
-		snprintf(name, sizeof(name), "watch: event %d is %s", i + 1, w[i].event);
-		ok = has(line, "\"event\":\"%s\"", w[i].event) &&
-		     json_num(line, "object") == w[i].obj &&
-		     json_num(line, "tgid") == w[i].tgid &&
-		     has(line, "\"time\":\"") &&
-		     (!w[i].extra || has(line, "%s", w[i].extra));
-		tap_result(ok, name, "got: %s", line);
-	}
-	TAP_CHECK("watch: no further events", *p == '\0');
+	for (size_t i = 0; i < sizeof(left) / sizeof(left[0]); i++)
+		if (left[i] > 0) {
+			kill(left[i], SIGKILL);
+			reap(left[i]);
+		}
+	self->watcher = self->watcher2 = self->b.pid = self->c.pid = self->d.pid = 0;
+	if (self->fd >= 0)
+		close(self->fd);
+	self->fd = -1;
 }
 
-int main(void)
+FIXTURE_SETUP(netlink)
 {
-	static char out[OUT_MAX], events[OUT_MAX], err[4096];
-	struct worker b, c, d;
-	char line[4096], buf[128];
-	long long x = -1, y = -1, z = -1;
-	uint32_t hx, hy, hself;
-	uint64_t value = 0, y_value = 0;
+	char err[4096];
+	uint32_t hself;
 	int32_t pids[2];
-	pid_t me = getpid(), watcher, watcher2, unpriv;
-	int wout, werr, w2out, w2err, fd;
-	int64_t hb;
-	FILE *ef, *ef2;
+	int werr, w2err;
+
+	self->me = getpid();
 
 	/* 1. Watchers first: every later event must reach them. */
-	watcher = spawn((const char *[]){ "--json", "watch", "--count", "22", NULL },
-			&wout, &werr);
-	ef = fdopen(werr, "r");
-	TAP_CHECK("watch: announces that it listens",
-		  ef && fgets(err, sizeof(err), ef) && strstr(err, "listening"));
-	watcher2 = spawn((const char *[]){ "watch", NULL }, &w2out, &w2err);
-	ef2 = fdopen(w2err, "r");
-	TAP_CHECK("watch (text): announces that it listens",
-		  ef2 && fgets(err, sizeof(err), ef2) && strstr(err, "listening"));
+	self->watcher = spawn((const char *[]){ "--json", "watch", "--count", "22", NULL },
+			      &self->wout, &werr);
+	self->ef = fdopen(werr, "r");
+	EXPECT_TRUE(self->ef && fgets(err, sizeof(err), self->ef) && strstr(err, "listening"))
+		TH_LOG("watch: announces that it listens");
+	self->watcher2 = spawn((const char *[]){ "watch", NULL }, &self->w2out, &w2err);
+	self->ef2 = fdopen(w2err, "r");
+	EXPECT_TRUE(self->ef2 && fgets(err, sizeof(err), self->ef2) && strstr(err, "listening"))
+		TH_LOG("watch (text): announces that it listens");
 
 	/* 2. Known state. */
-	fd = npu_open();
-	TAP_CHECK("alloc X (2 MiB, device 0) and Y (4 MiB, device 1)",
-		  fd >= 0 && !npu_alloc(fd, 0, SZ_X, &hx, NULL) &&
-		  !npu_alloc(fd, 1, SZ_Y, &hy, NULL));
-	worker_start(&b);
-	worker_start(&c);
-	worker_start(&d);
-	pids[0] = b.pid;
-	pids[1] = c.pid;
-	TAP_CHECK("export X with a whitelist of B and C",
-		  !npu_export(fd, hx, 0, &value) && !npu_set_pids(fd, value, pids, 2));
-	hb = worker_do(&b, W_IMPORT, value, 1);
-	TAP_CHECK("B imports X onto device 1 and maps it",
-		  hb > 0 && worker_do(&b, W_MAP, SZ_X, 0) == 0);
-	TAP_CHECK("C imports X onto device 0", worker_do(&c, W_IMPORT, value, 0) > 0);
-	TAP_CHECK("D is refused (not whitelisted)",
-		  worker_do(&d, W_IMPORT, value, 0) == -EACCES);
-	TAP_ERRNO("self-import is refused", npu_import(fd, value, 0, &hself, NULL), ELOOP);
-	TAP_CHECK("B's second import is refused", worker_do(&b, W_IMPORT, value, 0) == -EEXIST);
-	kill(c.pid, SIGKILL);
-	TAP_CHECK("C is SIGKILLed", reap(c.pid) == 128 + SIGKILL);
+	self->fd = npu_open();
+	EXPECT_TRUE(self->fd >= 0 && !npu_alloc(self->fd, 0, SZ_X, &self->hx, NULL) &&
+		    !npu_alloc(self->fd, 1, SZ_Y, &self->hy, NULL))
+		TH_LOG("alloc X (2 MiB, device 0) and Y (4 MiB, device 1)");
+	if (_metadata->exit_code) {
+		netlink_cleanup(self);
+		return;
+	}
+	worker_start(&self->b);
+	worker_start(&self->c);
+	worker_start(&self->d);
+	pids[0] = self->b.pid;
+	pids[1] = self->c.pid;
+	EXPECT_TRUE(!npu_export(self->fd, self->hx, 0, &self->value) &&
+		    !npu_set_pids(self->fd, self->value, pids, 2))
+		TH_LOG("export X with a whitelist of B and C");
+	self->hb = worker_do(&self->b, W_IMPORT, self->value, 1);
+	EXPECT_TRUE(self->hb > 0 && worker_do(&self->b, W_MAP, SZ_X, 0) == 0)
+		TH_LOG("B imports X onto device 1 and maps it");
+	EXPECT_LT(0, worker_do(&self->c, W_IMPORT, self->value, 0)) TH_LOG("C imports X onto device 0");
+	EXPECT_EQ(-EACCES, worker_do(&self->d, W_IMPORT, self->value, 0))
+		TH_LOG("D is refused (not whitelisted)");
+	EXPECT_EQ(-ELOOP, neg_errno(npu_import(self->fd, self->value, 0, &hself, NULL)))
+		TH_LOG("self-import is refused");
+	EXPECT_EQ(-EEXIST, worker_do(&self->b, W_IMPORT, self->value, 0))
+		TH_LOG("B's second import is refused");
+	kill(self->c.pid, SIGKILL);
+	EXPECT_EQ(128 + SIGKILL, reap(self->c.pid)) TH_LOG("C is SIGKILLed");
+	self->c_pid = self->c.pid;	/* dead: its pid is for the checks */
+	self->c.pid = 0;
+	if (_metadata->exit_code)
+		netlink_cleanup(self);
+}
 
-	/* 3. What root sees. */
-	TAP_CHECK("objects exits 0", run(out, (const char *[]){ "--json", "objects", NULL }) == 0);
-	TAP_CHECK("objects: exactly X and Y", count_lines(out, "{\"id\":") == 2);
+FIXTURE_TEARDOWN(netlink)
+{
+	netlink_cleanup(self);
+}
+
+/* ---- what root sees */
+
+TEST_F(netlink, root_view)
+{
+	static char out[OUT_MAX];
+	char line[4096], buf[128];
+	long long x = -1, y = -1;
+	pid_t me = self->me;
+
+	EXPECT_EQ(0, run(out, (const char *[]){ "--json", "objects", NULL })) TH_LOG("objects exits 0");
+	EXPECT_EQ(2, count_lines(out, "{\"id\":")) TH_LOG("objects: exactly X and Y");
 	if (find_line(out, line, sizeof(line), "\"device\":0,\"size\":2097152,", NULL))
 		x = json_num(line, "id");
-	snprintf(buf, sizeof(buf), "\"shareable\":\"0x%016llx\"", (unsigned long long)value);
-	TAP_CHECK("objects: X's owner, export state, value and whitelist",
-		  x > 0 && has(line, "\"owner_tgid\":%d,\"owner_comm\":\"test_netlink\"", me) &&
-		  has(line, "\"exported\":true,%s,\"whitelist\":true,\"whitelist_size\":2,", buf));
-	TAP_CHECK("objects: X has 3 holders (2 handles, 1 mapping) and 1 mapping",
-		  has(line, "\"holders\":3,\"mappings\":1,"));
-	TAP_CHECK("objects: X's holders are the exporter and B, not the dead C",
-		  has(line, "{\"tgid\":%d,\"device\":0,\"imported\":false}", me) &&
-		  has(line, "{\"tgid\":%d,\"device\":1,\"imported\":true}", b.pid) &&
-		  count_occ(strstr(line, "holder_list"), "{\"tgid\":") == 2);
-	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", c.pid);
-	TAP_CHECK("objects: C is not a holder", !strstr(line, buf));
+	snprintf(buf, sizeof(buf), "\"shareable\":\"0x%016llx\"", (unsigned long long)self->value);
+	EXPECT_TRUE(x > 0 && has(line, "\"owner_tgid\":%d,\"owner_comm\":\"test_netlink\"", me) &&
+		    has(line, "\"exported\":true,%s,\"whitelist\":true,\"whitelist_size\":2,", buf))
+		TH_LOG("objects: X's owner, export state, value and whitelist");
+	EXPECT_TRUE(has(line, "\"holders\":3,\"mappings\":1,"))
+		TH_LOG("objects: X has 3 holders (2 handles, 1 mapping) and 1 mapping");
+	EXPECT_TRUE(has(line, "{\"tgid\":%d,\"device\":0,\"imported\":false}", me) &&
+		    has(line, "{\"tgid\":%d,\"device\":1,\"imported\":true}", self->b.pid) &&
+		    count_occ(strstr(line, "holder_list"), "{\"tgid\":") == 2)
+		TH_LOG("objects: X's holders are the exporter and B, not the dead C");
+	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", self->c_pid);
+	EXPECT_NULL(strstr(line, buf)) TH_LOG("objects: C is not a holder");
 	if (find_line(out, line, sizeof(line), "\"device\":1,\"size\":4194304,", NULL))
 		y = json_num(line, "id");
-	TAP_CHECK("objects: Y is not exported and has one holder",
-		  y > 0 && y != x && has(line, "\"exported\":false,\"holders\":1,\"mappings\":0,") &&
-		  !strstr(line, "shareable"));
+	EXPECT_TRUE(y > 0 && y != x &&
+		    has(line, "\"exported\":false,\"holders\":1,\"mappings\":0,") &&
+		    !strstr(line, "shareable"))
+		TH_LOG("objects: Y is not exported and has one holder");
 
 	snprintf(buf, sizeof(buf), "\"id\":%lld,", y);
-	TAP_CHECK("objects --device 1: only Y",
-		  run(out, (const char *[]){ "--json", "objects", "--device", "1", NULL }) == 0 &&
-		  count_lines(out, "{\"id\":") == 1 && strstr(out, buf));
-	snprintf(line, sizeof(line), "%d", b.pid);
+	EXPECT_TRUE(run(out, (const char *[]){ "--json", "objects", "--device", "1", NULL }) == 0 &&
+		    count_lines(out, "{\"id\":") == 1 && strstr(out, buf))
+		TH_LOG("objects --device 1: only Y");
+	snprintf(line, sizeof(line), "%d", self->b.pid);
 	snprintf(buf, sizeof(buf), "\"id\":%lld,", x);
-	TAP_CHECK("objects --pid B: only X",
-		  run(out, (const char *[]){ "--json", "objects", "--pid", line, NULL }) == 0 &&
-		  count_lines(out, "{\"id\":") == 1 && strstr(out, buf));
-	TAP_CHECK("objects (table) exits 0 with a header and the value",
-		  run(out, (const char *[]){ "objects", NULL }) == 0 &&
-		  strstr(out, "OBJECT") && count_lines(out, "test_netlink") == 2);
+	EXPECT_TRUE(run(out, (const char *[]){ "--json", "objects", "--pid", line, NULL }) == 0 &&
+		    count_lines(out, "{\"id\":") == 1 && strstr(out, buf))
+		TH_LOG("objects --pid B: only X");
+	EXPECT_TRUE(run(out, (const char *[]){ "objects", NULL }) == 0 &&
+		    strstr(out, "OBJECT") && count_lines(out, "test_netlink") == 2)
+		TH_LOG("objects (table) exits 0 with a header and the value");
 
-	TAP_CHECK("devices exits 0", run(out, (const char *[]){ "--json", "devices", NULL }) == 0);
-	TAP_CHECK("devices: device 0 has X: 2 MiB, 1 object, 1 export",
-		  find_line(out, line, sizeof(line), "{\"id\":0,", NULL) &&
-		  json_num(line, "used") == (long long)SZ_X &&
-		  json_num(line, "free") == json_num(line, "total") - (long long)SZ_X &&
-		  has(line, "\"objects\":1,\"exports\":1,"));
-	TAP_CHECK("devices: device 1 has Y: 4 MiB, 1 object, 0 exports",
-		  find_line(out, line, sizeof(line), "{\"id\":1,", NULL) &&
-		  json_num(line, "used") == (long long)SZ_Y &&
-		  has(line, "\"objects\":1,\"exports\":0,"));
+	EXPECT_EQ(0, run(out, (const char *[]){ "--json", "devices", NULL })) TH_LOG("devices exits 0");
+	EXPECT_TRUE(find_line(out, line, sizeof(line), "{\"id\":0,", NULL) &&
+		    json_num(line, "used") == (long long)SZ_X &&
+		    json_num(line, "free") == json_num(line, "total") - (long long)SZ_X &&
+		    has(line, "\"objects\":1,\"exports\":1,"))
+		TH_LOG("devices: device 0 has X: 2 MiB, 1 object, 1 export");
+	EXPECT_TRUE(find_line(out, line, sizeof(line), "{\"id\":1,", NULL) &&
+		    json_num(line, "used") == (long long)SZ_Y &&
+		    has(line, "\"objects\":1,\"exports\":0,"))
+		TH_LOG("devices: device 1 has Y: 4 MiB, 1 object, 0 exports");
 
 	/*
 	 * Our allocations on device 0 started a zeroed reserve for our cgroup:
@@ -486,75 +450,197 @@ int main(void)
 			if (got < want)
 				usleep(10000);
 		}
-		tap_result(want >= 0 && got >= want && got % (2 * MIB) == 0,
-			   "devices: device 0 reports its zeroed reserve (zero_reserve_mb)",
-			   "zero_reserve is %lld bytes, want at least %lld in 2 MiB chunks",
-			   got, want);
+		EXPECT_TRUE(want >= 0 && got >= want && got % (2 * MIB) == 0)
+			TH_LOG("devices: device 0 reports its zeroed reserve (zero_reserve_mb): "
+			       "zero_reserve is %lld bytes, want at least %lld in 2 MiB chunks",
+			       got, want);
 	}
 
-	TAP_CHECK("procs exits 0", run(out, (const char *[]){ "--json", "procs", NULL }) == 0);
+	EXPECT_EQ(0, run(out, (const char *[]){ "--json", "procs", NULL })) TH_LOG("procs exits 0");
 	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", me);
-	TAP_CHECK("procs: the exporter allocated 6 MiB in 2 handles",
-		  find_line(out, line, sizeof(line), buf, NULL) &&
-		  has(line, "\"comm\":\"test_netlink\",\"files\":1,\"allocated\":6291456,"
-		      "\"imported\":0,\"handles\":2,\"mappings\":0}"));
-	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", b.pid);
-	TAP_CHECK("procs: B imported 2 MiB, 1 handle, 1 mapping",
-		  find_line(out, line, sizeof(line), buf, NULL) &&
-		  has(line, "\"allocated\":0,\"imported\":2097152,\"handles\":1,\"mappings\":1}"));
-	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", d.pid);
-	TAP_CHECK("procs: D holds nothing",
-		  find_line(out, line, sizeof(line), buf, NULL) &&
-		  has(line, "\"allocated\":0,\"imported\":0,\"handles\":0,\"mappings\":0}"));
-	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", c.pid);
-	TAP_CHECK("procs: C is gone", !strstr(out, buf));
-	TAP_CHECK("info: ABI and admin view",
-		  run(out, (const char *[]){ "--json", "info", NULL }) == 0 &&
-		  has(out, "{\"abi_major\":%d,\"abi_minor\":%d,\"genl_version\":1,",
-		      NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR) &&
-		  has(out, "\"admin\":true"));
+	EXPECT_TRUE(find_line(out, line, sizeof(line), buf, NULL) &&
+		    has(line, "\"comm\":\"test_netlink\",\"files\":1,\"allocated\":6291456,"
+			"\"imported\":0,\"handles\":2,\"mappings\":0}"))
+		TH_LOG("procs: the exporter allocated 6 MiB in 2 handles");
+	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", self->b.pid);
+	EXPECT_TRUE(find_line(out, line, sizeof(line), buf, NULL) &&
+		    has(line, "\"allocated\":0,\"imported\":2097152,\"handles\":1,\"mappings\":1}"))
+		TH_LOG("procs: B imported 2 MiB, 1 handle, 1 mapping");
+	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", self->d.pid);
+	EXPECT_TRUE(find_line(out, line, sizeof(line), buf, NULL) &&
+		    has(line, "\"allocated\":0,\"imported\":0,\"handles\":0,\"mappings\":0}"))
+		TH_LOG("procs: D holds nothing");
+	snprintf(buf, sizeof(buf), "{\"tgid\":%d,", self->c_pid);
+	EXPECT_NULL(strstr(out, buf)) TH_LOG("procs: C is gone");
+	EXPECT_TRUE(run(out, (const char *[]){ "--json", "info", NULL }) == 0 &&
+		    has(out, "{\"abi_major\":%d,\"abi_minor\":%d,\"genl_version\":1,",
+			NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR) &&
+		    has(out, "\"admin\":true"))
+		TH_LOG("info: ABI and admin view");
+	EXPECT_TRUE(run(out, (const char *[]){ "--version", NULL }) == 0 &&
+		    !strncmp(out, "npu-mem ", 8) &&
+		    has(out, " (ABI %d.%d, genl 1)\n", NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR))
+		TH_LOG("--version: the ABI and family version it was built for");
+}
 
-	/* 4. What uid 1000 sees (it allocates Z, imports Y, and dies holding them). */
-	TAP_CHECK("export Y without pid validation",
-		  !npu_export(fd, hy, NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &y_value));
-	fflush(stdout);
+/* ---- what uid 1000 sees: a child that allocates Z, imports Y and dies holding them */
+
+static int unprivileged(struct __test_metadata *_metadata, pid_t root_tgid, uint64_t y_value)
+{
+	static char out[OUT_MAX];
+	char line[4096], needle[64];
+	uint32_t h;
+	pid_t me = getpid();
+	int fd;
+
+	if (setresgid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID) ||
+	    setresuid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID)) {
+		EXPECT_TRUE(0) TH_LOG("unpriv: drop to uid 1000: %s", strerror(errno));
+		return _metadata->exit_code;
+	}
+	fd = npu_open();
+	EXPECT_TRUE(fd >= 0 && !npu_alloc(fd, 0, SZ_Z, &h, NULL)) TH_LOG("unpriv: allocate Z on device 0");
+	EXPECT_EQ(0, npu_import(fd, y_value, 0, &h, NULL)) TH_LOG("unpriv: import root's Y onto device 0");
+
+	EXPECT_EQ(0, run(out, (const char *[]){ "--json", "objects", NULL }))
+		TH_LOG("unpriv: objects exits 0");
+	EXPECT_EQ(2, count_lines(out, "{\"id\":")) TH_LOG("unpriv: objects lists exactly Z and Y");
+	snprintf(needle, sizeof(needle), "\"owner_tgid\":%d,", me);
+	EXPECT_TRUE(find_line(out, line, sizeof(line), needle, NULL) &&
+		    json_num(line, "size") == (long long)SZ_Z) TH_LOG("unpriv: ... its own Z");
+	snprintf(needle, sizeof(needle), "\"owner_tgid\":%d,", root_tgid);
+	EXPECT_TRUE(find_line(out, line, sizeof(line), needle, NULL) &&
+		    json_num(line, "size") == (long long)SZ_Y &&
+		    has(line, "\"holders\":2,") &&
+		    count_occ(strstr(line, "holder_list"), "{\"tgid\":") == 1 &&
+		    has(line, "{\"tgid\":%d,\"device\":0,\"imported\":true}", me))
+		TH_LOG("unpriv: ... and root's Y, with only its own holder entry");
+	EXPECT_NULL(strstr(out, "shareable")) TH_LOG("unpriv: no shareable value shown");
+
+	EXPECT_EQ(0, run(out, (const char *[]){ "--json", "procs", NULL }))
+		TH_LOG("unpriv: procs exits 0");
+	EXPECT_TRUE(count_lines(out, "{\"tgid\":") == 1 &&
+		    json_num(out, "tgid") == me && json_num(out, "allocated") == (long long)SZ_Z &&
+		    json_num(out, "imported") == (long long)SZ_Y)
+		TH_LOG("unpriv: procs lists only itself");
+
+	EXPECT_TRUE(run(out, (const char *[]){ "--json", "info", NULL }) == 0 &&
+		    strstr(out, "\"admin\":false")) TH_LOG("unpriv: info says no admin view");
+	EXPECT_EQ(1, run(out, (const char *[]){ "watch", "--count", "1", NULL }))
+		TH_LOG("unpriv: watch is refused with exit status 1");
+	EXPECT_TRUE(run(out, (const char *[]){ "--json", "devices", NULL }) == 0 &&
+		    count_lines(out, "{\"id\":") >= 2) TH_LOG("unpriv: devices are visible");
+	/* Exit holding Z and Y: both holders die with us. */
+	return _metadata->exit_code;
+}
+
+/* Export Y to anyone, run the unprivileged child; its pid. */
+static pid_t run_unprivileged(struct __test_metadata *_metadata, FIXTURE_DATA(netlink) *self)
+{
+	uint64_t y_value = 0;
+	pid_t unpriv;
+
+	EXPECT_EQ(0, npu_export(self->fd, self->hy, NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &y_value))
+		TH_LOG("export Y without pid validation");
 	unpriv = fork();
 	if (unpriv == 0)
-		exit(unprivileged(me, y_value));
-	TAP_CHECK("unpriv: all its checks passed", reap(unpriv) == 0);
+		_exit(unprivileged(_metadata, self->me, y_value));
+	EXPECT_EQ(0, reap(unpriv)) TH_LOG("unpriv: all its checks passed");
+	return unpriv;
+}
+
+TEST_F(netlink, unprivileged_view)
+{
+	run_unprivileged(_metadata, self);
+}
+
+/* ---- events */
+
+struct want {
+	const char *event;
+	long long obj;		/* -1: must be absent */
+	long long tgid;
+	const char *extra;	/* a further "key":value that must be present */
+};
+
+static void check_events(struct __test_metadata *_metadata, const char *out,
+			 const struct want *w, int n)
+{
+	const char *p = out;
+	char line[2048];
+	int i;
+
+	for (i = 0; i < n; i++) {
+		const char *nl = strchr(p, '\n');
+		size_t l = nl ? (size_t)(nl - p) : strlen(p);
+		bool ok;
+
+		snprintf(line, sizeof(line), "%.*s", (int)(l < sizeof(line) ? l : sizeof(line) - 1), p);
+		p = nl ? nl + 1 : p + l;
+		ok = has(line, "\"event\":\"%s\"", w[i].event) &&
+		     json_num(line, "object") == w[i].obj &&
+		     json_num(line, "tgid") == w[i].tgid &&
+		     has(line, "\"time\":\"") &&
+		     (!w[i].extra || has(line, "%s", w[i].extra));
+		EXPECT_TRUE(ok) TH_LOG("watch: event %d is %s: got: %s", i + 1, w[i].event, line);
+	}
+	EXPECT_EQ('\0', *p) TH_LOG("watch: no further events");
+}
+
+/* Z's id: the one allocated object id in @events that is neither X nor Y. */
+static long long find_z(const char *events, long long x, long long y)
+{
+	const char *zl = strstr(events, "\"event\":\"allocated\"");
+
+	for (; zl; zl = strstr(zl + 1, "\"event\":\"allocated\"")) {
+		long long id = json_num(zl, "object");
+
+		if (id != x && id != y)
+			return id;
+	}
+	return -1;
+}
+
+TEST_F(netlink, watch_reports_every_event)
+{
+	static char out[OUT_MAX], events[OUT_MAX];
+	char shareable[64], line[4096];
+	long long x = -1, y = -1, z;
+	pid_t me = self->me, b = self->b.pid, c = self->c_pid, d = self->d.pid, unpriv;
+
+	/* X's and Y's ids, from the dump. */
+	EXPECT_EQ(0, run(out, (const char *[]){ "--json", "objects", NULL })) TH_LOG("objects exits 0");
+	if (find_line(out, line, sizeof(line), "\"device\":0,\"size\":2097152,", NULL))
+		x = json_num(line, "id");
+	if (find_line(out, line, sizeof(line), "\"device\":1,\"size\":4194304,", NULL))
+		y = json_num(line, "id");
+
+	/* 4. uid 1000 allocates Z, imports Y, and dies holding them. */
+	unpriv = run_unprivileged(_metadata, self);
 
 	/* 5. Let go, in an order that produces each remaining event. */
-	TAP_CHECK("B frees its handle", worker_do(&b, W_FREE, hb, 0) == 0);
-	TAP_CHECK("the exporter frees X", npu_free(fd, hx) == 0);
-	TAP_CHECK("B unmaps X (the last holder)", worker_do(&b, W_UNMAP, 0, 0) == 0);
-	TAP_CHECK("D's import of the dead value is refused",
-		  worker_do(&d, W_IMPORT, value, 0) == -ENOENT);
-	TAP_CHECK("the exporter frees Y", npu_free(fd, hy) == 0);
-	worker_do(&b, W_EXIT, 0, 0);
-	worker_do(&d, W_EXIT, 0, 0);
-	reap(b.pid);
-	reap(d.pid);
-	close(fd);
+	EXPECT_EQ(0, worker_do(&self->b, W_FREE, self->hb, 0)) TH_LOG("B frees its handle");
+	EXPECT_EQ(0, npu_free(self->fd, self->hx)) TH_LOG("the exporter frees X");
+	EXPECT_EQ(0, worker_do(&self->b, W_UNMAP, 0, 0)) TH_LOG("B unmaps X (the last holder)");
+	EXPECT_EQ(-ENOENT, worker_do(&self->d, W_IMPORT, self->value, 0))
+		TH_LOG("D's import of the dead value is refused");
+	EXPECT_EQ(0, npu_free(self->fd, self->hy)) TH_LOG("the exporter frees Y");
+	worker_do(&self->b, W_EXIT, 0, 0);
+	worker_do(&self->d, W_EXIT, 0, 0);
+	reap(self->b.pid);
+	reap(self->d.pid);
+	self->b.pid = self->d.pid = 0;
+	close(self->fd);
+	self->fd = -1;
 
 	/* 6. The watcher stops by itself after its count. */
-	read_lines(wout, events, sizeof(events), 22, 5000);
-	TAP_CHECK("watch --count exits 0 on its own", reap_timeout(watcher, 5000) == 0);
-	read_lines(wout, events, sizeof(events), 1000, 100);
-	close(wout);
-	fclose(ef);
-	{
-		/* Z's id: the one object id that is neither X nor Y. */
-		const char *zl = strstr(events, "\"event\":\"allocated\"");
-
-		for (; zl; zl = strstr(zl + 1, "\"event\":\"allocated\"")) {
-			long long id = json_num(zl, "object");
-
-			if (id != x && id != y) {
-				z = id;
-				break;
-			}
-		}
-	}
+	read_lines(self->wout, events, sizeof(events), 22, 5000);
+	EXPECT_EQ(0, reap_timeout(self->watcher, 5000)) TH_LOG("watch --count exits 0 on its own");
+	self->watcher = 0;
+	read_lines(self->wout, events, sizeof(events), 1000, 100);
+	close(self->wout);
+	fclose(self->ef);
+	z = find_z(events, x, y);
 	{
 		char pids_set[] = "\"pids\":2";
 		char dev0[] = "\"device\":0,";
@@ -562,48 +648,50 @@ int main(void)
 		const struct want want[] = {
 			{ "allocated", x, me, "\"size\":2097152" },
 			{ "allocated", y, me, dev1 },
-			{ "exported", x, me, line },
+			{ "exported", x, me, shareable },
 			{ "pids-set", x, me, pids_set },
-			{ "imported", x, b.pid, dev1 },
-			{ "imported", x, c.pid, dev0 },
-			{ "import-refused", x, d.pid, "\"reason\":\"not-whitelisted\"" },
+			{ "imported", x, b, dev1 },
+			{ "imported", x, c, dev0 },
+			{ "import-refused", x, d, "\"reason\":\"not-whitelisted\"" },
 			{ "import-refused", x, me, "\"reason\":\"self-import\"" },
-			{ "import-refused", x, b.pid, "\"reason\":\"duplicate\"" },
-			{ "holder-died", x, c.pid, dev0 },
+			{ "import-refused", x, b, "\"reason\":\"duplicate\"" },
+			{ "holder-died", x, c, dev0 },
 			{ "exported", y, me, "\"size\":4194304" },
 			{ "allocated", z, unpriv, dev0 },
 			{ "imported", y, unpriv, dev0 },
 			{ "holder-died", z, unpriv, NULL },
 			{ "released", z, unpriv, NULL },
 			{ "holder-died", y, unpriv, dev0 },
-			{ "freed", x, b.pid, dev1 },
+			{ "freed", x, b, dev1 },
 			{ "freed", x, me, dev0 },
-			{ "released", x, me, line },
-			{ "import-refused", -1, d.pid, "\"reason\":\"dead-value\"" },
+			{ "released", x, me, shareable },
+			{ "import-refused", -1, d, "\"reason\":\"dead-value\"" },
 			{ "freed", y, me, NULL },
 			{ "released", y, me, "\"size\":4194304" },
 		};
 
-		snprintf(line, sizeof(line), "\"shareable\":\"0x%016llx\"",
-			 (unsigned long long)value);
-		TAP_CHECK("watch: Z's id was reported", z > 0);
-		check_events(events, want, sizeof(want) / sizeof(want[0]));
+		snprintf(shareable, sizeof(shareable), "\"shareable\":\"0x%016llx\"",
+			 (unsigned long long)self->value);
+		EXPECT_LT(0, z) TH_LOG("watch: Z's id was reported");
+		check_events(_metadata, events, want, sizeof(want) / sizeof(want[0]));
 	}
 
 	/* 7. A watcher without --count stops cleanly on SIGTERM. */
 	out[0] = '\0';
-	read_lines(w2out, out, OUT_MAX, 22, 5000);
-	kill(watcher2, SIGTERM);
-	TAP_CHECK("watch exits 0 on SIGTERM", reap_timeout(watcher2, 5000) == 0);
-	read_lines(w2out, out, OUT_MAX, 1000, 100);
-	close(w2out);
-	fclose(ef2);
-	TAP_CHECK("watch (text) printed one line per event",
-		  count_lines(out, " allocated ") == 3 && count_lines(out, " released ") == 3);
+	read_lines(self->w2out, out, OUT_MAX, 22, 5000);
+	kill(self->watcher2, SIGTERM);
+	EXPECT_EQ(0, reap_timeout(self->watcher2, 5000)) TH_LOG("watch exits 0 on SIGTERM");
+	self->watcher2 = 0;
+	read_lines(self->w2out, out, OUT_MAX, 1000, 100);
+	close(self->w2out);
+	fclose(self->ef2);
+	EXPECT_TRUE(count_lines(out, " allocated ") == 3 && count_lines(out, " released ") == 3)
+		TH_LOG("watch (text) printed one line per event");
 
-	TAP_CHECK("every device is empty again",
-		  npu_dev_free(0) != UINT64_MAX &&
-		  run(out, (const char *[]){ "--json", "devices", NULL }) == 0 &&
-		  count_lines(out, "\"used\":0,") == count_lines(out, "{\"id\":"));
-	return tap_done();
+	EXPECT_TRUE(npu_dev_free(0) != UINT64_MAX &&
+		    run(out, (const char *[]){ "--json", "devices", NULL }) == 0 &&
+		    count_lines(out, "\"used\":0,") == count_lines(out, "{\"id\":"))
+		TH_LOG("every device is empty again");
 }
+
+TEST_HARNESS_MAIN

@@ -10,13 +10,13 @@
  * listens.  Every dump must list each of the NOBJ stable objects exactly
  * once (no duplicate, no skip across resumes); the watcher must survive the
  * flood and stop cleanly.  The VM fails the run on any KASAN or lockdep
- * report.
+ * report.  The fixture builds the stable state; the test churns it.
  */
 #define _GNU_SOURCE
 #include <string.h>
 #include <time.h>
 
-#include "tap.h"
+#include "harness.h"
 #include "npu.h"
 
 /* Both take several dump messages (libnl reads 16 KiB at a time). */
@@ -94,43 +94,68 @@ static void churn(const uint64_t *values, int n, unsigned int seed)
 	}
 }
 
-int main(void)
+FIXTURE(race) {
+	int fds[NFILES];	/* the stable files; fds[0] holds the objects */
+	long long ids[NOBJ];
+	uint64_t values[NOBJ / 2];
+};
+
+FIXTURE_SETUP(race)
 {
 	static char out[OUT_MAX];
-	static uint64_t values[NOBJ / 2];
-	long long ids[NOBJ];
-	pid_t churners[2], watcher;
-	int fd, i, r, bad_objects = 0, bad_procs = 0, failed_runs = 0;
 	char needle[64];
 	const char *p;
 	uint32_t h;
+	int i;
 
-	for (i = 1; i < NFILES; i++)
-		if (npu_open() < 0)
-			break;
-	TAP_CHECK("open the stable files", i == NFILES);
-	fd = npu_open();
-	for (i = 0; i < NOBJ; i++) {
-		if (npu_alloc(fd, i & 1, SZ, &h, NULL))
-			break;
-		if (i < NOBJ / 2 &&
-		    npu_export(fd, h, NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &values[i]))
+	for (i = 0; i < NFILES; i++)
+		self->fds[i] = -1;
+	for (i = 1; i < NFILES; i++) {
+		self->fds[i] = npu_open();
+		if (self->fds[i] < 0)
 			break;
 	}
-	TAP_CHECK("allocate the stable objects, export half of them", i == NOBJ);
+	ASSERT_EQ(NFILES, i) TH_LOG("open the stable files");
+	self->fds[0] = npu_open();
+	ASSERT_LE(0, self->fds[0]);
+	for (i = 0; i < NOBJ; i++) {
+		if (npu_alloc(self->fds[0], i & 1, SZ, &h, NULL))
+			break;
+		if (i < NOBJ / 2 &&
+		    npu_export(self->fds[0], h, NPU_MEM_EXPORT_DISABLE_PID_VALIDATION,
+			       &self->values[i]))
+			break;
+	}
+	ASSERT_EQ(NOBJ, i) TH_LOG("allocate the stable objects, export half of them");
 
 	/* Their ids: the objects this process owns. */
-	TAP_CHECK("objects exits 0", run(out, "--json", "objects", NULL) == 0);
+	ASSERT_EQ(0, run(out, "--json", "objects", NULL)) TH_LOG("objects exits 0");
 	snprintf(needle, sizeof(needle), "\"owner_tgid\":%d,", getpid());
-	TAP_CHECK("objects lists all stable objects", count_occ(out, needle) == NOBJ);
+	ASSERT_EQ(NOBJ, count_occ(out, needle)) TH_LOG("objects lists all stable objects");
 	for (i = 0, p = out; i < NOBJ && (p = strstr(p, "{\"id\":")); p++) {
 		const char *nl = strchr(p, '\n');
 		const char *own = strstr(p, needle);
 
 		if (own && (!nl || own < nl))
-			ids[i++] = strtoll(p + 6, NULL, 10);
+			self->ids[i++] = strtoll(p + 6, NULL, 10);
 	}
-	TAP_CHECK("their ids are known", i == NOBJ);
+	ASSERT_EQ(NOBJ, i) TH_LOG("their ids are known");
+}
+
+FIXTURE_TEARDOWN(race)
+{
+	for (int i = 0; i < NFILES; i++)
+		if (self->fds[i] >= 0)
+			close(self->fds[i]);
+}
+
+TEST_F(race, dumps_stay_exact_under_churn)
+{
+	static char out[OUT_MAX];
+	pid_t churners[2], watcher;
+	int i, r, bad_objects = 0, bad_procs = 0, failed_runs = 0;
+	char needle[64];
+	const char *p;
 
 	watcher = fork();
 	if (watcher == 0) {
@@ -140,11 +165,10 @@ int main(void)
 		execl(npu_mem_bin(), "npu-mem", "--quiet", "--json", "watch", (char *)NULL);
 		_exit(127);
 	}
-	fflush(stdout);
 	for (i = 0; i < 2; i++) {
 		churners[i] = fork();
 		if (churners[i] == 0)
-			churn(values, NOBJ / 2, 7 + i);
+			churn(self->values, NOBJ / 2, 7 + i);
 	}
 
 	for (r = 0; r < ROUNDS; r++) {
@@ -153,10 +177,10 @@ int main(void)
 			continue;
 		}
 		for (i = 0; i < NOBJ; i++) {
-			snprintf(needle, sizeof(needle), "{\"id\":%lld,", ids[i]);
+			snprintf(needle, sizeof(needle), "{\"id\":%lld,", self->ids[i]);
 			if (count_occ(out, needle) != 1) {
 				bad_objects++;
-				printf("# round %d: object %lld listed %d times\n", r, ids[i],
+				printf("# round %d: object %lld listed %d times\n", r, self->ids[i],
 				       count_occ(out, needle));
 			}
 		}
@@ -171,24 +195,24 @@ int main(void)
 			printf("# round %d: %s\n", r, p ? p : "this process is missing");
 		}
 	}
-	TAP_CHECK("every dump under churn succeeded", failed_runs == 0);
-	TAP_CHECK("every object dump listed each stable object exactly once",
-		  bad_objects == 0);
-	TAP_CHECK("every process dump counted each of this process's files once",
-		  bad_procs == 0);
+	EXPECT_EQ(0, failed_runs) TH_LOG("every dump under churn succeeded");
+	EXPECT_EQ(0, bad_objects) TH_LOG("every object dump listed each stable object exactly once");
+	EXPECT_EQ(0, bad_procs) TH_LOG("every process dump counted each of this process's files once");
 
 	for (i = 0; i < 2; i++) {
 		kill(churners[i], SIGKILL);
 		reap(churners[i]);
 	}
 	kill(watcher, SIGINT);
-	TAP_CHECK("the watcher survived the flood and exits 0 on SIGINT",
-		  reap(watcher) == 0);
-	for (i = 3; i < 3 + NFILES + 8; i++)
-		close(i);
-	TAP_CHECK("all memory is back once everyone has gone",
-		  npu_dev_free(0) == npu_dev_free(1) &&
-		  run(out, "--json", "devices", NULL) == 0 &&
-		  count_occ(out, "\"used\":0,") == count_occ(out, "{\"id\":"));
-	return tap_done();
+	EXPECT_EQ(0, reap(watcher)) TH_LOG("the watcher survived the flood and exits 0 on SIGINT");
+	for (i = 0; i < NFILES; i++) {
+		close(self->fds[i]);
+		self->fds[i] = -1;
+	}
+	EXPECT_TRUE(npu_dev_free(0) == npu_dev_free(1) &&
+		    run(out, "--json", "devices", NULL) == 0 &&
+		    count_occ(out, "\"used\":0,") == count_occ(out, "{\"id\":"))
+		TH_LOG("all memory is back once everyone has gone");
 }
+
+TEST_HARNESS_MAIN

@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <sys/syscall.h>
 
-#include "tap.h"
+#include "harness.h"
 #include "npu.h"
 
 #define SZ (2 * MIB)
@@ -27,7 +27,7 @@ static pid_t fork_as(pid_t pid)
 	return syscall(SYS_clone3, &args, sizeof(args));
 }
 
-int main(void)
+TEST(a_process_reusing_a_whitelisted_pid_is_refused)
 {
 	uint64_t free0 = npu_dev_free(0), value = 0;
 	int fd = npu_open(), to_child[2], to_parent[2], attempt;
@@ -35,9 +35,8 @@ int main(void)
 	uint32_t h = 0;
 	pid_t pid = -1;
 
-	alarm(120);	/* a hang is a failure, not a stuck run */
-	TAP_CHECK("exporter allocates", npu_alloc(fd, 0, SZ, &h, NULL) == 0);
-	TAP_CHECK("exporter exports with the whitelist on", npu_export(fd, h, 0, &value) == 0);
+	ASSERT_EQ(0, npu_alloc(fd, 0, SZ, &h, NULL)) TH_LOG("exporter allocates");
+	ASSERT_EQ(0, npu_export(fd, h, 0, &value)) TH_LOG("exporter exports with the whitelist on");
 
 	for (attempt = 0; attempt < 5; attempt++) {
 		/* A process that whitelisted pid X belonged to, now gone. */
@@ -47,15 +46,15 @@ int main(void)
 		reap(pid);
 		x = pid;
 		pid = -1;
-		TAP_CHECK("exporter whitelists a pid whose process has exited",
-			  npu_set_pids(fd, value, &x, 1) == 0);
+		EXPECT_EQ(0, npu_set_pids(fd, value, &x, 1))
+			TH_LOG("exporter whitelists a pid whose process has exited");
 		usleep(10000);	/* the entry is clearly older than what comes next */
 
 		if (pipe(to_child) || pipe(to_parent))
 			break;
 		pid = fork_as(x);
 		if (pid < 0) {
-			tap_result(0, "clone3() with set_tid", "%s", strerror(errno));
+			EXPECT_LE(0, pid) TH_LOG("clone3() with set_tid: %s", strerror(errno));
 			break;
 		}
 		if (pid == 0) {
@@ -67,14 +66,14 @@ int main(void)
 			put64(to_parent[1], (uint64_t)npu_bare_tgid(cfd));
 			if (!get64(to_child[0]))
 				_exit(0);	/* did not get pid X: retry */
-			TAP_ERRNO("a process reusing a whitelisted pid is refused (EACCES)",
-				  npu_import(cfd, value, 0, &ch, NULL), EACCES);
+			EXPECT_EQ(-EACCES, neg_errno(npu_import(cfd, value, 0, &ch, NULL)))
+				TH_LOG("a process reusing a whitelisted pid is refused (EACCES)");
 			put64(to_parent[1], 1);
 			get64(to_child[0]);	/* the exporter refreshed the entry */
-			TAP_CHECK("after the exporter sets the pid again, the import succeeds",
-				  npu_import(cfd, value, 0, &ch, NULL) == 0);
-			TAP_CHECK("the importer frees its handle", npu_free(cfd, ch) == 0);
-			_exit(tap_done());
+			EXPECT_EQ(0, npu_import(cfd, value, 0, &ch, NULL))
+				TH_LOG("after the exporter sets the pid again, the import succeeds");
+			EXPECT_EQ(0, npu_free(cfd, ch)) TH_LOG("the importer frees its handle");
+			_exit(_metadata->exit_code);
 		}
 		close(to_child[0]);
 		close(to_parent[1]);
@@ -86,16 +85,17 @@ int main(void)
 		close(to_parent[0]);
 		pid = -1;
 	}
-	TAP_CHECK("a new process got the whitelisted pid again", pid > 0);
+	EXPECT_LT(0, pid) TH_LOG("a new process got the whitelisted pid again");
 	if (pid > 0) {
 		put64(to_child[1], 1);
 		get64(to_parent[0]);
-		TAP_CHECK("exporter refreshes the entry", npu_set_pids(fd, value, &x, 1) == 0);
+		EXPECT_EQ(0, npu_set_pids(fd, value, &x, 1)) TH_LOG("exporter refreshes the entry");
 		put64(to_child[1], 1);
-		TAP_CHECK("the reusing process exits cleanly", reap(pid) == 0);
+		EXPECT_EQ(0, reap(pid)) TH_LOG("the reusing process exits cleanly");
 	}
-	TAP_CHECK("exporter frees", npu_free(fd, h) == 0);
+	EXPECT_EQ(0, npu_free(fd, h)) TH_LOG("exporter frees");
 	close(fd);
-	TAP_CHECK("device 0 free memory is back to its start", npu_dev_free(0) == free0);
-	return tap_done();
+	EXPECT_EQ(free0, npu_dev_free(0)) TH_LOG("device 0 free memory is back to its start");
 }
+
+TEST_HARNESS_MAIN

@@ -6,11 +6,14 @@
  * fd, MAP_PRIVATE and misshapen mappings are refused with the documented
  * errnos; free-while-mapped keeps the memory until the last munmap; and the
  * devices' free memory ends where it started.
+ *
+ * Each test starts from the fixture: an exporter that allocated 4 MiB on
+ * device 0, mapped it and wrote a pattern into its first half.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
 
-#include "tap.h"
+#include "harness.h"
 #include "npu.h"
 
 #define SZ (4 * MIB)
@@ -20,18 +23,20 @@ struct chan {
 	pid_t pid;
 };
 
+/* A helper process's body: it reports through its return value (its exit status). */
+typedef int (*child_fn)(struct __test_metadata *_metadata, struct chan *c);
+
 /* Fork a child running @fn(chan); the child exits with fn's return value. */
-static void spawn(struct chan *c, int (*fn)(struct chan *))
+static void spawn(struct __test_metadata *_metadata, struct chan *c, child_fn fn)
 {
-	if (pipe(c->to_child) || pipe(c->to_parent))
-		exit(2);
+	ASSERT_EQ(0, pipe(c->to_child));
+	ASSERT_EQ(0, pipe(c->to_parent));
 	c->pid = fork();
-	if (c->pid < 0)
-		exit(2);
+	ASSERT_LE(0, c->pid);
 	if (c->pid == 0) {
 		close(c->to_child[1]);
 		close(c->to_parent[0]);
-		exit(fn(c));
+		_exit(fn(_metadata, c));
 	}
 	close(c->to_child[0]);
 	close(c->to_parent[1]);
@@ -42,73 +47,10 @@ static void spawn(struct chan *c, int (*fn)(struct chan *))
 #define TO_CHILD(c, v)  put64((c)->to_child[1], (v))
 #define FROM_CHILD(c)   get64((c)->to_parent[0])
 
-/* Whitelisted importer: imports onto device 1, reads, writes back. */
-static int importer(struct chan *c)
+/* A failed mmap() as -errno, a successful one as 0. */
+static long mmap_err(void *p)
 {
-	int fd = npu_open();
-	uint64_t value = 0, off = 0;
-	uint32_t h = 0, h2 = 0;
-	void *va;
-
-	TO_PARENT(c, (uint64_t)npu_bare_tgid(fd));
-	value = FROM_PARENT(c);
-	TAP_CHECK("importer: whitelisted import onto device 1 succeeds",
-		  npu_import(fd, value, 1, &h, &off) == 0);
-	TAP_ERRNO("importer: second import (same device) is EEXIST",
-		  npu_import(fd, value, 1, &h2, NULL), EEXIST);
-	TAP_ERRNO("importer: second import (other device) is EEXIST",
-		  npu_import(fd, value, 0, &h2, NULL), EEXIST);
-	va = npu_map(fd, off, SZ);
-	TAP_CHECK("importer: maps the imported object", va != NULL);
-	if (va) {
-		TAP_CHECK("importer: reads the exporter's pattern", check(va, SZ / 2, 0x1234));
-		fill((char *)va + SZ / 2, SZ / 2, 0xbeef);
-	}
-	TO_PARENT(c, 1);
-	FROM_PARENT(c);		/* parent has checked our write */
-	if (va)
-		TAP_CHECK("importer: unmaps", munmap(va, SZ) == 0);
-	TAP_CHECK("importer: frees its handle", npu_free(fd, h) == 0);
-	close(fd);
-	return tap_done();
-}
-
-/* Not on the whitelist. */
-static int outsider(struct chan *c)
-{
-	int fd = npu_open();
-	uint32_t h;
-
-	TO_PARENT(c, (uint64_t)npu_bare_tgid(fd));
-	TAP_ERRNO("outsider: import without being whitelisted is EACCES",
-		  npu_import(fd, FROM_PARENT(c), 0, &h, NULL), EACCES);
-	close(fd);
-	return tap_done();
-}
-
-static int inherited_fd_fd = -1;
-static uint64_t inherited_off;
-static void *inherited_va;
-
-/* Uses the parent's fd and touches the parent's mapping address. */
-static int inheritor(struct chan *c)
-{
-	struct npu_mem_version ver = { 0 };
-	uint32_t h;
-
-	(void)c;
-	TAP_ERRNO("inherited fd: VERSION is EBADFD",
-		  ioctl(inherited_fd_fd, NPU_MEM_IOCTL_VERSION, &ver), EBADFD);
-	TAP_ERRNO("inherited fd: ALLOC is EBADFD",
-		  npu_alloc(inherited_fd_fd, 0, 2 * MIB, &h, NULL), EBADFD);
-	TAP_ERRNO("inherited fd: FREE of the parent's handle is EBADFD",
-		  npu_free(inherited_fd_fd, 1), EBADFD);
-	TAP_CHECK("inherited fd: mmap is refused",
-		  mmap(NULL, SZ, PROT_READ, MAP_SHARED, inherited_fd_fd, inherited_off) ==
-		  MAP_FAILED && errno == EBADFD);
-	fflush(stdout);
-	/* The parent's mapping was not copied: this must fault. */
-	return *(volatile char *)inherited_va == 0x55 ? 0 : 1;
+	return p == MAP_FAILED ? -(long)errno : 0;
 }
 
 static int all_zero(const void *p, size_t n)
@@ -121,105 +63,238 @@ static int all_zero(const void *p, size_t n)
 	return 1;
 }
 
-int main(void)
-{
-	alarm(120);	/* a hang is a failure, not a stuck run */
-	uint64_t free0 = npu_dev_free(0), free1 = npu_dev_free(1);
-	struct chan imp, out, inh;
-	uint64_t value = 0, off = 0, off2 = 0, v2 = 0;
-	int32_t pids[2];
-	uint32_t h = 0, h2 = 0;
+FIXTURE(share) {
+	uint64_t free0, free1, off;
+	uint32_t h;
+	bool freed;
 	int fd;
-	void *va, *p;
+	void *va;
+};
 
-	TAP_CHECK("device free memory is readable", free0 != UINT64_MAX && free1 != UINT64_MAX);
-	fd = npu_open();
-	TAP_CHECK("exporter opens the device", fd >= 0);
-	TAP_CHECK("exporter allocates 4 MiB on device 0", npu_alloc(fd, 0, SZ, &h, &off) == 0);
-	TAP_CHECK("device 0 free memory drops by 4 MiB", npu_dev_free(0) == free0 - SZ);
+FIXTURE_SETUP(share)
+{
+	self->free0 = npu_dev_free(0);
+	self->free1 = npu_dev_free(1);
+	ASSERT_NE(UINT64_MAX, self->free0) TH_LOG("device 0 free memory is readable");
+	ASSERT_NE(UINT64_MAX, self->free1) TH_LOG("device 1 free memory is readable");
+	self->fd = npu_open();
+	ASSERT_LE(0, self->fd) TH_LOG("exporter opens the device");
+	ASSERT_EQ(0, npu_alloc(self->fd, 0, SZ, &self->h, &self->off))
+		TH_LOG("exporter allocates 4 MiB on device 0");
+	EXPECT_EQ(self->free0 - SZ, npu_dev_free(0)) TH_LOG("device 0 free memory drops by 4 MiB");
+	self->va = npu_map(self->fd, self->off, SZ);
+	ASSERT_NE(NULL, self->va) TH_LOG("exporter maps its object");
+	EXPECT_TRUE(all_zero(self->va, SZ)) TH_LOG("fresh device memory is zeroed");
+	fill(self->va, SZ / 2, 0x1234);
+}
+
+FIXTURE_TEARDOWN(share)
+{
+	if (self->va)
+		munmap(self->va, SZ);
+	if (self->fd >= 0) {
+		if (!self->freed)
+			npu_free(self->fd, self->h);
+		close(self->fd);
+	}
+	EXPECT_EQ(self->free0, npu_dev_free(0)) TH_LOG("device 0 free memory is back to its start");
+	EXPECT_EQ(self->free1, npu_dev_free(1)) TH_LOG("device 1 free memory is back to its start");
+}
+
+TEST_F(share, misshapen_mappings_are_refused)
+{
+	int fd = self->fd;
+	uint64_t off = self->off;
+	void *va = self->va;
+
+	EXPECT_EQ(-EINVAL, mmap_err(mmap(NULL, SZ, PROT_READ, MAP_PRIVATE, fd, off)))
+		TH_LOG("MAP_PRIVATE is EINVAL");
+	EXPECT_EQ(-EINVAL, mmap_err(mmap(NULL, SZ / 2, PROT_READ, MAP_SHARED, fd, off)))
+		TH_LOG("mapping part of an object is EINVAL");
+	EXPECT_EQ(-ENOENT, mmap_err(mmap(NULL, SZ, PROT_READ, MAP_SHARED, fd, off + 4096 * 7)))
+		TH_LOG("an offset naming no handle is ENOENT");
+	EXPECT_EQ(-EINVAL, neg_errno(munmap(va, 2 * MIB))) TH_LOG("partial munmap is EINVAL");
+	EXPECT_EQ(-EINVAL, neg_errno(mprotect(va, 2 * MIB, PROT_READ)))
+		TH_LOG("partial mprotect is EINVAL");
+	EXPECT_EQ(MAP_FAILED, mremap(va, SZ, 2 * SZ, MREMAP_MAYMOVE)) TH_LOG("mremap is refused");
+	EXPECT_TRUE(check(va, SZ / 2, 0x1234)) TH_LOG("the mapping still holds the pattern");
+}
+
+TEST_F(share, export_and_import_errors)
+{
+	uint64_t value = 0, v2 = 0;
+	int32_t pids[2] = { 0, 0 };
+	uint32_t h2 = 0;
+	int fd = self->fd;
+
+	EXPECT_EQ(-EINVAL, neg_errno(npu_export(fd, self->h, 2, &value)))
+		TH_LOG("export with unknown flags is EINVAL");
+	EXPECT_EQ(-ENOENT, neg_errno(npu_export(fd, self->h + 100, 0, &value)))
+		TH_LOG("export of an unknown handle is ENOENT");
+	ASSERT_EQ(0, npu_export(fd, self->h, 0, &value)) TH_LOG("export (whitelist on) succeeds");
+	EXPECT_EQ(-EEXIST, neg_errno(npu_export(fd, self->h, 0, &v2)))
+		TH_LOG("second export is EEXIST");
+	EXPECT_EQ(-ELOOP, neg_errno(npu_import(fd, value, 1, &h2, NULL)))
+		TH_LOG("self-import is ELOOP");
+	EXPECT_EQ(-ENOENT, neg_errno(npu_import(fd, value ^ (1ULL << 50), 1, &h2, NULL)))
+		TH_LOG("import of an unknown value is ENOENT");
+	EXPECT_EQ(-ENODEV, neg_errno(npu_import(fd, value, 64, &h2, NULL)))
+		TH_LOG("import onto an invalid device is ENODEV");
+	EXPECT_EQ(-EINVAL, neg_errno(npu_set_pids(fd, value, pids, 2)))
+		TH_LOG("an all-zero pid list is EINVAL");
+	EXPECT_EQ(-E2BIG, neg_errno(npu_set_pids(fd, value, pids, 65536)))
+		TH_LOG("too many pids is E2BIG");
+	EXPECT_EQ(-EFAULT, neg_errno(ioctl(fd, NPU_MEM_IOCTL_SET_PIDS, &(struct npu_mem_set_pids){
+		.shareable = value, .pids = 8, .count = 1 })))
+			TH_LOG("a bad pid pointer is EFAULT");
+}
+
+/* Whitelisted importer: imports onto device 1, reads, writes back. */
+static int importer(struct __test_metadata *_metadata, struct chan *c)
+{
+	int fd = npu_open();
+	uint64_t value = 0, off = 0;
+	uint32_t h = 0, h2 = 0;
+	void *va;
+
+	TO_PARENT(c, (uint64_t)npu_bare_tgid(fd));
+	value = FROM_PARENT(c);
+	EXPECT_EQ(0, npu_import(fd, value, 1, &h, &off))
+		TH_LOG("importer: whitelisted import onto device 1 succeeds");
+	EXPECT_EQ(-EEXIST, neg_errno(npu_import(fd, value, 1, &h2, NULL)))
+		TH_LOG("importer: second import (same device) is EEXIST");
+	EXPECT_EQ(-EEXIST, neg_errno(npu_import(fd, value, 0, &h2, NULL)))
+		TH_LOG("importer: second import (other device) is EEXIST");
 	va = npu_map(fd, off, SZ);
-	TAP_CHECK("exporter maps its object", va != NULL);
-	if (!va)
-		return tap_done();
-	TAP_CHECK("fresh device memory is zeroed", all_zero(va, SZ));
-	fill(va, SZ / 2, 0x1234);
+	EXPECT_NE(NULL, va) TH_LOG("importer: maps the imported object");
+	if (va) {
+		EXPECT_TRUE(check(va, SZ / 2, 0x1234))
+			TH_LOG("importer: reads the exporter's pattern");
+		fill((char *)va + SZ / 2, SZ / 2, 0xbeef);
+	}
+	TO_PARENT(c, 1);
+	FROM_PARENT(c);		/* parent has checked our write */
+	if (va)
+		EXPECT_EQ(0, munmap(va, SZ)) TH_LOG("importer: unmaps");
+	EXPECT_EQ(0, npu_free(fd, h)) TH_LOG("importer: frees its handle");
+	close(fd);
+	return _metadata->exit_code;
+}
 
-	TAP_ERRNO("MAP_PRIVATE is EINVAL",
-		  mmap(NULL, SZ, PROT_READ, MAP_PRIVATE, fd, off) == MAP_FAILED ? -1 : 0, EINVAL);
-	TAP_ERRNO("mapping part of an object is EINVAL",
-		  mmap(NULL, SZ / 2, PROT_READ, MAP_SHARED, fd, off) == MAP_FAILED ? -1 : 0, EINVAL);
-	TAP_ERRNO("an offset naming no handle is ENOENT",
-		  mmap(NULL, SZ, PROT_READ, MAP_SHARED, fd, off + 4096 * 7) == MAP_FAILED ? -1 : 0,
-		  ENOENT);
-	TAP_ERRNO("partial munmap is EINVAL", munmap(va, 2 * MIB), EINVAL);
-	TAP_ERRNO("partial mprotect is EINVAL", mprotect(va, 2 * MIB, PROT_READ), EINVAL);
-	TAP_CHECK("mremap is refused",
-		  mremap(va, SZ, 2 * SZ, MREMAP_MAYMOVE) == MAP_FAILED);
-	TAP_CHECK("the mapping still holds the pattern", check(va, SZ / 2, 0x1234));
+/* Not on the whitelist. */
+static int outsider(struct __test_metadata *_metadata, struct chan *c)
+{
+	int fd = npu_open();
+	uint32_t h;
 
-	TAP_ERRNO("export with unknown flags is EINVAL", npu_export(fd, h, 2, &value), EINVAL);
-	TAP_ERRNO("export of an unknown handle is ENOENT", npu_export(fd, h + 100, 0, &value),
-		  ENOENT);
-	TAP_CHECK("export (whitelist on) succeeds", npu_export(fd, h, 0, &value) == 0);
-	TAP_ERRNO("second export is EEXIST", npu_export(fd, h, 0, &v2), EEXIST);
-	TAP_ERRNO("self-import is ELOOP", npu_import(fd, value, 1, &h2, NULL), ELOOP);
-	TAP_ERRNO("import of an unknown value is ENOENT",
-		  npu_import(fd, value ^ (1ULL << 50), 1, &h2, NULL), ENOENT);
-	TAP_ERRNO("import onto an invalid device is ENODEV",
-		  npu_import(fd, value, 64, &h2, NULL), ENODEV);
-	pids[0] = pids[1] = 0;
-	TAP_ERRNO("an all-zero pid list is EINVAL", npu_set_pids(fd, value, pids, 2), EINVAL);
-	TAP_ERRNO("too many pids is E2BIG", npu_set_pids(fd, value, pids, 65536), E2BIG);
-	TAP_ERRNO("a bad pid pointer is EFAULT",
-		  ioctl(fd, NPU_MEM_IOCTL_SET_PIDS, &(struct npu_mem_set_pids){
-			.shareable = value, .pids = 8, .count = 1 }), EFAULT);
+	TO_PARENT(c, (uint64_t)npu_bare_tgid(fd));
+	EXPECT_EQ(-EACCES, neg_errno(npu_import(fd, FROM_PARENT(c), 0, &h, NULL)))
+		TH_LOG("outsider: import without being whitelisted is EACCES");
+	close(fd);
+	return _metadata->exit_code;
+}
 
-	spawn(&imp, importer);
-	spawn(&out, outsider);
+TEST_F(share, whitelisted_importer_shares_the_memory)
+{
+	struct chan imp, out;
+	int32_t pids[2] = { 0, 0 };
+	uint64_t value = 0;
+
+	ASSERT_EQ(0, npu_export(self->fd, self->h, 0, &value))
+		TH_LOG("export (whitelist on) succeeds");
+	spawn(_metadata, &imp, importer);
+	spawn(_metadata, &out, outsider);
 	pids[0] = (int32_t)FROM_CHILD(&imp);
-	pids[1] = 0;
-	TAP_CHECK("exporter whitelists the importer's bare tgid",
-		  npu_set_pids(fd, value, pids, 2) == 0);
+	EXPECT_EQ(0, npu_set_pids(self->fd, value, pids, 2))
+		TH_LOG("exporter whitelists the importer's bare tgid");
 	FROM_CHILD(&out);
 	TO_CHILD(&out, value);
-	TAP_CHECK("outsider exits cleanly", reap(out.pid) == 0);
+	EXPECT_EQ(0, reap(out.pid)) TH_LOG("outsider exits cleanly");
 	TO_CHILD(&imp, value);
 	FROM_CHILD(&imp);
-	TAP_CHECK("exporter sees the importer's write", check((char *)va + SZ / 2, SZ / 2, 0xbeef));
+	EXPECT_TRUE(check((char *)self->va + SZ / 2, SZ / 2, 0xbeef))
+		TH_LOG("exporter sees the importer's write");
 	TO_CHILD(&imp, 1);
-	TAP_CHECK("importer exits cleanly", reap(imp.pid) == 0);
-
-	inherited_fd_fd = fd;
-	inherited_off = off;
-	inherited_va = va;
-	spawn(&inh, inheritor);
-	TAP_CHECK("forked child did not inherit the mapping (SIGSEGV)",
-		  reap(inh.pid) == 128 + SIGSEGV);
-
-	/* Free while mapped: memory stays until the last munmap. */
-	TAP_CHECK("free while mapped succeeds", npu_free(fd, h) == 0);
-	TAP_CHECK("the memory is still there", check(va, SZ / 2, 0x1234));
-	TAP_CHECK("device 0 memory is still in use", npu_dev_free(0) == free0 - SZ);
-	TAP_CHECK("the value is still alive while mapped",
-		  npu_set_pids(fd, value, pids, 1) == 0);
-	TAP_CHECK("last munmap succeeds", munmap(va, SZ) == 0);
-	TAP_CHECK("device 0 memory is back after the last munmap", npu_dev_free(0) == free0);
-	TAP_ERRNO("the value is dead after the last holder", npu_set_pids(fd, value, pids, 1),
-		  ENOENT);
-	TAP_ERRNO("double free is ENOENT", npu_free(fd, h), ENOENT);
-
-	/* A mapping of another handle after close(): the VMA keeps file and memory. */
-	TAP_CHECK("allocate 2 MiB on device 1", npu_alloc(fd, 1, 2 * MIB, &h2, &off2) == 0);
-	p = npu_map(fd, off2, 2 * MIB);
-	TAP_CHECK("map it", p != NULL);
-	TAP_CHECK("close the fd while mapped", close(fd) == 0);
-	if (p) {
-		memset(p, 0x5a, 2 * MIB);
-		TAP_CHECK("the mapping outlives the fd", ((char *)p)[2 * MIB - 1] == 0x5a);
-		TAP_CHECK("device 1 memory in use until munmap", npu_dev_free(1) == free1 - 2 * MIB);
-		munmap(p, 2 * MIB);
-	}
-	TAP_CHECK("device 0 free memory is back to its start", npu_dev_free(0) == free0);
-	TAP_CHECK("device 1 free memory is back to its start", npu_dev_free(1) == free1);
-	return tap_done();
+	EXPECT_EQ(0, reap(imp.pid)) TH_LOG("importer exits cleanly");
 }
+
+static int inherited_fd;
+static uint64_t inherited_off;
+static void *inherited_va;
+
+/* Uses the parent's fd and touches the parent's mapping address. */
+static int inheritor(struct __test_metadata *_metadata, struct chan *c)
+{
+	struct npu_mem_version ver = { 0 };
+	uint32_t h;
+
+	(void)c;
+	EXPECT_EQ(-EBADFD, neg_errno(ioctl(inherited_fd, NPU_MEM_IOCTL_VERSION, &ver)))
+		TH_LOG("inherited fd: VERSION is EBADFD");
+	EXPECT_EQ(-EBADFD, neg_errno(npu_alloc(inherited_fd, 0, 2 * MIB, &h, NULL)))
+		TH_LOG("inherited fd: ALLOC is EBADFD");
+	EXPECT_EQ(-EBADFD, neg_errno(npu_free(inherited_fd, 1)))
+		TH_LOG("inherited fd: FREE of the parent's handle is EBADFD");
+	EXPECT_EQ(-EBADFD, mmap_err(mmap(NULL, SZ, PROT_READ, MAP_SHARED, inherited_fd,
+					 inherited_off))) TH_LOG("inherited fd: mmap is refused");
+	if (_metadata->exit_code)
+		return _metadata->exit_code;	/* not the SIGSEGV the parent waits for */
+	/* The parent's mapping was not copied: this must fault. */
+	return *(volatile char *)inherited_va == 0x55 ? 0 : 1;
+}
+
+TEST_F(share, forked_child_inherits_neither_fd_nor_mapping)
+{
+	struct chan inh;
+
+	inherited_fd = self->fd;
+	inherited_off = self->off;
+	inherited_va = self->va;
+	spawn(_metadata, &inh, inheritor);
+	EXPECT_EQ(128 + SIGSEGV, reap(inh.pid))
+		TH_LOG("forked child did not inherit the mapping (SIGSEGV)");
+}
+
+TEST_F(share, free_while_mapped_keeps_the_memory_until_the_last_munmap)
+{
+	int32_t pid = getpid();
+	uint64_t value = 0;
+
+	ASSERT_EQ(0, npu_export(self->fd, self->h, 0, &value))
+		TH_LOG("export (whitelist on) succeeds");
+	EXPECT_EQ(0, npu_free(self->fd, self->h)) TH_LOG("free while mapped succeeds");
+	self->freed = true;
+	EXPECT_TRUE(check(self->va, SZ / 2, 0x1234)) TH_LOG("the memory is still there");
+	EXPECT_EQ(self->free0 - SZ, npu_dev_free(0)) TH_LOG("device 0 memory is still in use");
+	EXPECT_EQ(0, npu_set_pids(self->fd, value, &pid, 1))
+		TH_LOG("the value is still alive while mapped");
+	EXPECT_EQ(0, munmap(self->va, SZ)) TH_LOG("last munmap succeeds");
+	self->va = NULL;
+	EXPECT_EQ(self->free0, npu_dev_free(0))
+		TH_LOG("device 0 memory is back after the last munmap");
+	EXPECT_EQ(-ENOENT, neg_errno(npu_set_pids(self->fd, value, &pid, 1)))
+		TH_LOG("the value is dead after the last holder");
+	EXPECT_EQ(-ENOENT, neg_errno(npu_free(self->fd, self->h))) TH_LOG("double free is ENOENT");
+}
+
+/* A mapping of another handle after close(): the VMA keeps file and memory. */
+TEST_F(share, a_mapping_outlives_its_fd)
+{
+	uint64_t off2 = 0;
+	uint32_t h2 = 0;
+	void *p;
+
+	ASSERT_EQ(0, npu_alloc(self->fd, 1, 2 * MIB, &h2, &off2))
+		TH_LOG("allocate 2 MiB on device 1");
+	p = npu_map(self->fd, off2, 2 * MIB);
+	ASSERT_NE(NULL, p) TH_LOG("map it");
+	EXPECT_EQ(0, close(self->fd)) TH_LOG("close the fd while mapped");
+	self->fd = -1;
+	memset(p, 0x5a, 2 * MIB);
+	EXPECT_EQ(0x5a, ((char *)p)[2 * MIB - 1]) TH_LOG("the mapping outlives the fd");
+	EXPECT_EQ(self->free1 - 2 * MIB, npu_dev_free(1))
+		TH_LOG("device 1 memory in use until munmap");
+	munmap(p, 2 * MIB);
+}
+
+TEST_HARNESS_MAIN

@@ -6,6 +6,9 @@
  * Attributes this program does not know are ignored, so an older npu-mem
  * works with a newer module.  Exit status: 0 success, 1 the request failed
  * (module not loaded, permission denied, ...), 2 bad usage.
+ *
+ * Each command is a row of commands[]; each row of output is written once,
+ * field by field, through print.h, which writes text or JSON.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -16,6 +19,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,50 +32,18 @@
 
 #include "uapi/npu_mem.h"
 #include "uapi/npu_mem_netlink.h"
+#include "print.h"
+
+#define STR(x) #x
+#define XSTR(x) STR(x)
+/* The package may pass its own version (-DNPU_MEM_TOOL_VERSION='"2.0-1"'). */
+#ifndef NPU_MEM_TOOL_VERSION
+#define NPU_MEM_TOOL_VERSION XSTR(NPU_MEM_ABI_MAJOR) "." XSTR(NPU_MEM_ABI_MINOR)
+#endif
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
 static const char *prog = "npu-mem";
-static bool opt_json;
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-"Usage: npu-mem [--json] COMMAND [OPTIONS]\n"
-"Show the simulated NPU memory of npu_mem.ko and who holds it.\n"
-"\n"
-"Commands:\n"
-"  devices                    each device: capacity, bytes used, live objects,\n"
-"                             live shareable values\n"
-"  objects [--device N] [--pid P]\n"
-"                             each live physical object: id, device, size, owner,\n"
-"                             export state, whitelist, holders, mappings;\n"
-"                             --device: only objects on device N; --pid: only\n"
-"                             objects allocated or held by bare tgid P\n"
-"  procs                      each process with /dev/npu_mem open: bytes it\n"
-"                             allocated and imported, handles, mappings\n"
-"  watch [--count N]          print events as they happen, one per line with a\n"
-"                             timestamp, until SIGINT/SIGTERM or N events\n"
-"                             (needs CAP_SYS_ADMIN)\n"
-"  info                       module ABI and netlink family versions\n"
-"\n"
-"Options:\n"
-"  -j, --json                 machine-readable output: one JSON array for\n"
-"                             devices/objects/procs (one element per line), one\n"
-"                             JSON object per line for watch and info\n"
-"  -q, --quiet                watch: do not announce on stderr that it listens\n"
-"  -h, --help                 this text\n"
-"\n"
-"Permissions: without CAP_SYS_ADMIN, objects and procs show only the objects\n"
-"and files of processes running with the caller's effective uid, holders of\n"
-"other users are left out, and shareable values are never shown.\n"
-"\n"
-"Events: allocated, freed, exported, pids-set, imported, import-refused (with a\n"
-"reason: not-whitelisted, pid-reused, self-import, duplicate, dead-value),\n"
-"holder-died (the process exited with the handle), released (the last holder\n"
-"let go; the memory is back on its device).\n"
-"\n"
-"Exit status: 0 success, 1 the request failed, 2 bad usage.\n"
-"Do not screen-scrape the tables; use --json.\n");
-}
 
 static void __attribute__((format(printf, 1, 2))) errmsg(const char *fmt, ...)
 {
@@ -119,37 +91,13 @@ static const char *get_str(struct nlattr **tb, int i)
 	return len > 0 && memchr(s, '\0', len) ? s : "";
 }
 
-/* Print @s as a JSON string. */
-static void json_str(const char *s)
+/* @names[@v], or "unknown-@v" in @buf for values from a newer module. */
+static const char *enum_name(const char *const *names, size_t n, uint32_t v,
+			     char *buf, size_t len)
 {
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = *s;
-
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
-static const char *human_size(uint64_t bytes, char *buf, size_t len)
-{
-	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB" };
-	unsigned int u = 0;
-	double v = bytes;
-
-	while (v >= 1024 && u < 4) {
-		v /= 1024;
-		u++;
-	}
-	if (u == 0)
-		snprintf(buf, len, "%" PRIu64 " B", bytes);
-	else
-		snprintf(buf, len, "%.*f %s", v == (uint64_t)v ? 0 : 1, v, units[u]);
+	if (v < n && names[v])
+		return names[v];
+	snprintf(buf, len, "unknown-%u", v);
 	return buf;
 }
 
@@ -277,66 +225,65 @@ static int nm_fail(const char *what, int err)
 	return 1;
 }
 
-/* ---- devices */
-
-struct list_state {
-	unsigned int n;
-	uint32_t device;	/* objects --device, or UINT32_MAX */
-	int64_t pid;		/* objects --pid, or -1 */
+/* The options given (struct args.given). */
+enum {
+	OPT_DEVICE = 1 << 0,
+	OPT_PID = 1 << 1,
+	OPT_COUNT = 1 << 2,
+	OPT_QUIET = 1 << 3,
 };
 
-static void list_sep(struct list_state *st)
+/* The command line, as the commands see it. */
+struct args {
+	uint64_t device;	/* objects --device */
+	uint64_t pid;		/* objects --pid */
+	uint64_t count;		/* watch --count, or 0: no limit */
+	bool quiet;		/* watch --quiet */
+	unsigned int given;	/* the OPT_* given */
+};
+
+/* Dump @cmd as a list, one row each by @row.  Return: exit status. */
+static int dump_list(struct nm *nm, uint8_t cmd, int maxattr, nm_handler row,
+		     void *arg, const char *what)
 {
-	if (opt_json)
-		fputs(st->n ? ",\n" : "[\n", stdout);
-	st->n++;
+	int ret;
+
+	open_json_array(NULL);
+	ret = nm_request(nm, cmd, true, maxattr, row, arg);
+	if (ret)
+		return nm_fail(what, ret);
+	close_json_array();
+	return 0;
 }
 
-static void list_end(struct list_state *st)
-{
-	if (opt_json)
-		puts(st->n ? "\n]" : "[]");
-}
+/* ---- devices */
 
 static void device_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 {
 	uint64_t total = get_u64(tb, NPU_MEM_A_DEV_TOTAL);
 	uint64_t used = get_u64(tb, NPU_MEM_A_DEV_USED);
-	uint64_t zeroed = get_u64(tb, NPU_MEM_A_DEV_ZERO_RESERVE);
-	char b1[32], b2[32], b3[32], b4[32];
 
 	(void)nlh;
-	list_sep(arg);
-	if (opt_json) {
-		printf("{\"id\":%u,\"total\":%" PRIu64 ",\"used\":%" PRIu64
-		       ",\"free\":%" PRIu64 ",\"objects\":%u,\"exports\":%u"
-		       ",\"zero_reserve\":%" PRIu64 "}",
-		       get_u32(tb, NPU_MEM_A_DEV_ID), total, used, total - used,
-		       get_u32(tb, NPU_MEM_A_DEV_OBJECTS),
-		       get_u32(tb, NPU_MEM_A_DEV_EXPORTS), zeroed);
-		return;
-	}
-	printf("%-6u %12s %12s %12s %8u %8u %12s\n", get_u32(tb, NPU_MEM_A_DEV_ID),
-	       human_size(total, b1, sizeof(b1)), human_size(used, b2, sizeof(b2)),
-	       human_size(total - used, b3, sizeof(b3)),
-	       get_u32(tb, NPU_MEM_A_DEV_OBJECTS), get_u32(tb, NPU_MEM_A_DEV_EXPORTS),
-	       human_size(zeroed, b4, sizeof(b4)));
+	(void)arg;
+	open_json_object(NULL);
+	print_u32(PRINT_ANY, "id", "%-6u", get_u32(tb, NPU_MEM_A_DEV_ID));
+	print_size(PRINT_ANY, "total", " %12s", total);
+	print_size(PRINT_ANY, "used", " %12s", used);
+	print_size(PRINT_ANY, "free", " %12s", total - used);
+	print_u32(PRINT_ANY, "objects", " %8u", get_u32(tb, NPU_MEM_A_DEV_OBJECTS));
+	print_u32(PRINT_ANY, "exports", " %8u", get_u32(tb, NPU_MEM_A_DEV_EXPORTS));
+	print_size(PRINT_ANY, "zero_reserve", " %12s", get_u64(tb, NPU_MEM_A_DEV_ZERO_RESERVE));
+	close_json_object();
+	print_nl();
 }
 
-static int cmd_devices(struct nm *nm)
+static int cmd_devices(struct nm *nm, struct args *a)
 {
-	struct list_state st = { 0 };
-	int ret;
-
-	if (!opt_json)
-		printf("%-6s %12s %12s %12s %8s %8s %12s\n", "DEVICE", "TOTAL", "USED",
-		       "FREE", "OBJECTS", "EXPORTS", "ZEROED");
-	ret = nm_request(nm, NPU_MEM_CMD_GET_DEVICE, true, NPU_MEM_A_DEV_MAX,
-			 device_row, &st);
-	if (ret)
-		return nm_fail("cannot list devices", ret);
-	list_end(&st);
-	return 0;
+	(void)a;
+	print_fp("%-6s %12s %12s %12s %8s %8s %12s\n", "DEVICE", "TOTAL", "USED",
+		 "FREE", "OBJECTS", "EXPORTS", "ZEROED");
+	return dump_list(nm, NPU_MEM_CMD_GET_DEVICE, NPU_MEM_A_DEV_MAX, device_row, NULL,
+			 "cannot list devices");
 }
 
 /* ---- objects */
@@ -366,131 +313,119 @@ static void for_each_holder(struct nlmsghdr *nlh,
 	}
 }
 
-struct holder_print {
-	unsigned int n;
-	bool match;
+struct holder_match {
 	uint32_t pid;
+	bool match;
 };
 
 static void holder_match(const struct holder *h, void *arg)
 {
-	struct holder_print *hp = arg;
+	struct holder_match *hm = arg;
 
-	hp->match |= h->tgid == hp->pid;
+	hm->match |= h->tgid == hm->pid;
 }
 
-static void holder_json(const struct holder *h, void *arg)
+/* Text: the tgid, "(i)" if imported, a comma between; JSON: an object. */
+static void holder_print(const struct holder *h, void *arg)
 {
-	struct holder_print *hp = arg;
+	unsigned int *n = arg;
 
-	printf("%s{\"tgid\":%u,\"device\":%u,\"imported\":%s}", hp->n++ ? "," : "",
-	       h->tgid, h->device, h->imported ? "true" : "false");
-}
-
-static void holder_text(const struct holder *h, void *arg)
-{
-	struct holder_print *hp = arg;
-
-	printf("%s%u%s", hp->n++ ? "," : "", h->tgid, h->imported ? "(i)" : "");
+	if ((*n)++)
+		print_fp(",");
+	open_json_object(NULL);
+	print_u32(PRINT_ANY, "tgid", "%u", h->tgid);
+	print_u32(PRINT_JSON, "device", NULL, h->device);
+	print_bool(PRINT_JSON, "imported", NULL, h->imported);
+	print_string(PRINT_FP, NULL, "%s", h->imported ? "(i)" : "");
+	close_json_object();
 }
 
 static const char *const page_kinds[] = { "normal", "huge", "huge1g" };
 
 static const char *page_kind_name(uint32_t k)
 {
-	return k < sizeof(page_kinds) / sizeof(page_kinds[0]) ? page_kinds[k] : "?";
+	return k < ARRAY_SIZE(page_kinds) ? page_kinds[k] : "?";
+}
+
+/* Does the object pass the filters objects --device and --pid? */
+static bool object_wanted(struct nlattr **tb, struct nlmsghdr *nlh, const struct args *a)
+{
+	struct holder_match hm = { .pid = a->pid };
+
+	if ((a->given & OPT_DEVICE) && get_u32(tb, NPU_MEM_A_OBJ_DEVICE) != a->device)
+		return false;
+	if (!(a->given & OPT_PID))
+		return true;
+	hm.match = get_u32(tb, NPU_MEM_A_OBJ_OWNER_TGID) == hm.pid;
+	for_each_holder(nlh, holder_match, &hm);
+	return hm.match;
+}
+
+/* The text column WHITELST: "-" (not exported), "off", or "N pids". */
+static const char *whitelist_text(struct nlattr **tb, char *buf, size_t len)
+{
+	if (!has(tb, NPU_MEM_A_OBJ_EXPORTED))
+		return "-";
+	if (!get_u8(tb, NPU_MEM_A_OBJ_WHITELIST))
+		return "off";
+	snprintf(buf, len, "%u pids", get_u32(tb, NPU_MEM_A_OBJ_WHITELIST_SIZE));
+	return buf;
+}
+
+/* Export state, value and whitelist: where JSON and the table want them. */
+static void object_export(struct nlattr **tb)
+{
+	bool exported = has(tb, NPU_MEM_A_OBJ_EXPORTED);
+	char wl[32];
+
+	print_bool(PRINT_JSON, "exported", NULL, exported);
+	print_string(PRINT_FP, NULL, " %-8s", exported ? "yes" : "no");
+	if (has(tb, NPU_MEM_A_OBJ_SHAREABLE))
+		print_0xhex(PRINT_JSON, "shareable", NULL, get_u64(tb, NPU_MEM_A_OBJ_SHAREABLE));
+	if (exported) {
+		print_bool(PRINT_JSON, "whitelist", NULL, get_u8(tb, NPU_MEM_A_OBJ_WHITELIST));
+		print_u32(PRINT_JSON, "whitelist_size", NULL,
+			  get_u32(tb, NPU_MEM_A_OBJ_WHITELIST_SIZE));
+	}
+	print_string(PRINT_FP, NULL, " %-8s", whitelist_text(tb, wl, sizeof(wl)));
 }
 
 static void object_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 {
-	struct list_state *st = arg;
-	uint32_t dev = get_u32(tb, NPU_MEM_A_OBJ_DEVICE);
-	uint32_t owner = get_u32(tb, NPU_MEM_A_OBJ_OWNER_TGID);
-	bool exported = has(tb, NPU_MEM_A_OBJ_EXPORTED);
-	struct holder_print hp = { 0 };
-	char b[32], wl[32];
+	unsigned int holders = 0;
 
-	if (st->device != UINT32_MAX && dev != st->device)
+	if (!object_wanted(tb, nlh, arg))
 		return;
-	if (st->pid >= 0) {
-		hp.pid = st->pid;
-		hp.match = owner == hp.pid;
-		for_each_holder(nlh, holder_match, &hp);
-		if (!hp.match)
-			return;
-	}
-
-	list_sep(st);
-	if (opt_json) {
-		printf("{\"id\":%u,\"device\":%u,\"size\":%" PRIu64
-		       ",\"page_kind\":\"%s\",\"owner_tgid\":%u,\"owner_comm\":",
-		       get_u32(tb, NPU_MEM_A_OBJ_ID), dev, get_u64(tb, NPU_MEM_A_OBJ_SIZE),
-		       page_kind_name(get_u32(tb, NPU_MEM_A_OBJ_PAGE_KIND)), owner);
-		json_str(get_str(tb, NPU_MEM_A_OBJ_OWNER_COMM));
-		printf(",\"exported\":%s", exported ? "true" : "false");
-		if (has(tb, NPU_MEM_A_OBJ_SHAREABLE))
-			printf(",\"shareable\":\"0x%016" PRIx64 "\"",
-			       get_u64(tb, NPU_MEM_A_OBJ_SHAREABLE));
-		if (exported)
-			printf(",\"whitelist\":%s,\"whitelist_size\":%u",
-			       get_u8(tb, NPU_MEM_A_OBJ_WHITELIST) ? "true" : "false",
-			       get_u32(tb, NPU_MEM_A_OBJ_WHITELIST_SIZE));
-		printf(",\"holders\":%u,\"mappings\":%u,\"holder_list\":[",
-		       get_u32(tb, NPU_MEM_A_OBJ_HOLDERS),
-		       get_u32(tb, NPU_MEM_A_OBJ_MAPPINGS));
-		hp.n = 0;
-		for_each_holder(nlh, holder_json, &hp);
-		printf("]}");
-		return;
-	}
-	if (!exported)
-		snprintf(wl, sizeof(wl), "-");
-	else if (!get_u8(tb, NPU_MEM_A_OBJ_WHITELIST))
-		snprintf(wl, sizeof(wl), "off");
-	else
-		snprintf(wl, sizeof(wl), "%u pids", get_u32(tb, NPU_MEM_A_OBJ_WHITELIST_SIZE));
-	printf("%-6u %-4u %10s %-7s %-7u %-15s %-8s %-8s %4u %4u  ",
-	       get_u32(tb, NPU_MEM_A_OBJ_ID), dev,
-	       human_size(get_u64(tb, NPU_MEM_A_OBJ_SIZE), b, sizeof(b)),
-	       page_kind_name(get_u32(tb, NPU_MEM_A_OBJ_PAGE_KIND)), owner,
-	       get_str(tb, NPU_MEM_A_OBJ_OWNER_COMM), exported ? "yes" : "no", wl,
-	       get_u32(tb, NPU_MEM_A_OBJ_HOLDERS), get_u32(tb, NPU_MEM_A_OBJ_MAPPINGS));
-	hp.n = 0;
-	for_each_holder(nlh, holder_text, &hp);
-	if (!hp.n)
-		putchar('-');
+	open_json_object(NULL);
+	print_u32(PRINT_ANY, "id", "%-6u", get_u32(tb, NPU_MEM_A_OBJ_ID));
+	print_u32(PRINT_ANY, "device", " %-4u", get_u32(tb, NPU_MEM_A_OBJ_DEVICE));
+	print_size(PRINT_ANY, "size", " %10s", get_u64(tb, NPU_MEM_A_OBJ_SIZE));
+	print_string(PRINT_ANY, "page_kind", " %-7s",
+		     page_kind_name(get_u32(tb, NPU_MEM_A_OBJ_PAGE_KIND)));
+	print_u32(PRINT_ANY, "owner_tgid", " %-7u", get_u32(tb, NPU_MEM_A_OBJ_OWNER_TGID));
+	print_string(PRINT_ANY, "owner_comm", " %-15s", get_str(tb, NPU_MEM_A_OBJ_OWNER_COMM));
+	object_export(tb);
+	print_u32(PRINT_ANY, "holders", " %4u", get_u32(tb, NPU_MEM_A_OBJ_HOLDERS));
+	print_u32(PRINT_ANY, "mappings", " %4u", get_u32(tb, NPU_MEM_A_OBJ_MAPPINGS));
+	print_fp("  ");
+	open_json_array("holder_list");
+	for_each_holder(nlh, holder_print, &holders);
+	close_json_array();
+	if (!holders)
+		print_fp("-");
 	if (has(tb, NPU_MEM_A_OBJ_SHAREABLE))
-		printf("  0x%016" PRIx64, get_u64(tb, NPU_MEM_A_OBJ_SHAREABLE));
-	putchar('\n');
+		print_0xhex(PRINT_FP, NULL, "  0x%016" PRIx64, get_u64(tb, NPU_MEM_A_OBJ_SHAREABLE));
+	close_json_object();
+	print_nl();
 }
 
-static int parse_uint(const char *s, uint64_t max, uint64_t *out)
+static int cmd_objects(struct nm *nm, struct args *a)
 {
-	char *end;
-	unsigned long long v;
-
-	errno = 0;
-	v = strtoull(s, &end, 0);
-	if (errno || !*s || *end || *s == '-' || v > max)
-		return -1;
-	*out = v;
-	return 0;
-}
-
-static int cmd_objects(struct nm *nm, struct list_state *st)
-{
-	int ret;
-
-	if (!opt_json)
-		printf("%-6s %-4s %10s %-7s %-7s %-15s %-8s %-8s %4s %4s  %s\n", "OBJECT",
-		       "DEV", "SIZE", "PAGES", "OWNER", "COMM", "EXPORTED", "WHITELST",
-		       "HOLD", "MAPS", "HOLDER TGIDS ((i): imported)  [SHAREABLE]");
-	ret = nm_request(nm, NPU_MEM_CMD_GET_OBJECT, true, NPU_MEM_A_OBJ_MAX,
-			 object_row, st);
-	if (ret)
-		return nm_fail("cannot list objects", ret);
-	list_end(st);
-	return 0;
+	print_fp("%-6s %-4s %10s %-7s %-7s %-15s %-8s %-8s %4s %4s  %s\n", "OBJECT",
+		 "DEV", "SIZE", "PAGES", "OWNER", "COMM", "EXPORTED", "WHITELST",
+		 "HOLD", "MAPS", "HOLDER TGIDS ((i): imported)  [SHAREABLE]");
+	return dump_list(nm, NPU_MEM_CMD_GET_OBJECT, NPU_MEM_A_OBJ_MAX, object_row, a,
+			 "cannot list objects");
 }
 
 /* ---- procs: the kernel reports open files; sum them per process */
@@ -507,33 +442,41 @@ struct proc_list {
 	bool oom;
 };
 
+/* The entry of @tgid in @pl, added (with @comm) if new; NULL: out of memory. */
+static struct proc *proc_get(struct proc_list *pl, uint32_t tgid, const char *comm)
+{
+	struct proc *p;
+	unsigned int i;
+
+	for (i = 0; i < pl->n; i++)
+		if (pl->v[i].tgid == tgid)
+			return &pl->v[i];
+	if (pl->n == pl->cap) {
+		unsigned int cap = pl->cap ? 2 * pl->cap : 16;
+		struct proc *v = realloc(pl->v, cap * sizeof(*v));
+
+		if (!v)
+			return NULL;
+		pl->v = v;
+		pl->cap = cap;
+	}
+	p = &pl->v[pl->n++];
+	memset(p, 0, sizeof(*p));
+	p->tgid = tgid;
+	snprintf(p->comm, sizeof(p->comm), "%s", comm);
+	return p;
+}
+
 static void proc_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 {
 	struct proc_list *pl = arg;
-	uint32_t tgid = get_u32(tb, NPU_MEM_A_PROC_TGID);
-	struct proc *p = NULL;
-	unsigned int i;
+	struct proc *p;
 
 	(void)nlh;
-	for (i = 0; i < pl->n && !p; i++)
-		if (pl->v[i].tgid == tgid)
-			p = &pl->v[i];
+	p = proc_get(pl, get_u32(tb, NPU_MEM_A_PROC_TGID), get_str(tb, NPU_MEM_A_PROC_COMM));
 	if (!p) {
-		if (pl->n == pl->cap) {
-			unsigned int cap = pl->cap ? 2 * pl->cap : 16;
-			struct proc *v = realloc(pl->v, cap * sizeof(*v));
-
-			if (!v) {
-				pl->oom = true;
-				return;
-			}
-			pl->v = v;
-			pl->cap = cap;
-		}
-		p = &pl->v[pl->n++];
-		memset(p, 0, sizeof(*p));
-		p->tgid = tgid;
-		snprintf(p->comm, sizeof(p->comm), "%s", get_str(tb, NPU_MEM_A_PROC_COMM));
+		pl->oom = true;
+		return;
 	}
 	p->files++;
 	p->allocated += get_u64(tb, NPU_MEM_A_PROC_ALLOCATED);
@@ -542,14 +485,27 @@ static void proc_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 	p->mappings += get_u32(tb, NPU_MEM_A_PROC_MAPPINGS);
 }
 
-static int cmd_procs(struct nm *nm)
+static void proc_print(const struct proc *p)
+{
+	open_json_object(NULL);
+	print_u32(PRINT_ANY, "tgid", "%-7u", p->tgid);
+	print_string(PRINT_ANY, "comm", " %-15s", p->comm);
+	print_u32(PRINT_ANY, "files", " %5u", p->files);
+	print_size(PRINT_ANY, "allocated", " %12s", p->allocated);
+	print_size(PRINT_ANY, "imported", " %12s", p->imported);
+	print_u32(PRINT_ANY, "handles", " %7u", p->handles);
+	print_u32(PRINT_ANY, "mappings", " %8u", p->mappings);
+	close_json_object();
+	print_nl();
+}
+
+static int cmd_procs(struct nm *nm, struct args *a)
 {
 	struct proc_list pl = { 0 };
-	struct list_state st = { 0 };
-	char b1[32], b2[32];
 	unsigned int i;
 	int ret;
 
+	(void)a;
 	ret = nm_request(nm, NPU_MEM_CMD_GET_PROC, true, NPU_MEM_A_PROC_MAX,
 			 proc_row, &pl);
 	if (!ret && pl.oom)
@@ -558,26 +514,12 @@ static int cmd_procs(struct nm *nm)
 		free(pl.v);
 		return nm_fail("cannot list processes", ret);
 	}
-	if (!opt_json)
-		printf("%-7s %-15s %5s %12s %12s %7s %8s\n", "TGID", "COMM", "FILES",
-		       "ALLOCATED", "IMPORTED", "HANDLES", "MAPPINGS");
-	for (i = 0; i < pl.n; i++) {
-		struct proc *p = &pl.v[i];
-
-		list_sep(&st);
-		if (opt_json) {
-			printf("{\"tgid\":%u,\"comm\":", p->tgid);
-			json_str(p->comm);
-			printf(",\"files\":%u,\"allocated\":%" PRIu64 ",\"imported\":%" PRIu64
-			       ",\"handles\":%u,\"mappings\":%u}", p->files, p->allocated,
-			       p->imported, p->handles, p->mappings);
-			continue;
-		}
-		printf("%-7u %-15s %5u %12s %12s %7u %8u\n", p->tgid, p->comm, p->files,
-		       human_size(p->allocated, b1, sizeof(b1)),
-		       human_size(p->imported, b2, sizeof(b2)), p->handles, p->mappings);
-	}
-	list_end(&st);
+	print_fp("%-7s %-15s %5s %12s %12s %7s %8s\n", "TGID", "COMM", "FILES",
+		 "ALLOCATED", "IMPORTED", "HANDLES", "MAPPINGS");
+	open_json_array(NULL);
+	for (i = 0; i < pl.n; i++)
+		proc_print(&pl.v[i]);
+	close_json_array();
 	free(pl.v);
 	return 0;
 }
@@ -586,35 +528,34 @@ static int cmd_procs(struct nm *nm)
 
 static void info_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 {
+	bool admin = has(tb, NPU_MEM_A_INFO_ADMIN);
+
 	(void)nlh;
 	*(bool *)arg = true;
-	if (opt_json) {
-		printf("{\"abi_major\":%u,\"abi_minor\":%u,\"genl_version\":%u"
-		       ",\"num_devices\":%u,\"admin\":%s,\"tool_abi_major\":%u"
-		       ",\"tool_abi_minor\":%u,\"tool_genl_version\":%u}\n",
-		       get_u32(tb, NPU_MEM_A_INFO_ABI_MAJOR),
-		       get_u32(tb, NPU_MEM_A_INFO_ABI_MINOR),
-		       get_u32(tb, NPU_MEM_A_INFO_GENL_VERSION),
-		       get_u32(tb, NPU_MEM_A_INFO_NUM_DEVICES),
-		       has(tb, NPU_MEM_A_INFO_ADMIN) ? "true" : "false",
-		       NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR, NPU_MEM_GENL_VERSION);
-		return;
-	}
-	printf("module:       npu_mem, ABI %u.%u, netlink family version %u\n",
-	       get_u32(tb, NPU_MEM_A_INFO_ABI_MAJOR), get_u32(tb, NPU_MEM_A_INFO_ABI_MINOR),
-	       get_u32(tb, NPU_MEM_A_INFO_GENL_VERSION));
-	printf("devices:      %u\n", get_u32(tb, NPU_MEM_A_INFO_NUM_DEVICES));
-	printf("view:         %s\n", has(tb, NPU_MEM_A_INFO_ADMIN) ?
-	       "everything (CAP_SYS_ADMIN)" : "own user's objects and files only");
-	printf("this tool:    ABI %u.%u, netlink family version %u\n",
-	       NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR, NPU_MEM_GENL_VERSION);
+	open_json_object(NULL);
+	print_u32(PRINT_ANY, "abi_major", "module:       npu_mem, ABI %u",
+		  get_u32(tb, NPU_MEM_A_INFO_ABI_MAJOR));
+	print_u32(PRINT_ANY, "abi_minor", ".%u", get_u32(tb, NPU_MEM_A_INFO_ABI_MINOR));
+	print_u32(PRINT_ANY, "genl_version", ", netlink family version %u\n",
+		  get_u32(tb, NPU_MEM_A_INFO_GENL_VERSION));
+	print_u32(PRINT_ANY, "num_devices", "devices:      %u\n",
+		  get_u32(tb, NPU_MEM_A_INFO_NUM_DEVICES));
+	print_bool(PRINT_JSON, "admin", NULL, admin);
+	print_string(PRINT_FP, NULL, "view:         %s\n", admin ?
+		     "everything (CAP_SYS_ADMIN)" : "own user's objects and files only");
+	print_u32(PRINT_ANY, "tool_abi_major", "this tool:    ABI %u", NPU_MEM_ABI_MAJOR);
+	print_u32(PRINT_ANY, "tool_abi_minor", ".%u", NPU_MEM_ABI_MINOR);
+	print_u32(PRINT_ANY, "tool_genl_version", ", netlink family version %u\n",
+		  NPU_MEM_GENL_VERSION);
+	close_json_object();
 }
 
-static int cmd_info(struct nm *nm)
+static int cmd_info(struct nm *nm, struct args *a)
 {
 	bool got = false;
 	int ret;
 
+	(void)a;
 	ret = nm_request(nm, NPU_MEM_CMD_GET_INFO, false, NPU_MEM_A_INFO_MAX,
 			 info_row, &got);
 	if (ret)
@@ -647,18 +588,8 @@ static const char *const reason_names[] = {
 	[NPU_MEM_REFUSAL_DEAD_VALUE] = "dead-value",
 };
 
-/* @names[@v], or "unknown-@v" in @buf for values from a newer module. */
-static const char *enum_name(const char *const *names, size_t n, uint32_t v,
-			     char *buf, size_t len)
-{
-	if (v < n && names[v])
-		return names[v];
-	snprintf(buf, len, "unknown-%u", v);
-	return buf;
-}
-
 struct watch_state {
-	unsigned long seen, count;	/* count 0: no limit */
+	uint64_t seen, count;	/* count 0: no limit */
 };
 
 static volatile sig_atomic_t stop_signal;
@@ -668,67 +599,64 @@ static void on_signal(int sig)
 	stop_signal = sig;
 }
 
+/* An event's time as text: local time, with microseconds. */
+static const char *event_time(uint64_t ns, char *buf, size_t len)
+{
+	time_t sec = ns / 1000000000;
+	char tbuf[32];
+	struct tm tm;
+
+	localtime_r(&sec, &tm);
+	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%06u", tbuf, (unsigned int)(ns % 1000000000 / 1000));
+	return buf;
+}
+
+/* A u32 attribute that an event may lack: printed only when present. */
+static void print_opt_u32(struct nlattr **tb, int i, const char *key, const char *fmt)
+{
+	if (has(tb, i))
+		print_u32(PRINT_ANY, key, fmt, get_u32(tb, i));
+}
+
 static void event_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 {
 	struct watch_state *ws = arg;
 	struct genlmsghdr *ghdr = nlmsg_data(nlh);
 	uint64_t ns = get_u64(tb, NPU_MEM_A_EV_TIME);
-	char ts[64], tbuf[32], ebuf[24], rbuf[24], b[32];
-	const char *ev, *reason = NULL;
-	time_t sec = ns / 1000000000;
-	struct tm tm;
+	char ts[64], ebuf[24], rbuf[24];
+	const char *reason = NULL;
 
 	if (ghdr->cmd != NPU_MEM_CMD_EVENT || (ws->count && ws->seen >= ws->count))
 		return;
 	ws->seen++;
-	localtime_r(&sec, &tm);
-	strftime(tbuf, sizeof(tbuf), "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(ts, sizeof(ts), "%s.%06u", tbuf, (unsigned int)(ns % 1000000000 / 1000));
-	ev = enum_name(event_names, sizeof(event_names) / sizeof(event_names[0]),
-		       get_u32(tb, NPU_MEM_A_EV_TYPE), ebuf, sizeof(ebuf));
 	if (has(tb, NPU_MEM_A_EV_REASON))
-		reason = enum_name(reason_names, sizeof(reason_names) / sizeof(reason_names[0]),
+		reason = enum_name(reason_names, ARRAY_SIZE(reason_names),
 				   get_u32(tb, NPU_MEM_A_EV_REASON), rbuf, sizeof(rbuf));
-
-	if (opt_json) {
-		printf("{\"time\":\"%s\",\"time_ns\":%" PRIu64 ",\"event\":\"%s\"", ts, ns, ev);
-		if (has(tb, NPU_MEM_A_EV_OBJ))
-			printf(",\"object\":%u", get_u32(tb, NPU_MEM_A_EV_OBJ));
-		if (has(tb, NPU_MEM_A_EV_DEVICE))
-			printf(",\"device\":%u", get_u32(tb, NPU_MEM_A_EV_DEVICE));
-		if (has(tb, NPU_MEM_A_EV_SIZE))
-			printf(",\"size\":%" PRIu64, get_u64(tb, NPU_MEM_A_EV_SIZE));
-		if (has(tb, NPU_MEM_A_EV_TGID)) {
-			printf(",\"tgid\":%u,\"comm\":", get_u32(tb, NPU_MEM_A_EV_TGID));
-			json_str(get_str(tb, NPU_MEM_A_EV_COMM));
-		}
-		if (reason)
-			printf(",\"reason\":\"%s\"", reason);
-		if (has(tb, NPU_MEM_A_EV_PIDS))
-			printf(",\"pids\":%u", get_u32(tb, NPU_MEM_A_EV_PIDS));
-		if (has(tb, NPU_MEM_A_EV_SHAREABLE))
-			printf(",\"shareable\":\"0x%016" PRIx64 "\"",
-			       get_u64(tb, NPU_MEM_A_EV_SHAREABLE));
-		printf("}\n");
-	} else {
-		printf("%s %-14s", ts, ev);
-		if (has(tb, NPU_MEM_A_EV_OBJ))
-			printf(" object %u", get_u32(tb, NPU_MEM_A_EV_OBJ));
-		if (has(tb, NPU_MEM_A_EV_DEVICE))
-			printf(" device %u", get_u32(tb, NPU_MEM_A_EV_DEVICE));
-		if (has(tb, NPU_MEM_A_EV_SIZE))
-			printf(" size %s", human_size(get_u64(tb, NPU_MEM_A_EV_SIZE), b, sizeof(b)));
-		if (has(tb, NPU_MEM_A_EV_TGID))
-			printf(" pid %u (%s)", get_u32(tb, NPU_MEM_A_EV_TGID),
-			       get_str(tb, NPU_MEM_A_EV_COMM));
-		if (has(tb, NPU_MEM_A_EV_PIDS))
-			printf(" pids %u", get_u32(tb, NPU_MEM_A_EV_PIDS));
-		if (has(tb, NPU_MEM_A_EV_SHAREABLE))
-			printf(" value 0x%016" PRIx64, get_u64(tb, NPU_MEM_A_EV_SHAREABLE));
-		if (reason)
-			printf(" reason %s", reason);
-		putchar('\n');
+	open_json_object(NULL);
+	print_string(PRINT_ANY, "time", "%s", event_time(ns, ts, sizeof(ts)));
+	print_u64(PRINT_JSON, "time_ns", NULL, ns);
+	print_string(PRINT_ANY, "event", " %-14s",
+		     enum_name(event_names, ARRAY_SIZE(event_names),
+			       get_u32(tb, NPU_MEM_A_EV_TYPE), ebuf, sizeof(ebuf)));
+	print_opt_u32(tb, NPU_MEM_A_EV_OBJ, "object", " object %u");
+	print_opt_u32(tb, NPU_MEM_A_EV_DEVICE, "device", " device %u");
+	if (has(tb, NPU_MEM_A_EV_SIZE))
+		print_size(PRINT_ANY, "size", " size %s", get_u64(tb, NPU_MEM_A_EV_SIZE));
+	if (has(tb, NPU_MEM_A_EV_TGID)) {
+		print_u32(PRINT_ANY, "tgid", " pid %u", get_u32(tb, NPU_MEM_A_EV_TGID));
+		print_string(PRINT_ANY, "comm", " (%s)", get_str(tb, NPU_MEM_A_EV_COMM));
 	}
+	if (reason)
+		print_string(PRINT_JSON, "reason", NULL, reason);
+	print_opt_u32(tb, NPU_MEM_A_EV_PIDS, "pids", " pids %u");
+	if (has(tb, NPU_MEM_A_EV_SHAREABLE))
+		print_0xhex(PRINT_ANY, "shareable", " value 0x%016" PRIx64,
+			    get_u64(tb, NPU_MEM_A_EV_SHAREABLE));
+	if (reason)
+		print_string(PRINT_FP, NULL, " reason %s", reason);
+	close_json_object();
+	print_nl();
 	fflush(stdout);
 }
 
@@ -740,14 +668,9 @@ static int no_seq_check(struct nl_msg *msg, void *arg)
 	return NL_OK;
 }
 
-static int cmd_watch(struct nm *nm, unsigned long count, bool quiet)
+/* Join the "events" group, on a non-blocking socket.  Return: 0, or 1. */
+static int watch_join(struct nm *nm)
 {
-	struct nm_parse p = { .maxattr = NPU_MEM_A_EV_MAX, .fn = event_row };
-	struct watch_state ws = { .count = count };
-	struct sigaction sa = { .sa_handler = on_signal };
-	sigset_t block, orig;
-	struct pollfd pfd;
-	struct nl_cb *cb;
 	int grp, ret;
 
 	grp = genl_ctrl_resolve_grp(nm->sock, NPU_MEM_GENL_NAME, NPU_MEM_GENL_MCGRP_EVENTS);
@@ -764,6 +687,59 @@ static int cmd_watch(struct nm *nm, unsigned long count, bool quiet)
 	}
 	nl_socket_set_nonblocking(nm->sock);
 	nl_socket_set_buffer_size(nm->sock, 1 << 20, 0);
+	return 0;
+}
+
+/* Block SIGINT and SIGTERM outside ppoll(@orig): no wakeup is lost. */
+static void watch_signals(sigset_t *orig)
+{
+	struct sigaction sa = { .sa_handler = on_signal };
+	sigset_t block;
+
+	sigemptyset(&block);
+	sigaddset(&block, SIGINT);
+	sigaddset(&block, SIGTERM);
+	sigprocmask(SIG_BLOCK, &block, orig);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+}
+
+/* Print events until a signal, or @ws->count of them.  Return: exit status. */
+static int watch_loop(struct nm *nm, struct nl_cb *cb, struct watch_state *ws,
+		      const sigset_t *orig)
+{
+	struct pollfd pfd = { .fd = nl_socket_get_fd(nm->sock), .events = POLLIN };
+	int ret;
+
+	while (!stop_signal && (!ws->count || ws->seen < ws->count)) {
+		if (ppoll(&pfd, 1, NULL, orig) < 0) {
+			if (errno == EINTR)
+				continue;
+			errmsg("poll: %s", strerror(errno));
+			return 1;
+		}
+		ret = nl_recvmsgs(nm->sock, cb);
+		if (ret == -NLE_NOMEM) {
+			/* ENOBUFS: the socket overflowed; say so and go on. */
+			errmsg("events were lost (receive buffer overflow)");
+		} else if (ret < 0 && ret != -NLE_AGAIN) {
+			errmsg("cannot receive events: %s", nl_geterror(ret));
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int cmd_watch(struct nm *nm, struct args *a)
+{
+	struct nm_parse p = { .maxattr = NPU_MEM_A_EV_MAX, .fn = event_row };
+	struct watch_state ws = { .count = a->count };
+	struct nl_cb *cb;
+	sigset_t orig;
+	int ret;
+
+	if (watch_join(nm))
+		return 1;
 	cb = nl_cb_alloc(NL_CB_DEFAULT);
 	if (!cb) {
 		errmsg("out of memory");
@@ -772,138 +748,239 @@ static int cmd_watch(struct nm *nm, unsigned long count, bool quiet)
 	p.arg = &ws;
 	nl_cb_set(cb, NL_CB_VALID, NL_CB_CUSTOM, valid_handler, &p);
 	nl_cb_set(cb, NL_CB_SEQ_CHECK, NL_CB_CUSTOM, no_seq_check, NULL);
-
-	/* Signals are only delivered inside ppoll(): no wakeup is lost. */
-	sigemptyset(&block);
-	sigaddset(&block, SIGINT);
-	sigaddset(&block, SIGTERM);
-	sigprocmask(SIG_BLOCK, &block, &orig);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	if (!quiet)
+	watch_signals(&orig);
+	if (!a->quiet)
 		fprintf(stderr, "%s: listening for events\n", prog);
-
-	pfd.fd = nl_socket_get_fd(nm->sock);
-	pfd.events = POLLIN;
-	ret = 0;
-	while (!stop_signal && (!count || ws.seen < count)) {
-		if (ppoll(&pfd, 1, NULL, &orig) < 0) {
-			if (errno == EINTR)
-				continue;
-			errmsg("poll: %s", strerror(errno));
-			ret = 1;
-			break;
-		}
-		ret = nl_recvmsgs(nm->sock, cb);
-		if (ret == -NLE_NOMEM) {
-			/* ENOBUFS: the socket overflowed; say so and go on. */
-			errmsg("events were lost (receive buffer overflow)");
-		} else if (ret < 0 && ret != -NLE_AGAIN) {
-			errmsg("cannot receive events: %s", nl_geterror(ret));
-			ret = 1;
-			break;
-		}
-		ret = 0;
-	}
+	ret = watch_loop(nm, cb, &ws, &orig);
 	nl_cb_put(cb);
 	return ret;
 }
 
-int main(int argc, char **argv)
+/* ---- the command line */
+
+struct command {
+	const char *name;
+	int (*run)(struct nm *nm, struct args *a);
+	const char *help;	/* for usage: lines, after the synopsis */
+	const char *synopsis;	/* for usage: what follows the name */
+	unsigned int opts;	/* the OPT_* it takes */
+};
+
+static const struct command commands[] = {
+	{ "devices", cmd_devices,
+	  "each device: capacity, bytes used, live objects,\n"
+	  "live shareable values", "", 0 },
+	{ "objects", cmd_objects,
+	  "each live physical object: id, device, size, owner,\n"
+	  "export state, whitelist, holders, mappings;\n"
+	  "--device: only objects on device N; --pid: only\n"
+	  "objects allocated or held by bare tgid P",
+	  " [--device N] [--pid P]", OPT_DEVICE | OPT_PID },
+	{ "procs", cmd_procs,
+	  "each process with /dev/npu_mem open: bytes it\n"
+	  "allocated and imported, handles, mappings", "", 0 },
+	{ "watch", cmd_watch,
+	  "print events as they happen, one per line with a\n"
+	  "timestamp, until SIGINT/SIGTERM or N events\n"
+	  "(needs CAP_SYS_ADMIN)", " [--count N]", OPT_COUNT | OPT_QUIET },
+	{ "info", cmd_info, "module ABI and netlink family versions", "", 0 },
+};
+
+#define HELP_COLUMN 29
+
+/* One command in usage: its synopsis, then its help from HELP_COLUMN on. */
+static void usage_command(const struct command *c)
+{
+	const char *line, *end;
+	int col;
+
+	col = printf("  %s%s", c->name, c->synopsis);
+	if (col >= HELP_COLUMN) {
+		putchar('\n');
+		col = 0;
+	}
+	for (line = c->help; *line; line = *end ? end + 1 : end) {
+		end = strchrnul(line, '\n');
+		printf("%*s%.*s\n", HELP_COLUMN - col, "", (int)(end - line), line);
+		col = 0;
+	}
+}
+
+static void usage(void)
+{
+	size_t i;
+
+	fputs("Usage: npu-mem [--json] COMMAND [OPTIONS]\n"
+	      "       npu-mem --version\n"
+	      "Show the simulated NPU memory of npu_mem.ko and who holds it.\n"
+	      "\n"
+	      "Commands:\n", stdout);
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		usage_command(&commands[i]);
+	fputs("\n"
+"Options:\n"
+"  -j, --json                 machine-readable output: one JSON array for\n"
+"                             devices/objects/procs (one element per line), one\n"
+"                             JSON object per line for watch and info\n"
+"  -q, --quiet                watch: do not announce on stderr that it listens\n"
+"  -V, --version              this tool's version, and the ABI and netlink family\n"
+"                             version it was built for\n"
+"  -h, --help                 this text\n"
+"\n"
+"Permissions: without CAP_SYS_ADMIN, objects and procs show only the objects\n"
+"and files of processes running with the caller's effective uid, holders of\n"
+"other users are left out, and shareable values are never shown.\n"
+"\n"
+"Events: allocated, freed, exported, pids-set, imported, import-refused (with a\n"
+"reason: not-whitelisted, pid-reused, self-import, duplicate, dead-value),\n"
+"holder-died (the process exited with the handle), released (the last holder\n"
+"let go; the memory is back on its device).\n"
+"\n"
+"Exit status: 0 success, 1 the request failed, 2 bad usage.\n"
+"Do not screen-scrape the tables; use --json.\n", stdout);
+}
+
+static void version(void)
+{
+	printf("%s %s (ABI %u.%u, genl %u)\n", prog, NPU_MEM_TOOL_VERSION,
+	       NPU_MEM_ABI_MAJOR, NPU_MEM_ABI_MINOR, NPU_MEM_GENL_VERSION);
+}
+
+/* The options that take a number. */
+static const struct number_option {
+	int c;
+	unsigned int opt;	/* its OPT_* */
+	size_t off;		/* where it goes: offsetof(struct args, ...) */
+	uint64_t min, max;
+	const char *bad;	/* what an out-of-range value is not */
+} number_options[] = {
+	{ 'd', OPT_DEVICE, offsetof(struct args, device), 0, UINT32_MAX - 1,
+	  "--device: not a device id" },
+	{ 'p', OPT_PID, offsetof(struct args, pid), 0, INT32_MAX, "--pid: not a pid" },
+	{ 'c', OPT_COUNT, offsetof(struct args, count), 1, ULONG_MAX,
+	  "--count: not a positive number" },
+};
+
+/* Option @c's number, optarg, into @a.  Return: 0, or -1 (said why). */
+static int parse_number(int c, struct args *a)
+{
+	const struct number_option *o = number_options;
+	const char *s = optarg;
+	unsigned long long v;
+	char *end;
+
+	while (o->c != c)
+		o++;
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || !*s || *end || *s == '-' || v < o->min || v > o->max) {
+		errmsg("%s: %s", o->bad, s);
+		return -1;
+	}
+	*(uint64_t *)((char *)a + o->off) = v;
+	a->given |= o->opt;
+	return 0;
+}
+
+/* Parse the options into @a.  Return: -1 to go on, else the exit status. */
+static int parse_options(int argc, char **argv, struct args *a)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
 		{ "quiet", no_argument, NULL, 'q' },
 		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
 		{ "device", required_argument, NULL, 'd' },
 		{ "pid", required_argument, NULL, 'p' },
 		{ "count", required_argument, NULL, 'c' },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct list_state st = { .device = UINT32_MAX, .pid = -1 };
-	bool quiet = false, have_dev = false, have_pid = false, have_count = false;
-	unsigned long count = 0;
-	const char *cmd;
-	uint64_t v;
-	struct nm nm;
-	int c, ret;
+	int c;
 
 	/* GNU getopt permutes: options may come before or after the command. */
-	while ((c = getopt_long(argc, argv, "jqhd:p:c:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "jqhVd:p:c:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
-			opt_json = true;
+			print_set_json(true);
 			break;
 		case 'q':
-			quiet = true;
+			a->quiet = true;
+			a->given |= OPT_QUIET;
 			break;
 		case 'h':
-			usage(stdout);
+			usage();
+			return 0;
+		case 'V':
+			version();
 			return 0;
 		case 'd':
-			if (parse_uint(optarg, UINT32_MAX - 1, &v)) {
-				errmsg("--device: not a device id: %s", optarg);
-				return 2;
-			}
-			st.device = v;
-			have_dev = true;
-			break;
 		case 'p':
-			if (parse_uint(optarg, INT32_MAX, &v)) {
-				errmsg("--pid: not a pid: %s", optarg);
-				return 2;
-			}
-			st.pid = v;
-			have_pid = true;
-			break;
 		case 'c':
-			if (parse_uint(optarg, ULONG_MAX, &v) || !v) {
-				errmsg("--count: not a positive number: %s", optarg);
+			if (parse_number(c, a))
 				return 2;
-			}
-			count = v;
-			have_count = true;
 			break;
 		default:
 			fprintf(stderr, "Try '%s --help'.\n", prog);
 			return 2;
 		}
 	}
+	return -1;
+}
+
+/* The command named after the options, or NULL (bad usage, said why). */
+static const struct command *find_command(int argc, char **argv)
+{
+	const char *name;
+	size_t i;
+
 	if (optind >= argc) {
 		errmsg("no command given; try '%s --help'", prog);
-		return 2;
+		return NULL;
 	}
-	cmd = argv[optind++];
+	name = argv[optind++];
 	if (optind < argc) {
 		errmsg("unexpected argument '%s'", argv[optind]);
-		return 2;
+		return NULL;
 	}
-	if (strcmp(cmd, "devices") && strcmp(cmd, "objects") && strcmp(cmd, "procs") &&
-	    strcmp(cmd, "watch") && strcmp(cmd, "info")) {
-		errmsg("unknown command '%s'; try '%s --help'", cmd, prog);
-		return 2;
-	}
-	if ((have_dev || have_pid) && strcmp(cmd, "objects")) {
-		errmsg("--device and --pid only apply to 'objects'");
-		return 2;
-	}
-	if ((have_count || quiet) && strcmp(cmd, "watch")) {
-		errmsg("--count and --quiet only apply to 'watch'");
-		return 2;
-	}
+	for (i = 0; i < ARRAY_SIZE(commands); i++)
+		if (!strcmp(name, commands[i].name))
+			return &commands[i];
+	errmsg("unknown command '%s'; try '%s --help'", name, prog);
+	return NULL;
+}
 
+/* Refuse the options @c does not take.  Return: 0, or -1 (said why). */
+static int check_options(const struct command *c, const struct args *a)
+{
+	unsigned int stray = a->given & ~c->opts;
+
+	if (stray & (OPT_DEVICE | OPT_PID)) {
+		errmsg("--device and --pid only apply to 'objects'");
+		return -1;
+	}
+	if (stray & (OPT_COUNT | OPT_QUIET)) {
+		errmsg("--count and --quiet only apply to 'watch'");
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = { 0 };
+	const struct command *cmd;
+	struct nm nm;
+	int ret;
+
+	ret = parse_options(argc, argv, &a);
+	if (ret >= 0)
+		return ret;
+	cmd = find_command(argc, argv);
+	if (!cmd || check_options(cmd, &a))
+		return 2;
 	if (nm_open(&nm))
 		return 1;
-	if (!strcmp(cmd, "devices"))
-		ret = cmd_devices(&nm);
-	else if (!strcmp(cmd, "objects"))
-		ret = cmd_objects(&nm, &st);
-	else if (!strcmp(cmd, "procs"))
-		ret = cmd_procs(&nm);
-	else if (!strcmp(cmd, "info"))
-		ret = cmd_info(&nm);
-	else
-		ret = cmd_watch(&nm, count, quiet);
+	ret = cmd->run(&nm, &a);
 	nl_socket_free(nm.sock);
 	if (fflush(stdout) == EOF && !ret) {
 		errmsg("write error: %s", strerror(errno));
