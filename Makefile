@@ -4,6 +4,8 @@
 #                   the userspace pieces (libshim, tools, test programs)
 #   make libshim    libascendcl.so/.a and the acl/ headers into build/stage
 #   make host-tests libshim's host tests (C and C++; run by tests/run-all host)
+#   make vm         what tools/vm-run boots: a test kernel (SERIES=6.12|6.1,
+#                   VARIANT=debug|perf), npu_mem.ko built against it, the programs
 #   make demo       the cross-process sharing demo, in the test VM
 #   make check      every test: compile checks, checkpatch, sparse, KUnit and integration
 #                   tests in the VM; ends with "N passed, N failed"
@@ -92,7 +94,7 @@ SHIM_FAKE_SRCS := $(filter-out libshim/npu_dev.c,$(SHIM_SRCS)) libshim/tests/npu
 SHIM_FAKE_DEPS := $(SHIM_FAKE_SRCS) libshim/tests/npu_dev_fake.h $(SHIM_INTERNAL) $(SHIM_PUB) $(TEST_HDRS)
 SHIM_TEST_CFLAGS := $(USER_CFLAGS) -Ilibshim -Ilibshim/include -pthread
 
-.PHONY: all module userspace libshim host-tests check demo bench installable install \
+.PHONY: all module userspace libshim host-tests check vm demo bench installable install \
 	install-dkms modules_install deb version clean FORCE
 
 all: module userspace
@@ -203,7 +205,14 @@ $(STAGE)/include/npu_mem.h: uapi/npu_mem.h
 check:
 	tests/run-all
 
-demo:
+# What tools/vm-run boots: a test kernel (SERIES=6.12 or 6.1, VARIANT=debug or perf),
+# npu_mem.ko and the KUnit modules built against it, and the userspace programs.
+SERIES ?= 6.12
+VARIANT ?= debug
+vm: userspace
+	scripts/prepare-vm.sh $(VARIANT) $(SERIES)
+
+demo: vm
 	tools/vm-run -- npu-mem-demo
 
 # BENCH_ARGS=--quick for a short run, --save to refresh doc/bench/.

@@ -55,6 +55,11 @@ run_logged() {
 # the cache: the test kernels are built from it (O= builds never write into it) and the
 # userspace tests take the kselftest harness from its tools/testing/selftests/.  Prints
 # the directory.
+# The directory npu_mem.ko is built in for the test kernel built in $1: one per
+# kernel build (its cache key), since Kbuild's dependency files name the kernel's
+# headers by path and a directory reused for another build would keep stale objects.
+vm_module_dir() { echo "$NPU_BUILD/modules/test-$(basename "$(dirname "$1")")"; }
+
 # kernel_source SERIES: the directory of Debian's linux-source-SERIES (6.12 or 6.1),
 # unpacked once in the cache (installing the package first if need be).
 kernel_source() {

@@ -187,6 +187,15 @@ TEST(a_failed_map_leaves_no_hole)
 	}
 	printf("# %u of %u allocations failed the map, %u after the placeholder was gone\n", fails, n - 1, late);
 	fail_page_alloc(false);
+	/*
+	 * Sometimes no allocation that fail-nth reaches fails the map, and the
+	 * sweep ends with MapMem succeeding every time (seen on 6.1, where the
+	 * page tables the range needs may already exist): nothing to check then.
+	 * Whenever some do, one of them must come after MAP_FIXED removed the
+	 * placeholder.
+	 */
+	if (!fails && nth_fd >= 0 && _metadata->exit_code == KSFT_PASS)	/* SKIP hides a FAIL */
+		SKIP(return, "no injected page-allocation failure reaches aclrtMapMem on this kernel");
 	EXPECT_LT(0, late)
 		TH_LOG("some injected failure failed MapMem after MAP_FIXED removed the placeholder");
 	EXPECT_EQ(0, holes)
