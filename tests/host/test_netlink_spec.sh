@@ -46,8 +46,8 @@ PY
 gcc -Wall -Werror -I"$NPU_TOP" -o "$tmp/check" "$tmp/check.c"
 "$tmp/check"
 
-# The test kernel's source (built or taken from the cache) is the 6.12 tree with YNL.
-gen=$("$NPU_TOP/scripts/build-test-kernel.sh")/source/tools/net/ynl/ynl-gen-c.py
+# The unpacked linux-source-6.12 (the test kernel's source) has YNL; no kernel build needed.
+gen=$("$NPU_TOP/scripts/kernel-source.sh")/tools/net/ynl/ynl-gen-c.py
 [ -f "$gen" ] || { echo "no YNL generator at $gen" >&2; exit 1; }
 # ynl-gen-c wants a kernel-like tree: MAINTAINERS at the top, the schema next to specs/.
 mkdir -p "$tmp/tree/specs" "$tmp/gen/uapi"
