@@ -56,9 +56,10 @@ struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
 		npu_mem_zero_pool_init(&dev->zero, zero_reserve,
 				       NPU_MEM_RESERVE_IDLE);
 	}
-	/* Index 0 is never handed out: a zeroed value names nothing. */
 	xa_init(&sys->shares);
 	atomic64_set(&sys->next_index, 0);
+	npu_mem_value_key_init(sys);
+	xa_init(&sys->guess_budgets);
 	atomic_set(&sys->nr_objs, 0);
 	xa_init_flags(&sys->objs, XA_FLAGS_ALLOC1);
 	mutex_init(&sys->ctx_lock);
@@ -83,6 +84,7 @@ void npu_mem_sys_destroy(struct npu_mem_sys *sys)
 		npu_mem_zero_pool_destroy(&sys->devs[i].zero);
 	}
 	xa_destroy(&sys->shares);
+	npu_mem_guess_budgets_destroy(sys);
 	xa_destroy(&sys->objs);
 	xa_destroy(&sys->ctxs);
 	mutex_destroy(&sys->ctx_lock);

@@ -224,7 +224,7 @@ static int npu_mem_nl_fill_object(struct sk_buff *skb, struct netlink_callback *
 	if (share) {
 		mutex_lock(&share->lock);
 		whitelist = !share->no_validation;
-		nr_pids = share->nr_pids;
+		nr_pids = share->whitelist.nr;
 		mutex_unlock(&share->lock);
 		if (nla_put_flag(skb, NPU_MEM_A_OBJ_EXPORTED) ||
 		    nla_put_u8(skb, NPU_MEM_A_OBJ_WHITELIST, whitelist) ||

@@ -46,6 +46,7 @@
 #include <linux/mutex.h>
 #include <linux/refcount.h>
 #include <linux/sched.h>
+#include <linux/siphash.h>
 #include <linux/spinlock.h>
 #include <linux/types.h>
 #include <linux/uidgid.h>
@@ -140,10 +141,12 @@ struct npu_mem_dev {
  * @devs: the devices
  * @granularity: granularity of NORMAL and HUGE objects (NPU_MEM_GRANULARITY,
  *	or smaller for tests)
- * @shares: share index (low 32 bits of a value) -> struct npu_mem_share.
- *	Lookups run under RCU and take their share reference there
- *	(kref_get_unless_zero); records are freed after a grace period.
- * @next_index: last share index handed out; indexes are never reused
+ * @shares: export index (npu_mem_value_decode() of a value) -> struct
+ *	npu_mem_share.  Lookups run under RCU and take their share reference
+ *	there (kref_get_unless_zero); records are freed after a grace period.
+ * @next_index: last export index handed out; indexes are never reused
+ * @value_key: the key of the permutation from indexes to values (value.c)
+ * @guess_budgets: uid -> struct npu_mem_guess_budget (guess_budget.c)
  * @nr_objs: physical objects not yet freed (for leak checks)
  * @objs: object id -> struct npu_mem_obj whose memory is live.  Its xa_lock
  *	protects the mapping; lookups take their kref inside it.
@@ -157,6 +160,8 @@ struct npu_mem_sys {
 	u64 granularity;
 	struct xarray shares;
 	atomic64_t next_index;
+	siphash_key_t value_key;
+	struct xarray guess_budgets;
 	atomic_t nr_objs;
 	struct xarray objs;
 	u32 next_obj_id;
@@ -218,16 +223,38 @@ struct npu_mem_obj {
 };
 
 /**
+ * struct npu_mem_pid_entry - a whitelist entry
+ * @tgid: the bare tgid it lets import
+ * @set_ns: when it was set (monotonic ns): it authorizes only a process
+ *	with @tgid that had started by then
+ */
+struct npu_mem_pid_entry {
+	s32 tgid;
+	u64 set_ns;
+};
+
+/**
+ * struct npu_mem_whitelist - a value's whitelist (whitelist.c)
+ * @entries: @nr entries sorted by tgid, room for @cap
+ * @nr: entries in use, at most NPU_MEM_MAX_PIDS
+ * @cap: entries allocated
+ */
+struct npu_mem_whitelist {
+	struct npu_mem_pid_entry *entries;
+	u32 nr;
+	u32 cap;
+};
+
+/**
  * struct npu_mem_share - an export record
  * @ref: lifetime of this struct
- * @value: the full 64-bit shareable value
- * @index: its low 32 bits, the key in npu_mem_sys.shares
+ * @value: the 64-bit shareable value
+ * @index: its export index, the key in npu_mem_sys.shares
  * @obj: the exported object (holds a kref, not a holder)
  * @exporter: the exporting process
  * @no_validation: exported with NPU_MEM_EXPORT_DISABLE_PID_VALIDATION
- * @lock: protects @whitelist, @nr_pids and @importers
- * @whitelist: tgid -> xa_mk_value(time the entry was set, monotonic ns)
- * @nr_pids: entries in @whitelist
+ * @lock: protects @whitelist and @importers
+ * @whitelist: the pids that may import
  * @importers: the importing handles (by npu_mem_handle.share_node), one per
  *	process (the one-to-one rule).  A list: importers are few, and a keyed
  *	structure cost node allocations on every import.
@@ -236,13 +263,12 @@ struct npu_mem_obj {
 struct npu_mem_share {
 	struct kref ref;
 	u64 value;
-	u32 index;
+	u64 index;
 	struct npu_mem_obj *obj;
 	struct npu_mem_owner exporter;
 	bool no_validation;
-	struct mutex lock;		/* protects whitelist, nr_pids, importers */
-	struct xarray whitelist;
-	unsigned int nr_pids;
+	struct mutex lock;		/* protects whitelist, importers */
+	struct npu_mem_whitelist whitelist;
 	struct list_head importers;
 	struct rcu_head rcu;
 };
@@ -363,6 +389,25 @@ void npu_mem_obj_unhold(struct npu_mem_obj *obj);
 void npu_mem_obj_get(struct npu_mem_obj *obj);
 void npu_mem_obj_put(struct npu_mem_obj *obj);
 
+/* value.c */
+void npu_mem_value_key_init(struct npu_mem_sys *sys);
+u64 npu_mem_value_encode(const struct npu_mem_sys *sys, u64 index);
+u64 npu_mem_value_decode(const struct npu_mem_sys *sys, u64 value);
+
+/* guess_budget.c */
+struct npu_mem_guess_budget;
+struct npu_mem_guess_budget *npu_mem_guess_check(struct npu_mem_sys *sys);
+void npu_mem_guess_failed(struct npu_mem_guess_budget *b);
+void npu_mem_guess_budgets_destroy(struct npu_mem_sys *sys);
+
+/* whitelist.c */
+void npu_mem_whitelist_init(struct npu_mem_whitelist *wl);
+void npu_mem_whitelist_destroy(struct npu_mem_whitelist *wl);
+const struct npu_mem_pid_entry *npu_mem_whitelist_find(const struct npu_mem_whitelist *wl,
+						       pid_t tgid);
+int npu_mem_whitelist_set(struct npu_mem_whitelist *wl, const s32 *pids,
+			  u32 count, u64 now);
+
 /* share.c */
 struct npu_mem_share *npu_mem_share_get(struct npu_mem_sys *sys, u64 value);
 void npu_mem_share_put(struct npu_mem_share *share);
@@ -412,6 +457,7 @@ u64 npu_mem_handle_mmap_offset(u32 handle);
 int npu_mem_ctx_mmap(struct npu_mem_ctx *ctx, struct vm_area_struct *vma);
 
 /* npu_mem_main.c */
+extern unsigned int npu_mem_guess_budget;
 void npu_mem_version_fill(struct npu_mem_sys *sys, struct npu_mem_version *ver);
 
 /**

@@ -43,6 +43,11 @@ MODULE_PARM_DESC(zero_reserve_mb, "zeroed memory each device keeps ready per mem
  * For benchmarks and tests only: a 4 KiB granularity lets a VM hold 10^6 live
  * objects.  Real devices (and ACL) use 2 MiB.
  */
+/* Read at every lookup (guess_budget.c): root may change it at run time. */
+unsigned int npu_mem_guess_budget = 256;
+module_param_named(guess_budget, npu_mem_guess_budget, uint, 0644);
+MODULE_PARM_DESC(guess_budget, "lookups of shareable values that do not exist each user may make a second (IMPORT, SET_PIDS), with a burst of one second's worth; past it lookups fail with EAGAIN (default 256, 0 = no limit)");
+
 static unsigned int npu_mem_test_granularity_kb;
 module_param_named(test_granularity_kb, npu_mem_test_granularity_kb, uint, 0444);
 MODULE_PARM_DESC(test_granularity_kb,

@@ -2,14 +2,13 @@
 /*
  * npu_mem: export records (shareable values), whitelists and import.
  *
- * A shareable value is (random 32 bits << 32) | index.  The index comes from
- * a 64-bit counter that is never rewound, so no value is handed out twice
- * while the module is loaded (ENOSPC once 2^32 - 1 indexes are used); the
- * random half makes values unguessable, and import checks the whole value.
- * Lookup is one xarray load under RCU, which is also where the lookup takes
- * its reference (kref_get_unless_zero), so a record being torn down is never
- * returned; records are freed after a grace period.  Imports take no global
- * lock.
+ * A shareable value is a keyed permutation of its export index (value.c):
+ * 64 unpredictable bits, never handed out twice while the module is loaded.
+ * Lookup decodes the index and loads it from an xarray under RCU, which is
+ * also where the lookup takes its reference (kref_get_unless_zero), so a
+ * record being torn down is never returned; records are freed after a grace
+ * period.  Imports take no global lock.  Lookups that find nothing are
+ * metered per user (guess_budget.c).
  *
  * A record lives in npu_mem_sys.shares from export until its object's last
  * holder lets go (npu_mem_share_kill()); after that the value is dead for
@@ -17,9 +16,9 @@
  * exporter handle's, each importer handle's, and in-flight lookups'.
  */
 #include <linux/ktime.h>
-#include <linux/random.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
+#include <linux/threads.h>
 #include <kunit/visibility.h>
 
 #include "npu_mem.h"
@@ -28,8 +27,8 @@ static void npu_mem_share_release(struct kref *ref)
 {
 	struct npu_mem_share *share = container_of(ref, struct npu_mem_share, ref);
 
-	/* The whitelist holds values, not pointers; importers are all gone. */
-	xa_destroy(&share->whitelist);
+	/* Importers are all gone. */
+	npu_mem_whitelist_destroy(&share->whitelist);
 	WARN_ON(!list_empty(&share->importers));
 	mutex_destroy(&share->lock);
 	npu_mem_obj_put(share->obj);
@@ -48,7 +47,7 @@ struct npu_mem_share *npu_mem_share_get(struct npu_mem_sys *sys, u64 value)
 	struct npu_mem_share *share;
 
 	rcu_read_lock();
-	share = xa_load(&sys->shares, lower_32_bits(value));
+	share = xa_load(&sys->shares, npu_mem_value_decode(sys, value));
 	if (share && (share->value != value || !kref_get_unless_zero(&share->ref)))
 		share = NULL;
 	rcu_read_unlock();
@@ -96,7 +95,7 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_refusal_errno);
  * @value: out: the shareable value
  *
  * Return: 0, -ENOENT (no handle), -EPERM (imported handle),
- * -EEXIST (already exported), -ENOSPC (indexes exhausted), -ENOMEM, -EBADFD.
+ * -EEXIST (already exported), -ENOMEM, -EBADFD.
  */
 int npu_mem_ctx_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
 {
@@ -104,7 +103,6 @@ int npu_mem_ctx_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *valu
 	struct npu_mem_event ev;
 	struct npu_mem_handle *h;
 	struct npu_mem_share *share;
-	s64 index;
 	int ret;
 
 	share = kzalloc(sizeof(*share), GFP_KERNEL_ACCOUNT);
@@ -112,7 +110,7 @@ int npu_mem_ctx_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *valu
 		return -ENOMEM;
 	kref_init(&share->ref);
 	mutex_init(&share->lock);
-	xa_init(&share->whitelist);
+	npu_mem_whitelist_init(&share->whitelist);
 	INIT_LIST_HEAD(&share->importers);
 	share->exporter = ctx->owner;
 	share->no_validation = flags & NPU_MEM_EXPORT_DISABLE_PID_VALIDATION;
@@ -131,15 +129,13 @@ int npu_mem_ctx_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *valu
 		ret = -EEXIST;
 		goto err_unlock;
 	}
-	index = atomic64_inc_return(&sys->next_index);
-	if (index > U32_MAX) {
-		ret = -ENOSPC;
-		goto err_unlock;
-	}
-	share->index = index;
-	share->value = ((u64)get_random_u32() << 32) | share->index;
+	/* 2^64 indexes never run out; the one whose value is 0 is skipped. */
+	do {
+		share->index = atomic64_inc_return(&sys->next_index);
+		share->value = npu_mem_value_encode(sys, share->index);
+	} while (!share->value);
 	share->obj = h->obj;
-	ret = xa_insert(&sys->shares, share->index, share, GFP_KERNEL);
+	ret = xa_insert(&sys->shares, share->index, share, GFP_KERNEL_ACCOUNT);
 	if (ret)
 		goto err_unlock;
 
@@ -160,7 +156,6 @@ int npu_mem_ctx_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *valu
 
 err_unlock:
 	mutex_unlock(&ctx->lock);
-	xa_destroy(&share->whitelist);
 	mutex_destroy(&share->lock);
 	kfree(share);
 	return ret;
@@ -174,10 +169,27 @@ static int npu_mem_pid_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Is @pids[@i] a pid to add: non-zero and not a repeat of the one before? */
-static bool npu_mem_pid_first(const s32 *pids, u32 i)
+/*
+ * npu_mem_share_lookup - the live record for @value, for @ctx's process
+ *
+ * Return: the record with a reference, ERR_PTR(-ENOENT) if there is none
+ * (which spends the caller's guess budget), -EAGAIN if the budget is spent
+ * (nothing is looked up), -ENOMEM.
+ */
+static struct npu_mem_share *npu_mem_share_lookup(struct npu_mem_sys *sys, u64 value)
 {
-	return pids[i] && (i == 0 || pids[i] != pids[i - 1]);
+	struct npu_mem_guess_budget *budget;
+	struct npu_mem_share *share;
+
+	budget = npu_mem_guess_check(sys);
+	if (IS_ERR(budget))
+		return ERR_CAST(budget);
+	share = npu_mem_share_get(sys, value);
+	if (!share) {
+		npu_mem_guess_failed(budget);
+		return ERR_PTR(-ENOENT);
+	}
+	return share;
 }
 
 /**
@@ -188,38 +200,36 @@ static bool npu_mem_pid_first(const s32 *pids, u32 i)
  * @count: number of @pids
  *
  * All or nothing.  Each entry records when it was set; it authorizes only a
- * process that had started by then.
+ * process that had started by then.  Pids no kernel can run (PID_MAX_LIMIT
+ * and up: pid_max itself is not exported) are refused.
  *
- * Return: 0, -EINVAL (count 0, negative or only zero pids), -E2BIG (too
- * many), -ENOENT (no live value), -EACCES (caller is not the exporter), -EPERM
- * (exported without pid validation), -ENOMEM.
+ * Return: 0, -EINVAL (count 0, a pid out of range, or only zero pids),
+ * -E2BIG (too many), -ENOENT (no live value), -EAGAIN (guess budget
+ * spent), -EACCES (caller is not the exporter), -EPERM (exported without
+ * pid validation), -ENOMEM.
  */
 int npu_mem_ctx_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids, u32 count)
 {
 	struct npu_mem_share *share;
-	u32 i, added = 0;
 	bool any = false;
-	u64 now;
+	u32 i;
 	int ret;
-
-	/* Times are stored as xarray values: a 64-bit long holds 62 bits of ns. */
-	BUILD_BUG_ON(BITS_PER_LONG < 64);
 
 	if (!count)
 		return -EINVAL;
 	if (count > NPU_MEM_MAX_PIDS)
 		return -E2BIG;
 	for (i = 0; i < count; i++) {
-		if (pids[i] < 0)
+		if (pids[i] < 0 || pids[i] >= PID_MAX_LIMIT)
 			return -EINVAL;
 		any |= pids[i] != 0;
 	}
 	if (!any)
 		return -EINVAL;
 
-	share = npu_mem_share_get(ctx->sys, value);
-	if (!share)
-		return -ENOENT;
+	share = npu_mem_share_lookup(ctx->sys, value);
+	if (IS_ERR(share))
+		return PTR_ERR(share);
 	if (!npu_mem_owner_equal(&share->exporter, &ctx->owner)) {
 		ret = -EACCES;
 		goto out_put;
@@ -230,31 +240,11 @@ int npu_mem_ctx_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids, u32 coun
 	}
 
 	sort(pids, count, sizeof(*pids), npu_mem_pid_cmp, NULL);
-
 	mutex_lock(&share->lock);
-	for (i = 0; i < count; i++)
-		if (npu_mem_pid_first(pids, i) && !xa_load(&share->whitelist, pids[i]))
-			added++;
-	if (share->nr_pids + added > NPU_MEM_MAX_PIDS) {
-		ret = -E2BIG;
-		goto out_unlock;
-	}
-	/* Reserve the new slots so that the stores below cannot fail. */
-	for (i = 0; i < count; i++) {
-		if (!npu_mem_pid_first(pids, i))
-			continue;
-		ret = xa_reserve(&share->whitelist, pids[i], GFP_KERNEL_ACCOUNT);
-		if (ret)
-			goto err_release;
-	}
-	now = ktime_get_ns();
-	for (i = 0; i < count; i++)
-		if (npu_mem_pid_first(pids, i))
-			WARN_ON(xa_err(xa_store(&share->whitelist, pids[i],
-						xa_mk_value(now), GFP_KERNEL)));
-	share->nr_pids += added;
-	ret = 0;
+	ret = npu_mem_whitelist_set(&share->whitelist, pids, count, ktime_get_ns());
 	mutex_unlock(&share->lock);
+	if (ret)
+		goto out_put;
 	npu_mem_nl_notify(ctx->sys, &(struct npu_mem_event) {
 		.type = NPU_MEM_EVENT_PIDS_SET,
 		.obj = share->obj->id,
@@ -264,14 +254,6 @@ int npu_mem_ctx_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids, u32 coun
 		.pids = count,
 		.value = share->value,
 	});
-	goto out_put;
-
-err_release:
-	/* xa_release() leaves present entries alone. */
-	while (i--)
-		xa_release(&share->whitelist, pids[i]);
-out_unlock:
-	mutex_unlock(&share->lock);
 out_put:
 	npu_mem_share_put(share);
 	return ret;
@@ -286,8 +268,8 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_set_pids);
 VISIBLE_IF_KUNIT u32 npu_mem_share_may_import(struct npu_mem_share *share,
 					      const struct npu_mem_owner *owner)
 {
+	const struct npu_mem_pid_entry *entry;
 	struct npu_mem_handle *h;
-	void *entry;
 
 	lockdep_assert_held(&share->lock);
 	list_for_each_entry(h, &share->importers, share_node)
@@ -295,11 +277,11 @@ VISIBLE_IF_KUNIT u32 npu_mem_share_may_import(struct npu_mem_share *share,
 			return NPU_MEM_REFUSAL_DUPLICATE;
 	if (share->no_validation)
 		return 0;
-	entry = xa_load(&share->whitelist, owner->tgid);
+	entry = npu_mem_whitelist_find(&share->whitelist, owner->tgid);
 	if (!entry)
 		return NPU_MEM_REFUSAL_NOT_WHITELISTED;
 	/* An entry set before this process started was for an earlier one. */
-	if (xa_to_value(entry) < owner->start_time)
+	if (entry->set_ns < owner->start_time)
 		return NPU_MEM_REFUSAL_PID_REUSED;
 	return 0;
 }
@@ -328,9 +310,9 @@ static void npu_mem_import_refused(struct npu_mem_ctx *ctx, u64 value,
  * @device: the device to bind the new handle to
  * @handle: out: the new handle's id
  *
- * Return: 0, -ENODEV, -ENOENT (no live value), -ELOOP (caller is the
- * exporter), -EEXIST (caller already imported it), -EACCES (whitelist),
- * -ENOMEM, -EBADFD.
+ * Return: 0, -ENODEV, -ENOENT (no live value), -EAGAIN (guess budget spent),
+ * -ELOOP (caller is the exporter), -EEXIST (caller already imported it),
+ * -EACCES (whitelist), -ENOMEM, -EBADFD.
  */
 int npu_mem_ctx_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
 {
@@ -343,11 +325,12 @@ int npu_mem_ctx_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *hand
 
 	if (!npu_mem_sys_dev(ctx->sys, device))
 		return -ENODEV;
-	share = npu_mem_share_get(ctx->sys, value);
-	if (!share) {
-		npu_mem_import_refused(ctx, value, NULL,
-				       NPU_MEM_REFUSAL_DEAD_VALUE);
-		return -ENOENT;
+	share = npu_mem_share_lookup(ctx->sys, value);
+	if (IS_ERR(share)) {
+		if (PTR_ERR(share) == -ENOENT)
+			npu_mem_import_refused(ctx, value, NULL,
+					       NPU_MEM_REFUSAL_DEAD_VALUE);
+		return PTR_ERR(share);
 	}
 	if (npu_mem_owner_equal(&share->exporter, &ctx->owner)) {
 		reason = NPU_MEM_REFUSAL_SELF_IMPORT;

@@ -49,7 +49,10 @@ TEST(set_pids)
 	want("set pids EPERM (no whitelist) -> 207006", SHIM_OP_SETPID, EPERM, ACL_ERROR_RT_NO_PERMISSION,
 	     "DISABLE_PID_VALIDATION");
 	want("set pids E2BIG -> 107000", SHIM_OP_SETPID, E2BIG, ACL_ERROR_RT_PARAM_INVALID, "65535");
-	want("set pids EINVAL -> 507899", SHIM_OP_SETPID, EINVAL, ACL_ERROR_RT_DRV_INTERNAL_ERROR, NULL);
+	want("set pids EINVAL (pid out of range) -> 107000", SHIM_OP_SETPID, EINVAL, ACL_ERROR_RT_PARAM_INVALID,
+	     "4194304");
+	want("set pids EAGAIN (guess budget) -> 207012", SHIM_OP_SETPID, EAGAIN, ACL_ERROR_RT_OVER_LIMIT,
+	     "guess_budget");
 }
 
 TEST(import)
@@ -62,6 +65,8 @@ TEST(import)
 	     "this process exported");
 	want("import ENODEV -> 107001", SHIM_OP_IMPORT, ENODEV, ACL_ERROR_RT_INVALID_DEVICEID, NULL);
 	want("import ENOMEM -> 207001", SHIM_OP_IMPORT, ENOMEM, ACL_ERROR_RT_MEMORY_ALLOCATION, NULL);
+	want("import EAGAIN (guess budget) -> 207012", SHIM_OP_IMPORT, EAGAIN, ACL_ERROR_RT_OVER_LIMIT,
+	     "guess_budget");
 }
 
 TEST(map_open_and_info)

@@ -17,6 +17,8 @@
 #include <linux/mm.h>
 #include <linux/module.h>
 #include <linux/slab.h>
+#include <linux/sort.h>
+#include <linux/threads.h>
 
 #include "driver/compat.h"
 #include "driver/npu_mem.h"
@@ -338,13 +340,85 @@ static void npu_mem_share_values_unique_and_checked(struct kunit *test)
 	v1 = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 1);
 	v2 = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 1);
 	KUNIT_EXPECT_NE(test, v1, v2);
-	KUNIT_EXPECT_NE(test, lower_32_bits(v1), lower_32_bits(v2));
 	/* Every bit of the value counts. */
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v1 ^ (1ULL << 63), 0, &h), -ENOENT);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v1 ^ (1ULL << 32), 0, &h), -ENOENT);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, lower_32_bits(v1), 0, &h), -ENOENT);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, 0, 0, &h), -ENOENT);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v1, 1, &h), 0);
+}
+
+/*
+ * Values are a keyed permutation of a counter: over 10^4 exports no value
+ * repeats, every bit is set about half the time, consecutive values differ
+ * in about half their bits, and no 32-bit half of the step is small (as a
+ * counter in any position would make it).
+ */
+#define KT_NR_VALUES	10000
+
+static int kt_u64_cmp(const void *a, const void *b)
+{
+	u64 x = *(const u64 *)a, y = *(const u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static bool kt_small(u32 x)
+{
+	return x < (1U << 16) || -x < (1U << 16);
+}
+
+static void npu_mem_share_values_look_random(struct kunit *test)
+{
+	static const struct npu_mem_owner owner = { .tgid = 1001 };
+	u32 ones[64] = { }, flips[64] = { }, steps = 0, i, b, h;
+	struct npu_mem_sys *sys;
+	struct npu_mem_ctx *ctx;
+	u64 *v;
+
+	v = kunit_kmalloc_array(test, KT_NR_VALUES, sizeof(*v), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, v);
+	/* 4 KiB objects, so that 10^4 exports zero no 2 MiB chunks. */
+	sys = npu_mem_sys_create(1, NPU_MEM_GRANULARITY, PAGE_SIZE, 0, &kt_backend);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(sys));
+	ctx = npu_mem_ctx_create(sys, &owner);
+	if (IS_ERR(ctx))
+		npu_mem_sys_destroy(sys);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(ctx));
+	for (i = 0; i < KT_NR_VALUES; i++)
+		if (npu_mem_ctx_alloc(ctx, 0, PAGE_SIZE, NPU_MEM_PAGE_NORMAL, &h) ||
+		    npu_mem_ctx_export(ctx, h, 0, &v[i]) ||
+		    npu_mem_ctx_free(ctx, h))
+			break;
+	npu_mem_ctx_destroy(ctx);
+	npu_mem_sys_destroy(sys);
+	KUNIT_ASSERT_EQ(test, i, KT_NR_VALUES);
+
+	for (i = 0; i < KT_NR_VALUES; i++) {
+		for (b = 0; b < 64; b++) {
+			ones[b] += v[i] >> b & 1;
+			if (i)
+				flips[b] += (v[i] ^ v[i - 1]) >> b & 1;
+		}
+		if (i && (kt_small(lower_32_bits(v[i] - v[i - 1])) ||
+			  kt_small(upper_32_bits(v[i] - v[i - 1]))))
+			steps++;
+	}
+	/* Binomial(10^4, 1/2): sigma is 50; these bounds are 10 sigma. */
+	for (b = 0; b < 64; b++) {
+		KUNIT_EXPECT_GE_MSG(test, ones[b], 4500, "bit %u", b);
+		KUNIT_EXPECT_LE_MSG(test, ones[b], 5500, "bit %u", b);
+		KUNIT_EXPECT_GE_MSG(test, flips[b], 4500, "bit %u", b);
+		KUNIT_EXPECT_LE_MSG(test, flips[b], 5500, "bit %u", b);
+	}
+	/* About 4 * 2^-16 per step at random: 0.6 expected. */
+	KUNIT_EXPECT_LE(test, steps, 10);
+	sort(v, KT_NR_VALUES, sizeof(*v), kt_u64_cmp, NULL);
+	KUNIT_EXPECT_NE(test, v[0], 0);
+	for (i = 1; i < KT_NR_VALUES; i++)
+		if (v[i] == v[i - 1])
+			break;
+	KUNIT_EXPECT_EQ_MSG(test, i, KT_NR_VALUES, "a value was handed out twice");
 }
 
 static void npu_mem_share_value_dies_with_memory(struct kunit *test)
@@ -360,7 +434,7 @@ static void npu_mem_share_value_dies_with_memory(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, &hb), -ENOENT);
 	/* A new export never gets the dead value back. */
 	v2 = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 1);
-	KUNIT_EXPECT_NE(test, lower_32_bits(v2), lower_32_bits(v));
+	KUNIT_EXPECT_NE(test, v2, v);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, &hb), -ENOENT);
 }
 
@@ -496,6 +570,7 @@ static void npu_mem_share_set_pids_rules(struct kunit *test)
 	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
 	struct npu_mem_ctx *a_later = kt_proc(test, 1001);
 	s32 zeros[3] = { }, neg[2] = { 5, -1 }, pid = 1002;
+	s32 big[2] = { 5, PID_MAX_LIMIT }, top = PID_MAX_LIMIT - 1;
 	u64 v, vn;
 	u32 h;
 
@@ -510,6 +585,9 @@ static void npu_mem_share_set_pids_rules(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, zeros, 3), -EINVAL);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, neg, 2), -EINVAL);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, &pid, 0), -EINVAL);
+	/* No pid_max can be set that makes pid PID_MAX_LIMIT possible. */
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, big, 2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, &top, 1), 0);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v ^ (1ULL << 40), &pid, 1), -ENOENT);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, &pid, 1), 0);
 	/* Without validation anyone may import. */
@@ -530,18 +608,67 @@ static void npu_mem_share_too_many_pids(struct kunit *test)
 	for (i = 0; i < n; i++)
 		pids[i] = n - i;	/* unsorted on purpose */
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, n), -E2BIG);
-	/* 65535 entries fit... */
+	/*
+	 * 65535 entries fit, and refreshing them is fine.  (That one more
+	 * live entry does not fit cannot be shown here: a KUnit machine has
+	 * nowhere near 65535 running processes, and entries of pids nobody
+	 * runs make room, see npu_mem_share_stale_pids_make_room.)
+	 */
 	for (i = 0; i < n; i++)
 		pids[i] = i + 1;
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, n - 1), 0);
 	share = npu_mem_share_get(a->sys, v);
 	KUNIT_ASSERT_NOT_NULL(test, share);
-	KUNIT_EXPECT_EQ(test, share->nr_pids, NPU_MEM_MAX_PIDS);
-	/* ...refreshing them is fine, one more is not and changes nothing. */
+	KUNIT_EXPECT_EQ(test, share->whitelist.nr, NPU_MEM_MAX_PIDS);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, 100), 0);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, &pids[n - 2], 2), -E2BIG);
-	KUNIT_EXPECT_EQ(test, share->nr_pids, NPU_MEM_MAX_PIDS);
-	KUNIT_EXPECT_NULL(test, xa_load(&share->whitelist, n));
+	KUNIT_EXPECT_EQ(test, share->whitelist.nr, NPU_MEM_MAX_PIDS);
+	npu_mem_share_put(share);
+}
+
+/* Is @tgid, started at @start, on @share's whitelist (may it import)? */
+static bool kt_whitelisted(struct npu_mem_share *share, pid_t tgid, u64 start)
+{
+	struct npu_mem_owner who = { .tgid = tgid, .start_time = start };
+	u32 reason;
+
+	mutex_lock(&share->lock);
+	reason = npu_mem_share_may_import(share, &who);
+	mutex_unlock(&share->lock);
+	return !reason;
+}
+
+/*
+ * An entry whose pid nobody runs (or whose process started after the entry
+ * was set) can authorize nobody: when the whitelist is full, such entries
+ * make room.  Entries of running processes stay.
+ */
+static void npu_mem_share_stale_pids_make_room(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_owner me = { };
+	struct npu_mem_share *share;
+	u32 i, n = NPU_MEM_MAX_PIDS;
+	s32 *pids, init = 1;
+	u64 v;
+
+	pids = kunit_kmalloc_array(test, n, sizeof(*pids), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, pids);
+	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
+	/* This (running) thread's tgid, and 65534 pids above the VM's pid_max. */
+	npu_mem_owner_current(&me);
+	pids[0] = me.tgid;
+	for (i = 1; i < n; i++)
+		pids[i] = PID_MAX_LIMIT - i;
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, n), 0);
+	share = npu_mem_share_get(a->sys, v);
+	KUNIT_ASSERT_NOT_NULL(test, share);
+	KUNIT_EXPECT_EQ(test, share->whitelist.nr, n);
+	/* init is running: adding it drops the dead entries, and only them. */
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, &init, 1), 0);
+	KUNIT_EXPECT_EQ(test, share->whitelist.nr, 2);
+	KUNIT_EXPECT_TRUE(test, kt_whitelisted(share, me.tgid, me.start_time));
+	KUNIT_EXPECT_TRUE(test, kt_whitelisted(share, 1, 0));
+	KUNIT_EXPECT_FALSE(test, kt_whitelisted(share, PID_MAX_LIMIT - 1, 0));
 	npu_mem_share_put(share);
 }
 
@@ -556,13 +683,16 @@ static void npu_mem_share_duplicates_count_once(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, ARRAY_SIZE(pids)), 0);
 	share = npu_mem_share_get(a->sys, v);
 	KUNIT_ASSERT_NOT_NULL(test, share);
-	KUNIT_EXPECT_EQ(test, share->nr_pids, 2);
-	KUNIT_EXPECT_NULL(test, xa_load(&share->whitelist, 0));
+	KUNIT_EXPECT_EQ(test, share->whitelist.nr, 2);
+	KUNIT_EXPECT_TRUE(test, kt_whitelisted(share, 7, 0));
+	KUNIT_EXPECT_TRUE(test, kt_whitelisted(share, 9, 0));
+	KUNIT_EXPECT_FALSE(test, kt_whitelisted(share, 0, 0));
 	npu_mem_share_put(share);
 }
 
 static struct kunit_case npu_mem_share_cases[] = {
 	KUNIT_CASE(npu_mem_share_values_unique_and_checked),
+	KUNIT_CASE(npu_mem_share_values_look_random),
 	KUNIT_CASE(npu_mem_share_value_dies_with_memory),
 	KUNIT_CASE(npu_mem_share_export_rules),
 	KUNIT_CASE(npu_mem_share_import_unknown),
@@ -572,6 +702,7 @@ static struct kunit_case npu_mem_share_cases[] = {
 	KUNIT_CASE(npu_mem_share_pid_reuse),
 	KUNIT_CASE(npu_mem_share_set_pids_rules),
 	KUNIT_CASE(npu_mem_share_too_many_pids),
+	KUNIT_CASE(npu_mem_share_stale_pids_make_room),
 	KUNIT_CASE(npu_mem_share_duplicates_count_once),
 	{}
 };
