@@ -44,7 +44,6 @@ static const struct errmap errmap[] = {
 	  "handle {handle} was already exported as shareable handle {sh} (export once, reuse the value)" },
 	{ OP(EXPORT), EPERM, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
 	  "handle {handle} was imported from shareable handle {sh}: imported handles cannot be exported" },
-	{ OP(EXPORT), ENOSPC, ACL_ERROR_RT_RESOURCE_ALLOC_FAIL, "the driver has no shareable values left" },
 	{ OP(SETPID) | OP(IMPORT), ENOENT, ACL_ERROR_RT_INVALID_HANDLE,
 	  "shareable handle {sh} does not exist (never exported, or every holder freed it)" },
 	{ OP(SETPID), EACCES, ACL_ERROR_RT_DRV_INTERNAL_ERROR,

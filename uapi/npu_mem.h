@@ -169,8 +169,7 @@ struct npu_mem_free {
  *
  * Errors: EINVAL unknown @flags; ENOENT no handle @handle in this file;
  * EPERM @handle was imported (only local allocations can be exported);
- * EEXIST @handle has already been exported; ENOSPC the module has handed out
- * all 2^32 - 1 values; ENOMEM out of kernel memory.
+ * EEXIST @handle has already been exported; ENOMEM out of kernel memory.
  */
 struct npu_mem_export {
 	__u32 handle;
@@ -191,11 +190,16 @@ struct npu_mem_export {
  * Adds the pids to the value's whitelist; pid 0 entries are skipped; adding a
  * pid again refreshes its entry.  An entry authorizes only a process that was
  * already running when the entry was set: a later process reusing the pid is
- * refused.  All or nothing: on error the whitelist is unchanged.
+ * refused.  Entries that can authorize nobody (their pid is not running, or
+ * runs a process started after the entry was set) are dropped when room is
+ * needed.  All or nothing: on error the whitelist is unchanged.
  *
- * Errors: EINVAL @flags not 0, @count 0, a negative pid, or only zero pids;
- * E2BIG @count above NPU_MEM_MAX_PIDS, or the whitelist would exceed
- * NPU_MEM_MAX_PIDS entries; ENOENT no live value @shareable; EACCES the caller
+ * Errors: EINVAL @flags not 0, @count 0, a pid below 0 or from 4194304
+ * (PID_MAX_LIMIT, above any pid_max) up, or only zero pids; E2BIG @count
+ * above NPU_MEM_MAX_PIDS, or the whitelist would exceed NPU_MEM_MAX_PIDS
+ * entries that can still authorize someone; ENOENT no live value
+ * @shareable; EAGAIN the caller's user has spent its budget of lookups of
+ * values that do not exist (module parameter guess_budget); EACCES the caller
  * is not the process that exported @shareable; EPERM @shareable was exported
  * with NPU_MEM_EXPORT_DISABLE_PID_VALIDATION; ENOMEM out of kernel memory.
  */
@@ -219,7 +223,9 @@ struct npu_mem_set_pids {
  * @mmap_offset: out: the mmap() offset that maps this object
  *
  * Errors, in the order checked: EINVAL @flags or @reserved not 0; ENODEV no
- * device @device; ENOENT no live value @shareable (never exported, or its
+ * device @device; EAGAIN the caller's user has spent its budget of lookups of
+ * values that do not exist (nothing is looked up: module parameter
+ * guess_budget); ENOENT no live value @shareable (never exported, or its
  * memory's last holder has gone); ELOOP the caller exported @shareable itself;
  * EEXIST the caller (through any of its files) already holds a handle for
  * @shareable; EACCES the value has a whitelist and the caller is not on it, or
