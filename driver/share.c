@@ -129,6 +129,8 @@ int npu_mem_ctx_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *valu
 		ret = -EEXIST;
 		goto err_unlock;
 	}
+	/* Indexes are xarray indexes. */
+	BUILD_BUG_ON(BITS_PER_LONG < 64);
 	/* 2^64 indexes never run out; the one whose value is 0 is skipped. */
 	do {
 		share->index = atomic64_inc_return(&sys->next_index);
@@ -200,8 +202,10 @@ static struct npu_mem_share *npu_mem_share_lookup(struct npu_mem_sys *sys, u64 v
  * @count: number of @pids
  *
  * All or nothing.  Each entry records when it was set; it authorizes only a
- * process that had started by then.  Pids no kernel can run (PID_MAX_LIMIT
- * and up: pid_max itself is not exported) are refused.
+ * process that had started by then.  Pids no kernel can run are refused:
+ * NPU_MEM_PID_LIMIT and up (pid_max itself is not exported to modules, and
+ * PID_MAX_LIMIT depends on the kernel's configuration, while the ABI must
+ * not).
  *
  * Return: 0, -EINVAL (count 0, a pid out of range, or only zero pids),
  * -E2BIG (too many), -ENOENT (no live value), -EAGAIN (guess budget
@@ -215,12 +219,13 @@ int npu_mem_ctx_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids, u32 coun
 	u32 i;
 	int ret;
 
+	BUILD_BUG_ON(PID_MAX_LIMIT > NPU_MEM_PID_LIMIT);
 	if (!count)
 		return -EINVAL;
 	if (count > NPU_MEM_MAX_PIDS)
 		return -E2BIG;
 	for (i = 0; i < count; i++) {
-		if (pids[i] < 0 || pids[i] >= PID_MAX_LIMIT)
+		if (pids[i] < 0 || pids[i] >= NPU_MEM_PID_LIMIT)
 			return -EINVAL;
 		any |= pids[i] != 0;
 	}

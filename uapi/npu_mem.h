@@ -72,6 +72,12 @@
 /* At most this many pids per SET_PIDS call and per shareable value. */
 #define NPU_MEM_MAX_PIDS	65535
 
+/*
+ * Pids from this one up are refused: no 64-bit kernel runs them (it is the
+ * largest PID_MAX_LIMIT, the most pid_max can ever be set to).
+ */
+#define NPU_MEM_PID_LIMIT	(4 * 1024 * 1024)
+
 /**
  * struct npu_mem_version - NPU_MEM_IOCTL_VERSION argument
  * @abi_major: out: NPU_MEM_ABI_MAJOR of the loaded module
@@ -194,8 +200,8 @@ struct npu_mem_export {
  * runs a process started after the entry was set) are dropped when room is
  * needed.  All or nothing: on error the whitelist is unchanged.
  *
- * Errors: EINVAL @flags not 0, @count 0, a pid below 0 or from 4194304
- * (PID_MAX_LIMIT, above any pid_max) up, or only zero pids; E2BIG @count
+ * Errors: EINVAL @flags not 0, @count 0, a pid below 0 or from
+ * NPU_MEM_PID_LIMIT up, or only zero pids; E2BIG @count
  * above NPU_MEM_MAX_PIDS, or the whitelist would exceed NPU_MEM_MAX_PIDS
  * entries that can still authorize someone; ENOENT no live value
  * @shareable; EAGAIN the caller's user has spent its budget of lookups of

@@ -18,7 +18,6 @@
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/sort.h>
-#include <linux/threads.h>
 
 #include "driver/compat.h"
 #include "driver/npu_mem.h"
@@ -570,7 +569,7 @@ static void npu_mem_share_set_pids_rules(struct kunit *test)
 	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
 	struct npu_mem_ctx *a_later = kt_proc(test, 1001);
 	s32 zeros[3] = { }, neg[2] = { 5, -1 }, pid = 1002;
-	s32 big[2] = { 5, PID_MAX_LIMIT }, top = PID_MAX_LIMIT - 1;
+	s32 big[2] = { 5, NPU_MEM_PID_LIMIT }, top = NPU_MEM_PID_LIMIT - 1;
 	u64 v, vn;
 	u32 h;
 
@@ -585,7 +584,7 @@ static void npu_mem_share_set_pids_rules(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, zeros, 3), -EINVAL);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, neg, 2), -EINVAL);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, &pid, 0), -EINVAL);
-	/* No pid_max can be set that makes pid PID_MAX_LIMIT possible. */
+	/* No kernel runs pid NPU_MEM_PID_LIMIT. */
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, big, 2), -EINVAL);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, &top, 1), 0);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v ^ (1ULL << 40), &pid, 1), -ENOENT);
@@ -654,11 +653,11 @@ static void npu_mem_share_stale_pids_make_room(struct kunit *test)
 	pids = kunit_kmalloc_array(test, n, sizeof(*pids), GFP_KERNEL);
 	KUNIT_ASSERT_NOT_NULL(test, pids);
 	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
-	/* This (running) thread's tgid, and 65534 pids above the VM's pid_max. */
+	/* This (running) thread's tgid, and 65534 pids no kernel runs. */
 	npu_mem_owner_current(&me);
 	pids[0] = me.tgid;
 	for (i = 1; i < n; i++)
-		pids[i] = PID_MAX_LIMIT - i;
+		pids[i] = NPU_MEM_PID_LIMIT - i;
 	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, n), 0);
 	share = npu_mem_share_get(a->sys, v);
 	KUNIT_ASSERT_NOT_NULL(test, share);
@@ -668,7 +667,7 @@ static void npu_mem_share_stale_pids_make_room(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, share->whitelist.nr, 2);
 	KUNIT_EXPECT_TRUE(test, kt_whitelisted(share, me.tgid, me.start_time));
 	KUNIT_EXPECT_TRUE(test, kt_whitelisted(share, 1, 0));
-	KUNIT_EXPECT_FALSE(test, kt_whitelisted(share, PID_MAX_LIMIT - 1, 0));
+	KUNIT_EXPECT_FALSE(test, kt_whitelisted(share, NPU_MEM_PID_LIMIT - 1, 0));
 	npu_mem_share_put(share);
 }
 

@@ -14,8 +14,7 @@
 #include "harness.h"
 #include "npu.h"
 
-/* include/linux/threads.h on 64-bit: the largest pid_max can be set to. */
-#define PID_MAX_LIMIT	(4 * 1024 * 1024)
+#define PID_MAX_LIMIT	NPU_MEM_PID_LIMIT
 #define MAX_PIDS	NPU_MEM_MAX_PIDS
 #define CG		CGROUP_ROOT "/npu_whitelist"
 
