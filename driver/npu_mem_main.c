@@ -93,11 +93,32 @@ static int npu_mem_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Is @ctx's owner losing its address space, so that its handles go as its
+ * death (HOLDER_DIED) rather than as a close (FREED)?  Yes once the mm has no
+ * users (exit_mmap() has run the notifier or will), and when the owner itself
+ * drops its files on the way out (exit, or execve() closing O_CLOEXEC files)
+ * while someone else briefly pins its old mm.  A racy snapshot: a close that
+ * races with the death reports either event, and nothing else depends on it.
+ */
+static bool npu_mem_owner_mm_going(struct npu_mem_ctx *ctx)
+{
+	if (!atomic_read(&ctx->mm->mm_users))
+		return true;
+	return npu_mem_owner_is_current(&ctx->owner) && current->mm != ctx->mm;
+}
+
 static int npu_mem_release(struct inode *inode, struct file *file)
 {
 	struct npu_mem_ctx *ctx = file->private_data;
 
-	/* Runs .release unless exit_mmap() already has, then waits for it. */
+	/* ctx->mm is pinned (mmgrab()) until mmu_notifier_unregister(). */
+	if (!npu_mem_owner_mm_going(ctx))
+		npu_mem_ctx_close(ctx);
+	/*
+	 * Runs .release unless exit_mmap() already has, then waits for it; after
+	 * a close it finds no handles left.
+	 */
 	mmu_notifier_unregister(&ctx->mn, ctx->mm);
 	npu_mem_ctx_destroy(ctx);
 	return 0;
