@@ -46,7 +46,7 @@ struct npu_mem_handle *npu_mem_handle_new(void)
 {
 	struct npu_mem_handle *h;
 
-	h = kmem_cache_zalloc(npu_mem_handle_cache, GFP_KERNEL);
+	h = kmem_cache_zalloc(npu_mem_handle_cache, GFP_KERNEL_ACCOUNT);
 	if (h) {
 		INIT_LIST_HEAD(&h->obj_node);
 		INIT_LIST_HEAD(&h->share_node);
@@ -101,7 +101,7 @@ struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 	struct npu_mem_ctx *ctx;
 	int ret;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
 	ctx->sys = sys;
@@ -111,7 +111,7 @@ struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 	atomic_set(&ctx->nr_maps, 0);
 
 	mutex_lock(&sys->ctx_lock);
-	ret = xa_alloc(&sys->ctxs, &ctx->id, ctx, xa_limit_31b, GFP_KERNEL);
+	ret = xa_alloc(&sys->ctxs, &ctx->id, ctx, xa_limit_31b, GFP_KERNEL_ACCOUNT);
 	mutex_unlock(&sys->ctx_lock);
 	if (ret) {
 		npu_mem_htab_destroy(&ctx->handles);

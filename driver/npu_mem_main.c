@@ -182,7 +182,7 @@ static int npu_mem_ioc_set_pids(struct npu_mem_ctx *ctx, void *arg)
 		return -EINVAL;
 	if (s->count > NPU_MEM_MAX_PIDS)
 		return -E2BIG;
-	pids = kvmalloc_array(s->count, sizeof(*pids), GFP_KERNEL);
+	pids = kvmalloc_array(s->count, sizeof(*pids), GFP_KERNEL_ACCOUNT);
 	if (!pids)
 		return -ENOMEM;
 	if (copy_from_user(pids, u64_to_user_ptr(s->pids),
