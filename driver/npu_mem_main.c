@@ -366,7 +366,8 @@ static struct miscdevice npu_mem_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = NPU_MEM_DEVICE_NAME,
 	.fops = &npu_mem_fops,
-	.mode = 0666,
+	/* Root only; a udev rule gives the node to a group (dist/udev/). */
+	.mode = 0600,
 };
 
 static int __init npu_mem_init(void)
