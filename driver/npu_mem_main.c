@@ -10,6 +10,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bits.h>
 #include <linux/fs.h>
 #include <linux/log2.h>
 #include <linux/miscdevice.h>
@@ -289,6 +290,16 @@ static const struct npu_mem_ioctl_desc npu_mem_ioctls[] = {
 			  npu_mem_handle_info, NPU_MEM_HANDLE_INFO_SIZE_VER0, 0, 0),
 };
 
+/*
+ * The ioctls that create device memory or give other processes access to it
+ * need a file opened for writing, as BLKDISCARD does (EBADF otherwise).  A
+ * read-only file may query, IMPORT what was shared with its process, map it
+ * (read-only: the kernel lets no mapping of it become writable) and FREE.
+ */
+#define NPU_MEM_IOCTLS_WRITE	(BIT(_IOC_NR(NPU_MEM_IOCTL_ALLOC)) |	\
+				 BIT(_IOC_NR(NPU_MEM_IOCTL_EXPORT)) |	\
+				 BIT(_IOC_NR(NPU_MEM_IOCTL_SET_PIDS)))
+
 /* The one check of every ioctl's flags and reserved fields. */
 static bool npu_mem_ioctl_args_ok(const struct npu_mem_ioctl_desc *desc,
 				  const void *karg)
@@ -328,6 +339,8 @@ static long npu_mem_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	ret = npu_mem_check_caller(ctx);
 	if (ret)
 		return ret;
+	if ((NPU_MEM_IOCTLS_WRITE & BIT(nr)) && !(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	ret = copy_struct_from_user(&karg, desc->size, uarg, usize);
 	if (ret)
 		return ret;
