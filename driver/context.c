@@ -10,11 +10,13 @@
  * Process death: a file context registers an mmu notifier on the opener's mm.
  * Its .release runs when the address space goes (exit, SIGKILL, execve), even
  * if a forked child still holds the file, and tears the context down.  File
- * release unregisters the notifier, which runs .release itself if the mm is
- * still alive and otherwise waits (SRCU) for a concurrent one to finish; the
- * teardown is idempotent, so the two may come in either order or race.
- * Handles dropped by the notifier are reported as NPU_MEM_EVENT_HOLDER_DIED,
- * those dropped by close() as NPU_MEM_EVENT_FREED.
+ * release first drops the handles itself unless the owner's address space is
+ * going (npu_mem_release()), then unregisters the notifier, which runs
+ * .release itself if exit_mmap() has not and otherwise waits (SRCU) for a
+ * concurrent one to finish; the teardown is idempotent, so the two may come
+ * in either order or race, and whichever takes the context's lock first
+ * reports the handles: the notifier as NPU_MEM_EVENT_HOLDER_DIED, close() as
+ * NPU_MEM_EVENT_FREED.
  */
 #include <linux/mm.h>
 #include <linux/cred.h>
@@ -44,7 +46,7 @@ struct npu_mem_handle *npu_mem_handle_new(void)
 {
 	struct npu_mem_handle *h;
 
-	h = kmem_cache_zalloc(npu_mem_handle_cache, GFP_KERNEL);
+	h = kmem_cache_zalloc(npu_mem_handle_cache, GFP_KERNEL_ACCOUNT);
 	if (h) {
 		INIT_LIST_HEAD(&h->obj_node);
 		INIT_LIST_HEAD(&h->share_node);
@@ -99,7 +101,7 @@ struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 	struct npu_mem_ctx *ctx;
 	int ret;
 
-	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL_ACCOUNT);
 	if (!ctx)
 		return ERR_PTR(-ENOMEM);
 	ctx->sys = sys;
@@ -109,7 +111,7 @@ struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 	atomic_set(&ctx->nr_maps, 0);
 
 	mutex_lock(&sys->ctx_lock);
-	ret = xa_alloc(&sys->ctxs, &ctx->id, ctx, xa_limit_31b, GFP_KERNEL);
+	ret = xa_alloc(&sys->ctxs, &ctx->id, ctx, xa_limit_31b, GFP_KERNEL_ACCOUNT);
 	mutex_unlock(&sys->ctx_lock);
 	if (ret) {
 		npu_mem_htab_destroy(&ctx->handles);
@@ -169,6 +171,12 @@ void npu_mem_ctx_teardown(struct npu_mem_ctx *ctx)
 	__npu_mem_ctx_teardown(ctx, NPU_MEM_EVENT_HOLDER_DIED);
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_teardown);
+
+/* The file is closed while its owner lives: drop its handles as FREE would. */
+void npu_mem_ctx_close(struct npu_mem_ctx *ctx)
+{
+	__npu_mem_ctx_teardown(ctx, NPU_MEM_EVENT_FREED);
+}
 
 /* The file is closed (after a teardown if the owner died first). */
 void npu_mem_ctx_destroy(struct npu_mem_ctx *ctx)

@@ -78,7 +78,13 @@ int npu_mem_ctx_mmap(struct npu_mem_ctx *ctx, struct vm_area_struct *vma)
 	struct npu_mem_obj *obj;
 	int ret = 0;
 
-	if (!(vma->vm_flags & VM_SHARED))
+	/*
+	 * MAP_SHARED, not MAP_PRIVATE (whose copy-on-write pages cannot come
+	 * from a PFN map).  VM_MAYSHARE, as the kernel clears VM_SHARED for a
+	 * file opened read-only; it also clears VM_MAYWRITE for one, so such a
+	 * mapping can never be made writable by mprotect().
+	 */
+	if (!(vma->vm_flags & VM_MAYSHARE))
 		return -EINVAL;
 
 	mutex_lock(&ctx->lock);

@@ -440,6 +440,7 @@ void npu_mem_handle_free(struct npu_mem_handle *h);
 struct npu_mem_ctx *npu_mem_ctx_create(struct npu_mem_sys *sys,
 				       const struct npu_mem_owner *owner);
 void npu_mem_ctx_teardown(struct npu_mem_ctx *ctx);
+void npu_mem_ctx_close(struct npu_mem_ctx *ctx);
 void npu_mem_ctx_destroy(struct npu_mem_ctx *ctx);
 struct npu_mem_handle *npu_mem_ctx_handle(struct npu_mem_ctx *ctx, u64 id);
 int npu_mem_ctx_add_handle(struct npu_mem_ctx *ctx, struct npu_mem_handle *h);

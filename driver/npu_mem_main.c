@@ -10,6 +10,7 @@
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
+#include <linux/bits.h>
 #include <linux/fs.h>
 #include <linux/log2.h>
 #include <linux/miscdevice.h>
@@ -98,11 +99,32 @@ static int npu_mem_open(struct inode *inode, struct file *file)
 	return 0;
 }
 
+/*
+ * Is @ctx's owner losing its address space, so that its handles go as its
+ * death (HOLDER_DIED) rather than as a close (FREED)?  Yes once the mm has no
+ * users (exit_mmap() has run the notifier or will), and when the owner itself
+ * drops its files on the way out (exit, or execve() closing O_CLOEXEC files)
+ * while someone else briefly pins its old mm.  A racy snapshot: a close that
+ * races with the death reports either event, and nothing else depends on it.
+ */
+static bool npu_mem_owner_mm_going(struct npu_mem_ctx *ctx)
+{
+	if (!atomic_read(&ctx->mm->mm_users))
+		return true;
+	return npu_mem_owner_is_current(&ctx->owner) && current->mm != ctx->mm;
+}
+
 static int npu_mem_release(struct inode *inode, struct file *file)
 {
 	struct npu_mem_ctx *ctx = file->private_data;
 
-	/* Runs .release unless exit_mmap() already has, then waits for it. */
+	/* ctx->mm is pinned (mmgrab()) until mmu_notifier_unregister(). */
+	if (!npu_mem_owner_mm_going(ctx))
+		npu_mem_ctx_close(ctx);
+	/*
+	 * Runs .release unless exit_mmap() already has, then waits for it; after
+	 * a close it finds no handles left.
+	 */
 	mmu_notifier_unregister(&ctx->mn, ctx->mm);
 	npu_mem_ctx_destroy(ctx);
 	return 0;
@@ -166,7 +188,7 @@ static int npu_mem_ioc_set_pids(struct npu_mem_ctx *ctx, void *arg)
 		return -EINVAL;
 	if (s->count > NPU_MEM_MAX_PIDS)
 		return -E2BIG;
-	pids = kvmalloc_array(s->count, sizeof(*pids), GFP_KERNEL);
+	pids = kvmalloc_array(s->count, sizeof(*pids), GFP_KERNEL_ACCOUNT);
 	if (!pids)
 		return -ENOMEM;
 	if (copy_from_user(pids, u64_to_user_ptr(s->pids),
@@ -273,6 +295,16 @@ static const struct npu_mem_ioctl_desc npu_mem_ioctls[] = {
 			  npu_mem_handle_info, NPU_MEM_HANDLE_INFO_SIZE_VER0, 0, 0),
 };
 
+/*
+ * The ioctls that create device memory or give other processes access to it
+ * need a file opened for writing, as BLKDISCARD does (EBADF otherwise).  A
+ * read-only file may query, IMPORT what was shared with its process, map it
+ * (read-only: the kernel lets no mapping of it become writable) and FREE.
+ */
+#define NPU_MEM_IOCTLS_WRITE	(BIT(_IOC_NR(NPU_MEM_IOCTL_ALLOC)) |	\
+				 BIT(_IOC_NR(NPU_MEM_IOCTL_EXPORT)) |	\
+				 BIT(_IOC_NR(NPU_MEM_IOCTL_SET_PIDS)))
+
 /* The one check of every ioctl's flags and reserved fields. */
 static bool npu_mem_ioctl_args_ok(const struct npu_mem_ioctl_desc *desc,
 				  const void *karg)
@@ -312,6 +344,8 @@ static long npu_mem_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	ret = npu_mem_check_caller(ctx);
 	if (ret)
 		return ret;
+	if ((NPU_MEM_IOCTLS_WRITE & BIT(nr)) && !(file->f_mode & FMODE_WRITE))
+		return -EBADF;
 	ret = copy_struct_from_user(&karg, desc->size, uarg, usize);
 	if (ret)
 		return ret;
@@ -350,7 +384,8 @@ static struct miscdevice npu_mem_misc = {
 	.minor = MISC_DYNAMIC_MINOR,
 	.name = NPU_MEM_DEVICE_NAME,
 	.fops = &npu_mem_fops,
-	.mode = 0666,
+	/* Root only; a udev rule gives the node to a group (dist/udev/). */
+	.mode = 0600,
 };
 
 static int __init npu_mem_init(void)

@@ -26,11 +26,12 @@ rgroup=$(sed -n 's/^KERNEL=="npu_mem".*GROUP="\([^"]*\)".*/\1/p' $rule)
 rmode=$(sed -n 's/^KERNEL=="npu_mem".*MODE="\([0-7]*\)".*/\1/p' $rule)
 check "the udev rule gives /dev/npu_mem to the sysusers.d group npu, mode 0660" \
 	test "$group:$rgroup:$rmode" = "npu:npu:0660"
-echo "user:x:1000:1000:user:/tmp:/bin/sh" >>/etc/passwd
+# tools/vm-run made user (uid 1000) a member of group npu already: add what is missing.
+grep -q '^user:' /etc/passwd || echo "user:x:1000:1000:user:/tmp:/bin/sh" >>/etc/passwd
+grep -q '^user:' /etc/group || echo "user:x:1000:" >>/etc/group
 echo "other:x:1001:1001:other:/tmp:/bin/sh" >>/etc/passwd
-echo "user:x:1000:" >>/etc/group
 echo "other:x:1001:" >>/etc/group
-echo "$group:x:999:user" >>/etc/group
+grep -q "^$group:" /etc/group || echo "$group:x:999:user" >>/etc/group
 chgrp "$rgroup" /dev/npu_mem && chmod "$rmode" /dev/npu_mem
 
 for c in info devices; do

@@ -9,11 +9,13 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <grp.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -83,6 +85,22 @@ static inline int32_t npu_bare_tgid(int fd)
 	struct npu_mem_bare_tgid t = { 0 };
 
 	return ioctl(fd, NPU_MEM_IOCTL_BARE_TGID, &t) ? -1 : t.tgid;
+}
+
+/*
+ * Become the unprivileged user @uid (gid @uid), keeping access to the device
+ * node as a user in its group does: the udev rule's group, which the VM
+ * harness gives the node as udev would.  Call as root.  Return: 0, or -1 with
+ * errno set.
+ */
+static inline int npu_drop_to_user(uid_t uid)
+{
+	struct stat st;
+
+	if (stat("/dev/" NPU_MEM_DEVICE_NAME, &st) || setgroups(1, &st.st_gid) ||
+	    setgid(uid) || setuid(uid))
+		return -1;
+	return 0;
 }
 
 /* Free bytes of @dev (through a private open), or UINT64_MAX on error. */

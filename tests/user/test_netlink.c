@@ -493,8 +493,7 @@ static int unprivileged(struct __test_metadata *_metadata, pid_t root_tgid, uint
 	pid_t me = getpid();
 	int fd;
 
-	if (setresgid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID) ||
-	    setresuid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID)) {
+	if (npu_drop_to_user(UNPRIV_UID)) {
 		EXPECT_TRUE(0) TH_LOG("unpriv: drop to uid 1000: %s", strerror(errno));
 		return _metadata->exit_code;
 	}
