@@ -323,7 +323,7 @@ static struct shrinker *npu_mem_zero_shrinker;
 /* Register the shrinker of every pool (module init). */
 int npu_mem_zero_pools_register(void)
 {
-	npu_mem_zero_shrinker = npu_mem_shrinker_create("npu_mem-zero-reserve",
+	npu_mem_zero_shrinker = npu_mem_shrinker_create(0, "npu_mem-zero-reserve",
 							npu_mem_zero_count,
 							npu_mem_zero_scan);
 	return PTR_ERR_OR_ZERO(npu_mem_zero_shrinker);
