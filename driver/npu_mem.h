@@ -28,7 +28,8 @@
  *             -> { xa_lock(&npu_mem_sys.shares), npu_mem_dev.lock,
  *                  npu_mem_obj.lock, xa_lock(&npu_mem_sys.objs) }
  *   npu_mem_sys.ctx_lock -> npu_mem_ctx.lock
- *   npu_mem_zero_pools_lock -> the pools' list_lru locks (leaves: zero_reserve.c)
+ *   { npu_mem_zero_charge_lock, npu_mem_zero_pools_lock }
+ *             -> the pools' list_lru locks (leaves: zero_reserve.c)
  *
  * Dropping a holder may free memory and take the innermost locks, so it
  * may be called with any of the outer ones held.  User memory is never
@@ -62,6 +63,7 @@ struct mem_cgroup;
 struct npu_mem_dev;
 struct npu_mem_event;
 struct npu_mem_obj;
+struct page_counter;
 struct vm_area_struct;
 
 /*
@@ -346,6 +348,9 @@ unsigned long npu_mem_zero_pool_chunks(struct npu_mem_zero_pool *zp);
 unsigned long npu_mem_zero_pools_count(int nid, struct mem_cgroup *memcg);
 unsigned long npu_mem_zero_pools_shrink(int nid, struct mem_cgroup *memcg,
 					unsigned long nr_pages);
+#ifdef CONFIG_MEMCG
+bool npu_mem_charge_fits(struct page_counter *c, unsigned long nr_pages);
+#endif
 int npu_mem_zero_pools_register(void);
 void npu_mem_zero_pools_unregister(void);
 

@@ -14,11 +14,12 @@
  * allocates each chunk under set_active_memcg() of the cgroup whose reserve
  * it fills, and a chunk is handed only to an allocation from that cgroup.
  * The price: a reserve counts against its cgroup's limit while idle.  It is
- * bounded (zero_reserve_mb per device), filled without reclaiming anything,
- * given back after NPU_MEM_RESERVE_IDLE without use or when its cgroup goes
- * offline, and to reclaim: the shrinker is memcg-aware, so the cgroup's own
- * reclaim (memory.high, memory.max, memory.reclaim) frees its chunks as
- * global reclaim does.  Freed chunks go straight back to the page allocator (and out
+ * bounded (zero_reserve_mb per device), filled without reclaiming anything
+ * and never past the cgroup's memory.high or memory.max, given back after
+ * NPU_MEM_RESERVE_IDLE without use or when its cgroup goes offline, and to
+ * reclaim: the shrinker is memcg-aware, so the cgroup's own reclaim
+ * (memory.high, memory.max, memory.reclaim) frees its chunks as global
+ * reclaim does.  Freed chunks go straight back to the page allocator (and out
  * of their cgroup).
  *
  * A device's chunks live on a memcg-aware list_lru, which keeps one list per
@@ -39,6 +40,8 @@
 #include <linux/list_lru.h>
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
+#include <linux/mutex.h>
+#include <linux/page_counter.h>
 #include <linux/sched/mm.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
@@ -87,6 +90,13 @@ static struct kmem_cache *npu_mem_zero_chunk_cache;
 static LIST_HEAD(npu_mem_zero_pools);
 static DEFINE_SPINLOCK(npu_mem_zero_pools_lock);	/* protects npu_mem_zero_pools */
 
+/*
+ * Serializes the refills' "does one more chunk fit?" and its charge, across
+ * all pools: two devices refilling for one cgroup must not both take its last
+ * room under memory.high.
+ */
+static DEFINE_MUTEX(npu_mem_zero_charge_lock);
+
 static struct shrinker *npu_mem_zero_shrinker;
 
 #ifdef CONFIG_MEMCG
@@ -96,9 +106,54 @@ static void npu_mem_memcg_get(struct mem_cgroup *memcg)
 		css_get(&memcg->css);
 }
 
+/**
+ * npu_mem_charge_fits - may @nr_pages more be charged without reclaim?
+ * @c: a cgroup's memory counter
+ * @nr_pages: pages to charge
+ *
+ * The charge path itself refuses to cross memory.max without reclaim, but
+ * lets a charge cross memory.high and leaves the reclaim to the charging
+ * task's return to userspace, which a kworker never makes: the cgroup's own
+ * tasks would then be throttled and reclaimed for our cache.  So the refill
+ * asks first, and of memory.max too: a charge that fails there fails only
+ * after the page allocator has zeroed the chunk.  Nothing is exported for
+ * this, but nothing needs to be: usage, memory.high and memory.max are
+ * fields of struct page_counter (memcg->memory) on 6.1 and 6.12 alike, read
+ * as mm/memcontrol.c reads them, with page_counter_read() and READ_ONCE().
+ * The walk covers the ancestors' limits, as a charge does.
+ *
+ * Return: true if every counter from @c up stays within its high and max.
+ */
+bool npu_mem_charge_fits(struct page_counter *c, unsigned long nr_pages)
+{
+	for (; c; c = c->parent) {
+		unsigned long limit = min(READ_ONCE(c->high), READ_ONCE(c->max));
+
+		if (page_counter_read(c) + nr_pages > limit)
+			return false;
+	}
+	return true;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_charge_fits);
+
+/* Does one more chunk fit in @memcg (NULL: no memory cgroups)? */
+static bool npu_mem_chunk_fits(struct mem_cgroup *memcg)
+{
+	/*
+	 * The chunk, and the record's charge, which may precharge a batch
+	 * into the per-cpu stock.
+	 */
+	return !memcg || npu_mem_charge_fits(&memcg->memory, NPU_MEM_CHUNK_PAGES +
+					     MEMCG_CHARGE_BATCH);
+}
 #else
 static void npu_mem_memcg_get(struct mem_cgroup *memcg)
 {
+}
+
+static bool npu_mem_chunk_fits(struct mem_cgroup *memcg)
+{
+	return true;
 }
 #endif
 
@@ -166,9 +221,9 @@ static unsigned long npu_mem_zero_count(struct npu_mem_zero_pool *zp,
 }
 
 /*
- * Add a chunk to @r, charged to its cgroup.  The charge never reclaims: a
- * reserve is a cache, not worth evicting anything for, and a cgroup at its
- * limit simply keeps less.  Return: false if there was no memory.
+ * Add a chunk to @r, charged to its cgroup.  The charge never reclaims (a
+ * reserve is a cache, not worth evicting anything for) and the caller checked
+ * that it fits.  Return: false if there was no memory.
  */
 static bool npu_mem_zero_chunk_add(struct npu_mem_zero_pool *zp,
 				   struct npu_mem_reserve *r)
@@ -196,12 +251,18 @@ static bool npu_mem_zero_chunk_add(struct npu_mem_zero_pool *zp,
 	return true;
 }
 
-/* Fill @r up to its target, as far as memory allows. */
+/* Fill @r up to its target, as far as its cgroup has room. */
 static void npu_mem_reserve_fill(struct npu_mem_zero_pool *zp,
 				 struct npu_mem_reserve *r)
 {
+	bool added;
+
 	while (npu_mem_zero_count(zp, r->memcg) < zp->target) {
-		if (!npu_mem_zero_chunk_add(zp, r))
+		mutex_lock(&npu_mem_zero_charge_lock);
+		added = npu_mem_chunk_fits(r->memcg) &&
+			npu_mem_zero_chunk_add(zp, r);
+		mutex_unlock(&npu_mem_zero_charge_lock);
+		if (!added)
 			break;
 		cond_resched();
 	}

@@ -12,6 +12,7 @@
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/page_counter.h>
 #include <linux/string.h>
 
 #include "driver/compat.h"
@@ -166,6 +167,45 @@ static void npu_mem_zero_reserve_shrinks(struct kunit *test)
 	mem_cgroup_put(memcg);
 }
 
+#ifdef CONFIG_MEMCG
+/*
+ * The refill's room check: one more chunk must fit under memory.high and
+ * memory.max of the cgroup and of each ancestor.
+ */
+static void npu_mem_zero_reserve_charge_fits(struct kunit *test)
+{
+	const unsigned long chunk = 1UL << NPU_MEM_CHUNK_ORDER, used = 100;
+	struct page_counter *parent, *child;
+
+	parent = kunit_kzalloc(test, sizeof(*parent), GFP_KERNEL);
+	child = kunit_kzalloc(test, sizeof(*child), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, parent);
+	KUNIT_ASSERT_NOT_NULL(test, child);
+	child->parent = parent;
+	parent->high = parent->max = PAGE_COUNTER_MAX;
+	child->high = child->max = PAGE_COUNTER_MAX;
+	atomic_long_set(&parent->usage, used);
+	atomic_long_set(&child->usage, used);
+	KUNIT_EXPECT_TRUE(test, npu_mem_charge_fits(child, chunk));
+
+	child->high = used + chunk;
+	KUNIT_EXPECT_TRUE(test, npu_mem_charge_fits(child, chunk));
+	KUNIT_EXPECT_FALSE(test, npu_mem_charge_fits(child, chunk + 1));
+	child->high = PAGE_COUNTER_MAX;
+
+	child->max = used + chunk - 1;
+	KUNIT_EXPECT_FALSE(test, npu_mem_charge_fits(child, chunk));
+	child->max = PAGE_COUNTER_MAX;
+
+	parent->high = used + chunk - 1;
+	KUNIT_EXPECT_FALSE(test, npu_mem_charge_fits(child, chunk));
+	parent->high = PAGE_COUNTER_MAX;
+
+	parent->max = used + chunk - 1;
+	KUNIT_EXPECT_FALSE(test, npu_mem_charge_fits(child, chunk));
+}
+#endif
+
 static void npu_mem_zero_reserve_idle_is_given_back(struct kunit *test)
 {
 	struct npu_mem_zero_pool *zp = kz_pool(test);
@@ -198,6 +238,9 @@ static struct kunit_case npu_mem_zero_reserve_cases[] = {
 	KUNIT_CASE(npu_mem_zero_reserve_hands_out_zeroed_chunks),
 	KUNIT_CASE(npu_mem_zero_reserve_take_is_per_cgroup),
 	KUNIT_CASE(npu_mem_zero_reserve_shrinks),
+#ifdef CONFIG_MEMCG
+	KUNIT_CASE(npu_mem_zero_reserve_charge_fits),
+#endif
 	KUNIT_CASE(npu_mem_zero_reserve_idle_is_given_back),
 	KUNIT_CASE(npu_mem_zero_reserve_disabled),
 	{}
