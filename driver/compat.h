@@ -12,10 +12,13 @@
 #define _NPU_MEM_COMPAT_H
 
 #include <linux/err.h>
+#include <linux/list_lru.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/sched.h>
 #include <linux/shrinker.h>
 #include <linux/slab.h>
+#include <linux/swap.h>
 
 #include "conftest.h"
 
@@ -38,15 +41,18 @@ typedef unsigned long (*npu_mem_shrink_fn)(struct shrinker *s,
 					  struct shrink_control *sc);
 
 /*
- * A registered shrinker, or an ERR_PTR().  shrinker_alloc() replaced
- * register_shrinker() of a caller-owned struct in Linux v6.7.
+ * A registered shrinker with @flags (SHRINKER_*), or an ERR_PTR().
+ * shrinker_alloc() replaced register_shrinker() of a caller-owned struct in
+ * Linux v6.7.  Either way a SHRINKER_MEMCG_AWARE one has its id, which
+ * list_lru_init_memcg() takes, once this returns.
  */
 #ifdef NPU_MEM_HAVE_SHRINKER_ALLOC
-static inline struct shrinker *npu_mem_shrinker_create(const char *name,
+static inline struct shrinker *npu_mem_shrinker_create(unsigned int flags,
+							const char *name,
 							npu_mem_shrink_fn count,
 							npu_mem_shrink_fn scan)
 {
-	struct shrinker *s = shrinker_alloc(0, "%s", name);
+	struct shrinker *s = shrinker_alloc(flags, "%s", name);
 
 	if (!s)
 		return ERR_PTR(-ENOMEM);
@@ -61,7 +67,8 @@ static inline void npu_mem_shrinker_destroy(struct shrinker *s)
 	shrinker_free(s);
 }
 #else
-static inline struct shrinker *npu_mem_shrinker_create(const char *name,
+static inline struct shrinker *npu_mem_shrinker_create(unsigned int flags,
+							const char *name,
 							npu_mem_shrink_fn count,
 							npu_mem_shrink_fn scan)
 {
@@ -73,6 +80,7 @@ static inline struct shrinker *npu_mem_shrinker_create(const char *name,
 	s->count_objects = count;
 	s->scan_objects = scan;
 	s->seeks = DEFAULT_SEEKS;
+	s->flags = flags;
 	ret = register_shrinker(s, "%s", name);
 	if (ret) {
 		kfree(s);
@@ -85,6 +93,30 @@ static inline void npu_mem_shrinker_destroy(struct shrinker *s)
 {
 	unregister_shrinker(s);
 	kfree(s);
+}
+#endif
+
+/*
+ * Add @item to the list of the memory cgroup and node of the slab object it
+ * is in.  Linux v6.8 renamed list_lru_add(lru, item), which did that, to
+ * list_lru_add_obj() and gave list_lru_add() explicit nid and memcg.
+ */
+#ifndef NPU_MEM_HAVE_LIST_LRU_ADD_OBJ
+static inline bool list_lru_add_obj(struct list_lru *lru, struct list_head *item)
+{
+	return list_lru_add(lru, item);
+}
+#endif
+
+/*
+ * Count pages freed outside the LRU as reclaim's progress: Linux v6.4; before
+ * it, shrinkers added to reclaim_state->reclaimed_slab (as fs/inode.c did).
+ */
+#ifndef NPU_MEM_HAVE_MM_ACCOUNT_RECLAIMED_PAGES
+static inline void mm_account_reclaimed_pages(unsigned long pages)
+{
+	if (current->reclaim_state)
+		current->reclaim_state->reclaimed_slab += pages;
 }
 #endif
 

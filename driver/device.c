@@ -27,6 +27,7 @@ struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
 {
 	struct npu_mem_sys *sys;
 	unsigned int i;
+	int ret;
 
 	if (!num_devices || num_devices > NPU_MEM_MAX_DEVICES ||
 	    !dev_size || !IS_ALIGNED(dev_size, NPU_MEM_GRANULARITY) ||
@@ -53,8 +54,10 @@ struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
 		spin_lock_init(&dev->lock);
 		atomic_set(&dev->nr_objs, 0);
 		atomic_set(&dev->nr_exports, 0);
-		npu_mem_zero_pool_init(&dev->zero, zero_reserve,
-				       NPU_MEM_RESERVE_IDLE);
+		ret = npu_mem_zero_pool_init(&dev->zero, zero_reserve,
+					     NPU_MEM_RESERVE_IDLE);
+		if (ret)
+			goto err_destroy_pools;
 	}
 	xa_init(&sys->shares);
 	atomic64_set(&sys->next_index, 0);
@@ -65,6 +68,13 @@ struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
 	mutex_init(&sys->ctx_lock);
 	xa_init_flags(&sys->ctxs, XA_FLAGS_ALLOC1);
 	return sys;
+
+err_destroy_pools:
+	while (i--)
+		npu_mem_zero_pool_destroy(&sys->devs[i].zero);
+	kfree(sys->devs);
+	kfree(sys);
+	return ERR_PTR(ret);
 }
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_sys_create);
 

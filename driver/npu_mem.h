@@ -28,7 +28,8 @@
  *             -> { xa_lock(&npu_mem_sys.shares), npu_mem_dev.lock,
  *                  npu_mem_obj.lock, xa_lock(&npu_mem_sys.objs) }
  *   npu_mem_sys.ctx_lock -> npu_mem_ctx.lock
- *   npu_mem_zero_pools_lock -> npu_mem_zero_pool.lock (leaves: zero_reserve.c)
+ *   { npu_mem_zero_charge_lock, npu_mem_zero_pools_lock }
+ *             -> the pools' list_lru locks (leaves: zero_reserve.c)
  *
  * Dropping a holder may free memory and take the innermost locks, so it
  * may be called with any of the outer ones held.  User memory is never
@@ -42,6 +43,7 @@
 #include <linux/kconfig.h>
 #include <linux/kref.h>
 #include <linux/list.h>
+#include <linux/list_lru.h>
 #include <linux/mmu_notifier.h>
 #include <linux/mutex.h>
 #include <linux/refcount.h>
@@ -62,6 +64,7 @@ struct mem_cgroup;
 struct npu_mem_dev;
 struct npu_mem_event;
 struct npu_mem_obj;
+struct page_counter;
 struct vm_area_struct;
 
 /*
@@ -95,19 +98,19 @@ struct npu_mem_backend_ops {
 
 /**
  * struct npu_mem_zero_pool - a device's reserves of zeroed chunks (zero_reserve.c)
- * @lock: protects @reserves, each reserve's chunks, and @nr_chunks
+ * @lock: protects @reserves
  * @reserves: one struct npu_mem_reserve per memory cgroup allocating here
+ * @chunks: the zeroed chunks, one list per memory cgroup (memcg-aware list_lru)
  * @target: chunks each reserve is refilled to; 0: no reserves
- * @nr_chunks: chunks in all reserves
  * @idle: jiffies after which an unused reserve is given back
  * @refill: fills the reserves and frees idle ones; the only freer of reserves
  * @node: entry in the list of every pool, for the shrinker
  */
 struct npu_mem_zero_pool {
-	spinlock_t lock;		/* protects reserves, their chunks, nr_chunks */
+	spinlock_t lock;		/* protects reserves */
 	struct list_head reserves;
+	struct list_lru chunks;
 	unsigned int target;
-	unsigned long nr_chunks;
 	unsigned long idle;
 	struct delayed_work refill;
 	struct list_head node;
@@ -361,14 +364,19 @@ u64 npu_mem_dev_free_bytes(struct npu_mem_dev *dev);
 int npu_mem_sys_device_info(struct npu_mem_sys *sys, struct npu_mem_device_info *info);
 
 /* zero_reserve.c */
-void npu_mem_zero_pool_init(struct npu_mem_zero_pool *zp, u64 size,
-			    unsigned long idle);
+int npu_mem_zero_pool_init(struct npu_mem_zero_pool *zp, u64 size,
+			   unsigned long idle);
 void npu_mem_zero_pool_destroy(struct npu_mem_zero_pool *zp);
 struct page *npu_mem_zero_pool_take(struct npu_mem_zero_pool *zp,
 				    struct mem_cgroup *memcg);
 void npu_mem_zero_pool_kick(struct npu_mem_zero_pool *zp);
 unsigned long npu_mem_zero_pool_chunks(struct npu_mem_zero_pool *zp);
-unsigned long npu_mem_zero_pools_shrink(unsigned long nr_pages);
+unsigned long npu_mem_zero_pools_count(int nid, struct mem_cgroup *memcg);
+unsigned long npu_mem_zero_pools_shrink(int nid, struct mem_cgroup *memcg,
+					unsigned long nr_pages);
+#ifdef CONFIG_MEMCG
+bool npu_mem_charge_fits(struct page_counter *c, unsigned long nr_pages);
+#endif
 int npu_mem_zero_pools_register(void);
 void npu_mem_zero_pools_unregister(void);
 

@@ -12,6 +12,7 @@
 #include <linux/memcontrol.h>
 #include <linux/mm.h>
 #include <linux/module.h>
+#include <linux/page_counter.h>
 #include <linux/string.h>
 
 #include "driver/compat.h"
@@ -103,27 +104,41 @@ static void npu_mem_zero_reserve_hands_out_zeroed_chunks(struct kunit *test)
 	}
 }
 
+/* Pages in @memcg's reserves on every device and node: what the shrinker sees. */
+static unsigned long kz_count(struct mem_cgroup *memcg)
+{
+	unsigned long n = 0;
+	int nid;
+
+	for_each_node_state(nid, N_NORMAL_MEMORY)
+		n += npu_mem_zero_pools_count(nid, memcg);
+	return n;
+}
+
+/*
+ * The reserve is the cgroup's own list, which the memcg-aware shrinker counts
+ * and from which an allocation by that cgroup takes.  (Keeping cgroups apart
+ * is the kernel's list_lru, keyed by the charge of each chunk's record;
+ * test_memcg case 4 checks it with two real cgroups.  This case runs in the
+ * root cgroup, whose list is the global one, as NULL's is.)
+ */
 static void npu_mem_zero_reserve_take_is_per_cgroup(struct kunit *test)
 {
 	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(current->mm);
 	struct npu_mem_zero_pool *zp = kz_pool(test);
+	unsigned long before;
 	struct page *page;
 
-	if (!memcg)
-		kunit_skip(test, "no memory cgroups");
+	before = kz_count(memcg);
 	npu_mem_obj_unhold(kz_alloc(test, KZ_CHUNK));
 	flush_delayed_work(&zp->refill);
 	KUNIT_ASSERT_EQ(test, npu_mem_zero_pool_chunks(zp), KZ_RESERVE / KZ_CHUNK);
-
-	/*
-	 * Another cgroup (NULL stands for one) gets nothing of this reserve.
-	 * (Each take starts a refill: counts are not stable after one.)
-	 */
-	KUNIT_EXPECT_NULL(test, npu_mem_zero_pool_take(zp, NULL));
+	KUNIT_EXPECT_EQ(test, kz_count(memcg) - before, KZ_RESERVE >> PAGE_SHIFT);
 
 	page = npu_mem_zero_pool_take(zp, memcg);
 	KUNIT_ASSERT_NOT_NULL(test, page);
 	KUNIT_EXPECT_EQ(test, compound_order(page), NPU_MEM_CHUNK_ORDER);
+	/* Nothing of the list's bookkeeping is left in what goes to userspace. */
 	KUNIT_EXPECT_NULL(test, memchr_inv(page_address(page), 0, KZ_CHUNK));
 	__free_pages(page, NPU_MEM_CHUNK_ORDER);
 	mem_cgroup_put(memcg);
@@ -131,22 +146,72 @@ static void npu_mem_zero_reserve_take_is_per_cgroup(struct kunit *test)
 
 static void npu_mem_zero_reserve_shrinks(struct kunit *test)
 {
+	struct mem_cgroup *memcg = get_mem_cgroup_from_mm(current->mm);
 	struct npu_mem_zero_pool *zp = kz_pool(test);
+	unsigned long before, freed = 0;
+	int nid;
 
 	npu_mem_obj_unhold(kz_alloc(test, KZ_CHUNK));
 	flush_delayed_work(&zp->refill);
 	KUNIT_ASSERT_EQ(test, npu_mem_zero_pool_chunks(zp), KZ_RESERVE / KZ_CHUNK);
-	/* The newest pool is scanned first: this case's. */
-	KUNIT_EXPECT_EQ(test, npu_mem_zero_pools_shrink(1), 1UL << NPU_MEM_CHUNK_ORDER);
+	before = kz_count(memcg);
+	/* The newest pool is scanned first: this case's.  One page: one chunk. */
+	for_each_node_state(nid, N_NORMAL_MEMORY) {
+		freed = npu_mem_zero_pools_shrink(nid, memcg, 1);
+		if (freed)
+			break;
+	}
+	KUNIT_EXPECT_EQ(test, freed, 1UL << NPU_MEM_CHUNK_ORDER);
 	KUNIT_EXPECT_EQ(test, npu_mem_zero_pool_chunks(zp), KZ_RESERVE / KZ_CHUNK - 1);
+	KUNIT_EXPECT_EQ(test, before - kz_count(memcg), 1UL << NPU_MEM_CHUNK_ORDER);
+	mem_cgroup_put(memcg);
 }
+
+#ifdef CONFIG_MEMCG
+/*
+ * The refill's room check: one more chunk must fit under memory.high and
+ * memory.max of the cgroup and of each ancestor.
+ */
+static void npu_mem_zero_reserve_charge_fits(struct kunit *test)
+{
+	const unsigned long chunk = 1UL << NPU_MEM_CHUNK_ORDER, used = 100;
+	struct page_counter *parent, *child;
+
+	parent = kunit_kzalloc(test, sizeof(*parent), GFP_KERNEL);
+	child = kunit_kzalloc(test, sizeof(*child), GFP_KERNEL);
+	KUNIT_ASSERT_NOT_NULL(test, parent);
+	KUNIT_ASSERT_NOT_NULL(test, child);
+	child->parent = parent;
+	parent->high = parent->max = PAGE_COUNTER_MAX;
+	child->high = child->max = PAGE_COUNTER_MAX;
+	atomic_long_set(&parent->usage, used);
+	atomic_long_set(&child->usage, used);
+	KUNIT_EXPECT_TRUE(test, npu_mem_charge_fits(child, chunk));
+
+	child->high = used + chunk;
+	KUNIT_EXPECT_TRUE(test, npu_mem_charge_fits(child, chunk));
+	KUNIT_EXPECT_FALSE(test, npu_mem_charge_fits(child, chunk + 1));
+	child->high = PAGE_COUNTER_MAX;
+
+	child->max = used + chunk - 1;
+	KUNIT_EXPECT_FALSE(test, npu_mem_charge_fits(child, chunk));
+	child->max = PAGE_COUNTER_MAX;
+
+	parent->high = used + chunk - 1;
+	KUNIT_EXPECT_FALSE(test, npu_mem_charge_fits(child, chunk));
+	parent->high = PAGE_COUNTER_MAX;
+
+	parent->max = used + chunk - 1;
+	KUNIT_EXPECT_FALSE(test, npu_mem_charge_fits(child, chunk));
+}
+#endif
 
 static void npu_mem_zero_reserve_idle_is_given_back(struct kunit *test)
 {
 	struct npu_mem_zero_pool *zp = kz_pool(test);
 
 	npu_mem_zero_pool_destroy(zp);
-	npu_mem_zero_pool_init(zp, KZ_RESERVE, 1);
+	KUNIT_ASSERT_EQ(test, npu_mem_zero_pool_init(zp, KZ_RESERVE, 1), 0);
 	npu_mem_obj_unhold(kz_alloc(test, KZ_CHUNK));
 	flush_delayed_work(&zp->refill);
 	msleep(jiffies_to_msecs(3));
@@ -161,7 +226,7 @@ static void npu_mem_zero_reserve_disabled(struct kunit *test)
 	struct npu_mem_zero_pool *zp = kz_pool(test);
 
 	npu_mem_zero_pool_destroy(zp);
-	npu_mem_zero_pool_init(zp, 0, NPU_MEM_RESERVE_IDLE);
+	KUNIT_ASSERT_EQ(test, npu_mem_zero_pool_init(zp, 0, NPU_MEM_RESERVE_IDLE), 0);
 	npu_mem_obj_unhold(kz_alloc(test, 2 * KZ_CHUNK));
 	flush_delayed_work(&zp->refill);
 	KUNIT_EXPECT_EQ(test, npu_mem_zero_pool_chunks(zp), 0);
@@ -173,6 +238,9 @@ static struct kunit_case npu_mem_zero_reserve_cases[] = {
 	KUNIT_CASE(npu_mem_zero_reserve_hands_out_zeroed_chunks),
 	KUNIT_CASE(npu_mem_zero_reserve_take_is_per_cgroup),
 	KUNIT_CASE(npu_mem_zero_reserve_shrinks),
+#ifdef CONFIG_MEMCG
+	KUNIT_CASE(npu_mem_zero_reserve_charge_fits),
+#endif
 	KUNIT_CASE(npu_mem_zero_reserve_idle_is_given_back),
 	KUNIT_CASE(npu_mem_zero_reserve_disabled),
 	{}

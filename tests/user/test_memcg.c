@@ -12,9 +12,12 @@
  * cgroup keep up to that many MiB of pre-zeroed chunks per device, charged to
  * it and refilled in the background, so the upper bounds allow that much more.
  * Skipped when the kernel has no memory controller.  Cases 1-5 are one
- * scenario; case 6 (the reserve under memory pressure) is a test of its own.
+ * scenario; case 6 (the reserve under memory pressure) is a test of its own,
+ * and so are cases 7-9: a cgroup's own limits reach its reserves (the
+ * shrinker is memcg-aware, and refills respect memory.high and memory.max).
  */
 #define _GNU_SOURCE
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -24,12 +27,14 @@
 
 #define CG_ROOT	"/sys/fs/cgroup"
 #define RESERVE_PARAM "/sys/module/npu_mem/parameters/zero_reserve_mb"
+#define DEVICES_PARAM "/sys/module/npu_mem/parameters/num_devices"
 #define SZ	(64 * MIB)	/* the shared object */
 #define SLACK	(4 * MIB)	/* kernel objects, page tables, per-cpu charge stock */
 #define FAIL	UINT64_MAX
 
 static char cg_a[64], cg_b[64];
 static uint64_t reserve;	/* bytes a cgroup may hold beyond its live objects */
+static unsigned int devices;	/* the module's num_devices */
 static int mounted;
 
 /* ---- cgroup files */
@@ -83,6 +88,21 @@ static uint64_t cg_current(const char *cg)
 
 	snprintf(path, sizeof(path), "%s/memory.current", cg);
 	return read_str(path, buf, sizeof(buf)) || !buf[0] ? FAIL : strtoull(buf, NULL, 10);
+}
+
+/* The count of @event in @cg's memory.events, or FAIL. */
+static uint64_t cg_event(const char *cg, const char *event)
+{
+	char path[128], buf[512];
+	size_t n = strlen(event);
+
+	snprintf(path, sizeof(path), "%s/memory.events", cg);
+	if (read_str(path, buf, sizeof(buf)))
+		return FAIL;
+	for (char *p = strtok(buf, "\n"); p; p = strtok(NULL, "\n"))
+		if (!strncmp(p, event, n) && p[n] == ' ')
+			return strtoull(p + n + 1, NULL, 10);
+	return FAIL;
 }
 
 static uint64_t now_ms(void)
@@ -171,7 +191,7 @@ static int cg_remove(const char *cg)
 
 /* ---- workers: one process in a cgroup, doing the parent's ioctls */
 
-enum { OP_ALLOC = 1, OP_EXPORT, OP_IMPORT_TOUCH, OP_FREE };
+enum { OP_ALLOC = 1, OP_EXPORT, OP_IMPORT_TOUCH, OP_FREE, OP_FILL_RESERVES, OP_ANON };
 
 struct worker {
 	pid_t pid;
@@ -200,6 +220,18 @@ static uint64_t do_op(int fd, uint64_t op, uint64_t arg)
 		return h;
 	case OP_FREE:		/* arg: handle */
 		return npu_free(fd, arg) ? FAIL : 0;
+	case OP_FILL_RESERVES:	/* arg: devices; allocate and free 2 MiB on each: their reserves fill */
+		for (uint32_t dev = 0; dev < arg; dev++)
+			if (npu_alloc(fd, dev, 2 * MIB, &h, NULL) || npu_free(fd, h))
+				return FAIL;
+		return 0;
+	case OP_ANON:		/* arg: bytes; map and touch that much anonymous memory, kept */
+		va = mmap(NULL, arg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (va == MAP_FAILED)
+			return FAIL;
+		for (size_t i = 0; i < arg; i += 4096)
+			((volatile char *)va)[i] = 1;
+		return 0;
 	}
 	return FAIL;
 }
@@ -319,6 +351,8 @@ FIXTURE_SETUP(memcg)
 	signal(SIGPIPE, SIG_IGN);	/* a dead worker is an error from call(), not our death */
 	if (!read_str(RESERVE_PARAM, buf, sizeof(buf)))
 		reserve = strtoull(buf, NULL, 10) * MIB;
+	if (!read_str(DEVICES_PARAM, buf, sizeof(buf)))
+		devices = strtoul(buf, NULL, 10);
 	printf("# zero_reserve_mb: %llu (bounds allow that much per cgroup and device)\n",
 	       (unsigned long long)(reserve / MIB));
 
@@ -436,6 +470,120 @@ TEST_F(memcg, reserve_is_given_back_under_memory_pressure)
 	a2 = cg_wait_le(cg_a, a1 - reserve + SLACK);
 	check_delta("6. A's reserve is given back under memory pressure", cg_a, a1, a2,
 		    -res - slack, -res + slack);
+}
+
+/*
+ * A worker in A (with @limit written to A's memory.@file first, if any)
+ * allocates and frees 2 MiB on devices 0 and 1: both of A's reserves fill.
+ * Returns A's memory.current before that; *@after: once they have filled.
+ */
+#define fill_two_reserves(file, limit, after) \
+	__fill_two_reserves(_metadata, file, limit, after)
+static uint64_t __fill_two_reserves(struct __test_metadata *_metadata, const char *file,
+				    const char *limit, uint64_t *after)
+{
+	uint64_t a0;
+
+	if (file)
+		EXPECT_EQ(0, cg_write(cg_a, file, limit))
+			TH_LOG("memory.%s of A is set to %s: %s", file, limit, strerror(errno));
+	if (spawn(&wa, cg_a)) {
+		EXPECT_TRUE(0) TH_LOG("a worker joins cgroup A: %s", strerror(errno));
+		return FAIL;
+	}
+	a0 = cg_settle(cg_a);
+	EXPECT_EQ(0, call(&wa, OP_FILL_RESERVES, 2))
+		TH_LOG("A allocates and frees 2 MiB on devices 0 and 1");
+	*after = cg_settle(cg_a);
+	return a0;
+}
+
+/* Skip unless there are reserves on two devices to fill. */
+#define NEED_TWO_RESERVES(what) do {						\
+	if (!reserve)								\
+		SKIP(return, "%s: zero_reserve_mb is 0", what);			\
+	if (devices < 2)							\
+		SKIP(return, "%s: fewer than 2 devices", what);			\
+	ASSERT_TRUE(cg_a[0]);							\
+} while (0)
+
+/*
+ * 7. Writing to A's memory.reclaim gives A's reserves back: the shrinker
+ * reaches the reserves of the cgroup under reclaim.  (The write may fail with
+ * EAGAIN: a cgroup's own reclaim does not count pages freed by shrinkers as
+ * progress on 6.12.  What counts is what memory.current shows.)
+ */
+TEST_F(memcg, reserve_is_given_back_to_memory_reclaim)
+{
+	const int64_t slack = SLACK, res2 = 2 * reserve;
+	uint64_t a0, a1, a2;
+	char buf[32];
+	int ret;
+
+	NEED_TWO_RESERVES("7. memory.reclaim");
+	a0 = fill_two_reserves(NULL, NULL, &a1);
+	ASSERT_NE(FAIL, a0);
+	check_delta("7. A's reserves on two devices fill", cg_a, a0, a1,
+		    res2 - slack, res2 + slack);
+
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)res2);
+	ret = cg_write(cg_a, "memory.reclaim", buf);
+	printf("# memory.reclaim %s: %s\n", buf, ret ? strerror(errno) : "done");
+	a2 = cg_wait_le(cg_a, a0 + SLACK);
+	check_delta("7. memory.reclaim gives A's reserves back", cg_a, a1, a2,
+		    -res2 - slack, -res2 + slack);
+}
+
+/*
+ * 8. With memory.max=256M, A's reserves fill (128 MiB with the default
+ * zero_reserve_mb) and then A fills its cgroup with anonymous memory up to
+ * near memory.max: the reserves give way, nothing is OOM-killed.  (The test
+ * VM has no swap: anonymous memory cannot give way instead.)
+ */
+TEST_F(memcg, reserve_gives_way_to_memory_max)
+{
+	const int64_t slack = SLACK, res2 = 2 * reserve;
+	const uint64_t max = 256 * MIB;
+	uint64_t a0, a1, a2, anon, oom;
+
+	NEED_TWO_RESERVES("8. memory.max");
+	a0 = fill_two_reserves("memory.max", "256M", &a1);
+	ASSERT_NE(FAIL, a0);
+	check_delta("8. A's reserves on two devices fill", cg_a, a0, a1,
+		    res2 - slack, res2 + slack);
+	ASSERT_LT(a0 + 4 * SLACK, max) TH_LOG("A has room for anonymous memory");
+
+	anon = max - a0 - 4 * SLACK;
+	printf("# A maps %llu MiB of anonymous memory (memory.max 256 MiB, %llu MiB in use)\n",
+	       (unsigned long long)(anon / MIB), (unsigned long long)(a1 / MIB));
+	EXPECT_EQ(0, call(&wa, OP_ANON, anon))
+		TH_LOG("A maps and touches %llu MiB of anonymous memory and survives",
+		       (unsigned long long)(anon / MIB));
+	a2 = cg_current(cg_a);
+	oom = cg_event(cg_a, "oom_kill");
+	printf("# A: memory.current %llu MiB, oom_kill %llu\n",
+	       (unsigned long long)(a2 / MIB), (unsigned long long)oom);
+	EXPECT_EQ(0, oom) TH_LOG("8. A's memory.events shows no oom_kill");
+}
+
+/*
+ * 9. With memory.high=48M, refilling A's reserves never pushes A over
+ * memory.high; they still fill up to it.
+ */
+TEST_F(memcg, reserve_stays_under_memory_high)
+{
+	const uint64_t high = 48 * MIB;
+	uint64_t a0, a1;
+
+	NEED_TWO_RESERVES("9. memory.high");
+	a0 = fill_two_reserves("memory.high", "48M", &a1);
+	ASSERT_NE(FAIL, a0);
+	ASSERT_LT(a0 + 8 * MIB, high) TH_LOG("A starts well under memory.high");
+	printf("# A: memory.current %llu -> %llu bytes, memory.high %llu, high events %llu\n",
+	       (unsigned long long)a0, (unsigned long long)a1, (unsigned long long)high,
+	       (unsigned long long)cg_event(cg_a, "high"));
+	EXPECT_LE(a1, high) TH_LOG("9. A's reserves keep A under memory.high");
+	EXPECT_GE(a1, a0 + 8 * MIB) TH_LOG("9. A's reserves still fill under memory.high");
 }
 
 TEST_HARNESS_MAIN
