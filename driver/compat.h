@@ -20,7 +20,12 @@
 #include <linux/slab.h>
 #include <linux/swap.h>
 
-#include "conftest.h"
+/*
+ * <>, not "": the conftest.h of the directory being built (-I$(obj)), never
+ * the one beside this file, which a parallel build of driver/ may be
+ * regenerating while tests/kunit/ compiles.
+ */
+#include <conftest.h>
 
 /* vm_flags_set() and a const vm_flags: Linux v6.3. */
 #ifndef NPU_MEM_HAVE_VM_FLAGS_SET
