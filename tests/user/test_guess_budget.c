@@ -83,13 +83,10 @@ FIXTURE(budget) {
 
 FIXTURE_SETUP(budget)
 {
-	char b[16];
 	uint32_t h;
 
 	ASSERT_EQ(0, read_param(self->saved, sizeof(self->saved)))
 		TH_LOG("no module parameter %s", BUDGET_PARAM);
-	snprintf(b, sizeof(b), "%d", BUDGET);
-	ASSERT_EQ(0, write_param(b));
 	self->fd = npu_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, npu_alloc(self->fd, 0, 2 * MIB, &h, NULL));
@@ -103,28 +100,41 @@ FIXTURE_TEARDOWN(budget)
 	write_param(self->saved);
 }
 
-/*
- * A process of uid 1000 guesses until refused; it reports through its exit
- * status and the pipe: how many guesses failed with ENOENT before the first
- * EAGAIN, and how long that took.
- */
-static void guesser(struct __test_metadata *_metadata, uint64_t value, int ctl[2])
+/* Fork a child that opens the node as root, becomes @uid and runs @fn. */
+static pid_t as_user(struct __test_metadata *_metadata, uid_t uid, uint64_t value,
+		     int ctl[2], void (*fn)(struct __test_metadata *, int, uint64_t, int))
 {
-	int fd = npu_open(), misses = 0, i, r = 0, bound;
-	double t0, elapsed;
-	int32_t pid = 1;
-	uint32_t h;
-	char c;
+	pid_t pid;
+	int fd;
 
+	if (pipe(ctl))
+		return -1;
+	pid = fork();
+	if (pid)
+		return pid;
 	close(ctl[0]);
 	/* Opened as root: the node's permissions are not what is tested. */
-	if (fd < 0 || setgroups(0, NULL) ||
-	    setresgid(GUESSER_UID, GUESSER_UID, GUESSER_UID) ||
-	    setresuid(GUESSER_UID, GUESSER_UID, GUESSER_UID)) {
-		EXPECT_TRUE(0) TH_LOG("open, then become uid %d: %s", GUESSER_UID,
-				      strerror(errno));
+	fd = npu_open();
+	if (fd < 0 || setgroups(0, NULL) || setresgid(uid, uid, uid) ||
+	    setresuid(uid, uid, uid)) {
+		EXPECT_TRUE(0) TH_LOG("open, then become uid %d: %s", uid, strerror(errno));
 		_exit(_metadata->exit_code);
 	}
+	fn(_metadata, fd, value, ctl[1]);
+	_exit(_metadata->exit_code);
+}
+
+/*
+ * Guess until refused: the misses before the first EAGAIN are the burst
+ * (one second's worth) plus what the loop's own time earned.
+ */
+static void guess_until_refused(struct __test_metadata *_metadata, int fd,
+				uint64_t value, int ctl)
+{
+	int misses = 0, i, r = 0, bound;
+	double t0, elapsed;
+	uint32_t h;
+
 	t0 = now_s();
 	for (i = 0; i < 100000; i++) {
 		r = neg_errno(npu_import(fd, guess(), 0, &h, NULL));
@@ -133,44 +143,78 @@ static void guesser(struct __test_metadata *_metadata, uint64_t value, int ctl[2
 		misses++;
 	}
 	elapsed = now_s() - t0;
-	EXPECT_EQ(-EAGAIN, r);
-	/* The burst is one second's worth, plus what the loop's time earned. */
 	bound = BUDGET + (int)(BUDGET * elapsed) + 1;
-	TH_LOG("%d misses in %.3f s, then EAGAIN", misses, elapsed);
+	TH_LOG("%d misses in %.3f s, then %s", misses, elapsed, strerror(-r));
+	EXPECT_EQ(-EAGAIN, r);
 	EXPECT_LE(BUDGET, misses);
 	EXPECT_GE(bound, misses);
-	/* Spent: every lookup fails fast, a right one and SET_PIDS included. */
-	EXPECT_EQ(-EAGAIN, neg_errno(npu_import(fd, value, 0, &h, NULL)));
-	EXPECT_EQ(-EAGAIN, neg_errno(npu_set_pids(fd, guess(), &pid, 1)));
-	/* Let the parent check another user meanwhile, then wait for a refill. */
-	EXPECT_EQ(1, write(ctl[1], "s", 1));
-	usleep(1200 * 1000);
-	EXPECT_EQ(0, neg_errno(npu_import(fd, value, 0, &h, NULL)));
-	EXPECT_EQ(-ENOENT, neg_errno(npu_import(fd, guess(), 0, &h, NULL)));
-	c = 'd';
-	EXPECT_EQ(1, write(ctl[1], &c, 1));
-	_exit(_metadata->exit_code);
 }
 
-TEST_F(budget, trips_for_one_user_and_recovers)
+TEST_F(budget, burst_is_one_seconds_worth)
 {
-	uint32_t h;
+	char b[16];
 	int ctl[2];
 	pid_t pid;
-	char c;
 
-	ASSERT_EQ(0, pipe(ctl));
-	pid = fork();
-	ASSERT_LE(0, pid);
-	if (pid == 0)
-		guesser(_metadata, self->value, ctl);
+	snprintf(b, sizeof(b), "%d", BUDGET);
+	ASSERT_EQ(0, write_param(b));
+	pid = as_user(_metadata, GUESSER_UID, self->value, ctl, guess_until_refused);
+	ASSERT_LT(0, pid);
 	close(ctl[1]);
-	/* uid 1000 is refused now; root is not: its guess is just wrong. */
-	if (read(ctl[0], &c, 1) == 1)
-		EXPECT_EQ(-ENOENT, neg_errno(npu_import(self->fd, guess(), 1, &h, NULL)));
 	EXPECT_EQ(0, reap(pid));
 	close(ctl[0]);
 	EXPECT_TRUE(kmsg_has("npu_mem: uid 1000", "guess_budget"));
+}
+
+/*
+ * With a budget of one a second: one miss spends it; then every lookup of
+ * that user fails with EAGAIN, a right one and SET_PIDS included, while
+ * another user is not affected; a second later the right one succeeds.
+ */
+static void spend_and_wait(struct __test_metadata *_metadata, int fd, uint64_t value,
+			   int ctl)
+{
+	int32_t pid = 1;
+	uint32_t h;
+
+	EXPECT_EQ(-ENOENT, neg_errno(npu_import(fd, guess(), 0, &h, NULL)));
+	EXPECT_EQ(-EAGAIN, neg_errno(npu_import(fd, guess(), 0, &h, NULL)));
+	EXPECT_EQ(-EAGAIN, neg_errno(npu_import(fd, value, 0, &h, NULL)));
+	EXPECT_EQ(-EAGAIN, neg_errno(npu_set_pids(fd, guess(), &pid, 1)));
+	EXPECT_EQ(1, write(ctl, "s", 1));
+	usleep(1200 * 1000);
+	EXPECT_EQ(0, neg_errno(npu_import(fd, value, 0, &h, NULL)));
+}
+
+/* Another user's one guess is just wrong. */
+static void guess_once(struct __test_metadata *_metadata, int fd, uint64_t value, int ctl)
+{
+	uint32_t h;
+
+	EXPECT_EQ(-ENOENT, neg_errno(npu_import(fd, guess(), 0, &h, NULL)));
+}
+
+TEST_F(budget, spent_budget_refuses_every_lookup_then_refills)
+{
+	int ctl[2], ctl2[2];
+	pid_t pid, other;
+	char c;
+
+	ASSERT_EQ(0, write_param("1"));
+	/* Other uids than the other case's: budgets of their own, full. */
+	pid = as_user(_metadata, GUESSER_UID + 1, self->value, ctl, spend_and_wait);
+	ASSERT_LT(0, pid);
+	close(ctl[1]);
+	/* While that user is refused, another is not. */
+	if (read(ctl[0], &c, 1) == 1) {
+		other = as_user(_metadata, GUESSER_UID + 2, self->value, ctl2, guess_once);
+		ASSERT_LT(0, other);
+		close(ctl2[1]);
+		EXPECT_EQ(0, reap(other));
+		close(ctl2[0]);
+	}
+	EXPECT_EQ(0, reap(pid));
+	close(ctl[0]);
 }
 
 TEST_HARNESS_MAIN
