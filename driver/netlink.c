@@ -10,12 +10,15 @@
  * Dumps resume by id (cb->args[0]): GET_OBJECT walks npu_mem_sys.objs with
  * npu_mem_obj_find(), which takes a struct reference inside the xarray lock,
  * so an object freed meanwhile is either skipped or reported with the state
- * it had; GET_PROC walks npu_mem_sys.ctxs under its ctx_lock, which keeps the
- * contexts alive.  Who is asking is decided once, in .start, in the context
- * of the process that sent the request: without CAP_SYS_ADMIN, it sees the
- * objects and files of processes with its effective uid (its own user's, as
- * a monitor is a process of its own), only the holders with that uid, and no
- * shareable value.
+ * it had; an object whose holders do not fit one message is continued in the
+ * next ones, resuming after the last holder sent (by its join number, so
+ * that holders coming and going meanwhile move no other one).  GET_PROC walks
+ * npu_mem_sys.ctxs under its ctx_lock, which keeps the contexts alive.  Who
+ * is asking is decided once, in .start, in the context of the process that
+ * sent the request: without CAP_SYS_ADMIN, it sees the objects and files of
+ * processes with its effective uid (its own user's, as a monitor is a
+ * process of its own), only the holders with that uid, nothing of another
+ * user's process or sharing rules, and no shareable value.
  *
  * Events are built and multicast with GFP_KERNEL: npu_mem_nl_notify() must
  * not be called under a spinlock (might_sleep() checks it).  Nothing is built
@@ -37,6 +40,9 @@ enum {
 	NPU_MEM_NL_ARG_NEXT,	/* next id to report */
 	NPU_MEM_NL_ARG_ADMIN,	/* the requester has CAP_SYS_ADMIN */
 	NPU_MEM_NL_ARG_UID,	/* the requester's effective kuid */
+	/* GET_OBJECT, in the middle of an object's holders (else 0): */
+	NPU_MEM_NL_ARG_HLIST,	/* 1 + the list to go on with (0 handles, 1 imports) */
+	NPU_MEM_NL_ARG_HSEQ,	/* link_seq of the last holder reported from it */
 };
 
 enum {
@@ -86,6 +92,8 @@ static int npu_mem_nl_dump_start(struct netlink_callback *cb)
 	cb->args[NPU_MEM_NL_ARG_NEXT] = 0;
 	cb->args[NPU_MEM_NL_ARG_ADMIN] = netlink_capable(cb->skb, CAP_SYS_ADMIN);
 	cb->args[NPU_MEM_NL_ARG_UID] = __kuid_val(current_euid());
+	cb->args[NPU_MEM_NL_ARG_HLIST] = 0;
+	cb->args[NPU_MEM_NL_ARG_HSEQ] = 0;
 	return 0;
 }
 
@@ -152,42 +160,85 @@ static int npu_mem_nl_get_device_dump(struct sk_buff *skb,
 	return npu_mem_nl_dump_end(skb, ret);
 }
 
-/* The holders on @list (of struct npu_mem_handle) the caller may see. */
-static int npu_mem_nl_put_holder_list(struct sk_buff *skb, struct list_head *list,
-				      bool admin, kuid_t uid)
+/* One holder entry.  Return: 0, or -EMSGSIZE with nothing of it left. */
+static int npu_mem_nl_put_holder(struct sk_buff *skb, struct npu_mem_handle *h)
 {
-	struct npu_mem_handle *h;
-	struct nlattr *nest;
+	struct nlattr *nest = nla_nest_start(skb, NPU_MEM_A_OBJ_HOLDER);
 
-	list_for_each_entry(h, list, obj_node) {
-		if (!admin && !uid_eq(h->uid, uid))
-			continue;
-		nest = nla_nest_start(skb, NPU_MEM_A_OBJ_HOLDER);
-		if (!nest ||
-		    nla_put_u32(skb, NPU_MEM_A_HOLDER_TGID, h->tgid) ||
-		    nla_put_u32(skb, NPU_MEM_A_HOLDER_DEVICE, h->device) ||
-		    (h->imported && nla_put_flag(skb, NPU_MEM_A_HOLDER_IMPORTED)))
-			return -EMSGSIZE;
-		nla_nest_end(skb, nest);
+	if (!nest)
+		return -EMSGSIZE;
+	if (nla_put_u32(skb, NPU_MEM_A_HOLDER_TGID, h->tgid) ||
+	    nla_put_u32(skb, NPU_MEM_A_HOLDER_DEVICE, h->device) ||
+	    (h->imported && nla_put_flag(skb, NPU_MEM_A_HOLDER_IMPORTED))) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/*
+ * The holders of @obj the caller may see, from the cursor in cb->args on:
+ * list ARG_HLIST - 1 (0 handles, 1 imports; ARG_HLIST 0: from the start),
+ * after the handle whose link_seq is ARG_HSEQ.  Each list is in link_seq
+ * order, so a holder that joins or leaves between two dump steps moves no
+ * other one across the cursor.  Called with @obj->lock held.
+ *
+ * Return: 0, or -EMSGSIZE with the cursor after the last holder put and
+ * *@progress set if there was one.
+ */
+static int npu_mem_nl_put_holders(struct sk_buff *skb, struct netlink_callback *cb,
+				  struct npu_mem_obj *obj, bool *progress)
+{
+	kuid_t uid = KUIDT_INIT(cb->args[NPU_MEM_NL_ARG_UID]);
+	bool admin = cb->args[NPU_MEM_NL_ARG_ADMIN];
+	struct list_head *lists[] = { &obj->handles, &obj->imports };
+	unsigned long pos = 0, after = 0;
+	struct npu_mem_handle *h;
+
+	lockdep_assert_held(&obj->lock);
+	if (cb->args[NPU_MEM_NL_ARG_HLIST]) {
+		pos = cb->args[NPU_MEM_NL_ARG_HLIST] - 1;
+		after = cb->args[NPU_MEM_NL_ARG_HSEQ];
+	}
+	*progress = false;
+	for (; pos < ARRAY_SIZE(lists); pos++, after = 0) {
+		list_for_each_entry(h, lists[pos], obj_node) {
+			if (h->link_seq <= after ||
+			    (!admin && !uid_eq(h->uid, uid)))
+				continue;
+			if (npu_mem_nl_put_holder(skb, h)) {
+				cb->args[NPU_MEM_NL_ARG_HLIST] = pos + 1;
+				cb->args[NPU_MEM_NL_ARG_HSEQ] = after;
+				return -EMSGSIZE;
+			}
+			after = h->link_seq;
+			*progress = true;
+		}
 	}
 	return 0;
 }
 
-/* The holders of @obj the caller may see.  Called with @obj->lock held. */
-static int npu_mem_nl_put_holders(struct sk_buff *skb, struct npu_mem_obj *obj,
-				  bool admin, kuid_t uid)
-{
-	lockdep_assert_held(&obj->lock);
-	return npu_mem_nl_put_holder_list(skb, &obj->handles, admin, uid) ?:
-	       npu_mem_nl_put_holder_list(skb, &obj->imports, admin, uid);
-}
-
-/* Report @obj if the caller may see it.  Return: 0 or -EMSGSIZE. */
+/*
+ * Report @obj if the caller may see it: all of it to CAP_SYS_ADMIN and to
+ * the allocator's user; to another user (who holds it) only what its own
+ * handles tell it.  If cb->args has a holder cursor, this message continues
+ * the object's holder list.  Holders come last: an object too big for a
+ * message of its own is sent in several, each ending where the holders that
+ * fitted end.
+ *
+ * Return: 0 (the cursor cleared), or -EMSGSIZE: either nothing was added
+ * (resume at the cursor as it was), or the message was sent as far as it
+ * fitted (resume at the new cursor).
+ */
 static int npu_mem_nl_fill_object(struct sk_buff *skb, struct netlink_callback *cb,
 				  struct npu_mem_obj *obj)
 {
 	kuid_t uid = KUIDT_INIT(cb->args[NPU_MEM_NL_ARG_UID]);
 	bool admin = cb->args[NPU_MEM_NL_ARG_ADMIN];
+	long hlist = cb->args[NPU_MEM_NL_ARG_HLIST];
+	long hseq = cb->args[NPU_MEM_NL_ARG_HSEQ];
+	bool alone = !skb->len, full, progress = false;
 	struct npu_mem_share *share;
 	bool whitelist = false;
 	u32 nr_pids = 0;
@@ -195,53 +246,71 @@ static int npu_mem_nl_fill_object(struct sk_buff *skb, struct netlink_callback *
 	int ret;
 
 	if (!npu_mem_obj_visible(obj, admin, uid))
-		return 0;
+		goto done;
+	full = admin || uid_eq(obj->owner.uid, uid);
+
+	spin_lock(&obj->lock);
+	share = obj->share;
+	if (share)
+		kref_get(&share->ref);
+	spin_unlock(&obj->lock);
+	if (share && full) {
+		mutex_lock(&share->lock);
+		whitelist = !share->no_validation;
+		nr_pids = share->nr_pids;
+		mutex_unlock(&share->lock);
+	}
 
 	hdr = npu_mem_nl_dump_put(skb, cb, NPU_MEM_CMD_GET_OBJECT);
 	if (!hdr)
-		return -EMSGSIZE;
+		goto err_put_share;
 	if (nla_put_u32(skb, NPU_MEM_A_OBJ_ID, obj->id) ||
 	    nla_put_u32(skb, NPU_MEM_A_OBJ_DEVICE, obj->dev->id) ||
 	    nla_put_u64_64bit(skb, NPU_MEM_A_OBJ_SIZE, obj->size,
 			      NPU_MEM_A_OBJ_PAD) ||
 	    nla_put_u32(skb, NPU_MEM_A_OBJ_PAGE_KIND, obj->page_kind) ||
-	    nla_put_u32(skb, NPU_MEM_A_OBJ_OWNER_TGID, obj->owner.tgid) ||
-	    nla_put_string(skb, NPU_MEM_A_OBJ_OWNER_COMM, obj->owner.comm) ||
-	    nla_put_u32(skb, NPU_MEM_A_OBJ_HOLDERS,
-			refcount_read(&obj->holders)) ||
-	    nla_put_u32(skb, NPU_MEM_A_OBJ_MAPPINGS, atomic_read(&obj->nr_maps)))
+	    (hlist && nla_put_flag(skb, NPU_MEM_A_OBJ_CONTINUED)) ||
+	    (share && nla_put_flag(skb, NPU_MEM_A_OBJ_EXPORTED)))
+		goto err_cancel;
+	if (full &&
+	    (nla_put_u32(skb, NPU_MEM_A_OBJ_OWNER_TGID, obj->owner.tgid) ||
+	     nla_put_string(skb, NPU_MEM_A_OBJ_OWNER_COMM, obj->owner.comm) ||
+	     nla_put_u32(skb, NPU_MEM_A_OBJ_HOLDERS,
+			 refcount_read(&obj->holders)) ||
+	     nla_put_u32(skb, NPU_MEM_A_OBJ_MAPPINGS,
+			 atomic_read(&obj->nr_maps))))
+		goto err_cancel;
+	if (share && full &&
+	    (nla_put_u8(skb, NPU_MEM_A_OBJ_WHITELIST, whitelist) ||
+	     nla_put_u32(skb, NPU_MEM_A_OBJ_WHITELIST_SIZE, nr_pids) ||
+	     (admin && nla_put_u64_64bit(skb, NPU_MEM_A_OBJ_SHAREABLE,
+					 share->value, NPU_MEM_A_OBJ_PAD))))
 		goto err_cancel;
 
 	spin_lock(&obj->lock);
-	ret = npu_mem_nl_put_holders(skb, obj, admin, uid);
-	share = obj->share;
-	if (share)
-		kref_get(&share->ref);
+	ret = npu_mem_nl_put_holders(skb, cb, obj, &progress);
 	spin_unlock(&obj->lock);
-	if (ret)
-		goto err_put_share;
-
-	if (share) {
-		mutex_lock(&share->lock);
-		whitelist = !share->no_validation;
-		nr_pids = share->nr_pids;
-		mutex_unlock(&share->lock);
-		if (nla_put_flag(skb, NPU_MEM_A_OBJ_EXPORTED) ||
-		    nla_put_u8(skb, NPU_MEM_A_OBJ_WHITELIST, whitelist) ||
-		    nla_put_u32(skb, NPU_MEM_A_OBJ_WHITELIST_SIZE, nr_pids) ||
-		    (admin && nla_put_u64_64bit(skb, NPU_MEM_A_OBJ_SHAREABLE,
-						share->value, NPU_MEM_A_OBJ_PAD)))
-			goto err_put_share;
-		npu_mem_share_put(share);
+	if (ret && !(alone && progress)) {
+		/* Start again, in a message of its own. */
+		cb->args[NPU_MEM_NL_ARG_HLIST] = hlist;
+		cb->args[NPU_MEM_NL_ARG_HSEQ] = hseq;
+		goto err_cancel;
 	}
+	if (share)
+		npu_mem_share_put(share);
 	genlmsg_end(skb, hdr);
+	if (ret)
+		return ret;
+done:
+	cb->args[NPU_MEM_NL_ARG_HLIST] = 0;
+	cb->args[NPU_MEM_NL_ARG_HSEQ] = 0;
 	return 0;
 
+err_cancel:
+	genlmsg_cancel(skb, hdr);
 err_put_share:
 	if (share)
 		npu_mem_share_put(share);
-err_cancel:
-	genlmsg_cancel(skb, hdr);
 	return -EMSGSIZE;
 }
 
@@ -253,11 +322,16 @@ static int npu_mem_nl_get_object_dump(struct sk_buff *skb,
 	int ret = 0;
 
 	while ((obj = npu_mem_obj_find(npu_mem_nl_sys, &id))) {
+		/* The object whose holders were cut short is gone. */
+		if (id != cb->args[NPU_MEM_NL_ARG_NEXT]) {
+			cb->args[NPU_MEM_NL_ARG_HLIST] = 0;
+			cb->args[NPU_MEM_NL_ARG_HSEQ] = 0;
+		}
 		ret = npu_mem_nl_fill_object(skb, cb, obj);
 		npu_mem_obj_put(obj);
 		if (ret)
 			break;
-		id++;
+		cb->args[NPU_MEM_NL_ARG_NEXT] = ++id;
 	}
 	cb->args[NPU_MEM_NL_ARG_NEXT] = id;
 	return npu_mem_nl_dump_end(skb, ret);
