@@ -22,12 +22,20 @@
  *
  * Events are built and multicast with GFP_KERNEL: npu_mem_nl_notify() must
  * not be called under a spinlock (might_sleep() checks it).  Nothing is built
- * when nobody listens.
+ * when nobody listens.  Every event sent has a sequence number; import-refused
+ * events, which any process can cause at will, are rate limited, and the
+ * next event sent says how many were withheld.
  */
 #include <linux/capability.h>
 #include <linux/cred.h>
+#include <linux/hash.h>
 #include <linux/ktime.h>
+#include <linux/minmax.h>
+#include <linux/module.h>
+#include <linux/moduleparam.h>
+#include <linux/mutex.h>
 #include <linux/netlink.h>
+#include <linux/ratelimit.h>
 #include <linux/sched.h>
 #include <net/genetlink.h>
 #include <net/net_namespace.h>
@@ -400,6 +408,52 @@ static int npu_mem_nl_get_proc_dump(struct sk_buff *skb,
 	return npu_mem_nl_dump_end(skb, ret);
 }
 
+/*
+ * import-refused events are rate limited (a guessing loop would flood every
+ * listener into ENOBUFS): at most refused_event_burst of them per
+ * refused_event_interval_ms, per user (uids hashed into buckets, so that one
+ * user's flood holds back few others).  0 ms: no limit.  Read at each event,
+ * so that a change applies at once.
+ */
+static unsigned int refused_event_burst = DEFAULT_RATELIMIT_BURST;
+module_param(refused_event_burst, uint, 0644);
+MODULE_PARM_DESC(refused_event_burst,
+		 "import-refused events sent per user and interval (default 10)");
+
+static unsigned int refused_event_interval_ms = 5000;
+module_param(refused_event_interval_ms, uint, 0644);
+MODULE_PARM_DESC(refused_event_interval_ms,
+		 "rate-limit interval of import-refused events in ms, at most a day (default 5000; 0: no limit)");
+
+#define NPU_MEM_NL_REFUSED_BITS		6
+#define NPU_MEM_NL_MAX_INTERVAL_MS	(24U * 3600 * 1000)
+
+/* Numbering and limiting events: one event at a time, in number order. */
+static DEFINE_MUTEX(npu_mem_nl_ev_lock);	/* protects the three below */
+static u64 npu_mem_nl_ev_seq;			/* last event number given */
+static u64 npu_mem_nl_ev_suppressed;		/* withheld since the last sent */
+static struct ratelimit_state npu_mem_nl_refused_rs[1 << NPU_MEM_NL_REFUSED_BITS];
+
+/* May this import-refused event go out?  Called with npu_mem_nl_ev_lock held. */
+static bool npu_mem_nl_refused_ok(const struct npu_mem_event *ev)
+{
+	u32 uid = ev->who ? __kuid_val(ev->who->uid) : 0;
+	struct ratelimit_state *rs;
+	unsigned int ms;
+	bool ok;
+
+	lockdep_assert_held(&npu_mem_nl_ev_lock);
+	rs = &npu_mem_nl_refused_rs[hash_32(uid, NPU_MEM_NL_REFUSED_BITS)];
+	ms = min(READ_ONCE(refused_event_interval_ms), NPU_MEM_NL_MAX_INTERVAL_MS);
+	/* 0 jiffies is "no limit" to __ratelimit(): keep 0 ms for that. */
+	WRITE_ONCE(rs->interval, ms ? max_t(int, msecs_to_jiffies(ms), 1) : 0);
+	WRITE_ONCE(rs->burst, min_t(unsigned int, READ_ONCE(refused_event_burst), INT_MAX));
+	ok = __ratelimit(rs);
+	/* We count what is withheld ourselves; never let it print. */
+	rs->missed = 0;
+	return ok;
+}
+
 /**
  * npu_mem_nl_notify - multicast an event to the "events" group
  * @sys: the machine it happened on (only the module's is reported)
@@ -407,10 +461,15 @@ static int npu_mem_nl_get_proc_dump(struct sk_buff *skb,
  *
  * May sleep.  Best effort, like every netlink notification: a listener whose
  * socket buffer is full misses events (and gets ENOBUFS on its next read).
+ * While the group has listeners, every event gets the next number, also one
+ * the rate limit withholds; the next event sent says how many were withheld
+ * before it.  Events are numbered and sent under one mutex, so they reach
+ * every listener in number order.
  */
 void npu_mem_nl_notify(struct npu_mem_sys *sys, const struct npu_mem_event *ev)
 {
 	struct sk_buff *skb;
+	u64 seq;
 	void *hdr;
 
 	might_sleep();
@@ -419,15 +478,26 @@ void npu_mem_nl_notify(struct npu_mem_sys *sys, const struct npu_mem_event *ev)
 				NPU_MEM_NL_MCGRP_EVENTS))
 		return;
 
+	mutex_lock(&npu_mem_nl_ev_lock);
+	seq = ++npu_mem_nl_ev_seq;
+	if (ev->type == NPU_MEM_EVENT_IMPORT_REFUSED && !npu_mem_nl_refused_ok(ev)) {
+		npu_mem_nl_ev_suppressed++;
+		goto out_unlock;
+	}
+
 	skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
 	if (!skb)
-		return;
+		goto out_unlock;
 	hdr = genlmsg_put(skb, 0, 0, &npu_mem_nl_family, 0, NPU_MEM_CMD_EVENT);
 	if (!hdr)
 		goto err_free;
 	if (nla_put_u32(skb, NPU_MEM_A_EV_TYPE, ev->type) ||
 	    nla_put_u64_64bit(skb, NPU_MEM_A_EV_TIME, ktime_get_real_ns(),
 			      NPU_MEM_A_EV_PAD) ||
+	    nla_put_u64_64bit(skb, NPU_MEM_A_EV_SEQ, seq, NPU_MEM_A_EV_PAD) ||
+	    (npu_mem_nl_ev_suppressed &&
+	     nla_put_u64_64bit(skb, NPU_MEM_A_EV_SUPPRESSED,
+			       npu_mem_nl_ev_suppressed, NPU_MEM_A_EV_PAD)) ||
 	    (ev->obj && nla_put_u32(skb, NPU_MEM_A_EV_OBJ, ev->obj)) ||
 	    nla_put_u32(skb, NPU_MEM_A_EV_DEVICE, ev->device) ||
 	    (ev->size && nla_put_u64_64bit(skb, NPU_MEM_A_EV_SIZE, ev->size,
@@ -442,10 +512,13 @@ void npu_mem_nl_notify(struct npu_mem_sys *sys, const struct npu_mem_event *ev)
 	genlmsg_end(skb, hdr);
 	genlmsg_multicast(&npu_mem_nl_family, skb, 0, NPU_MEM_NL_MCGRP_EVENTS,
 			  GFP_KERNEL);
-	return;
+	npu_mem_nl_ev_suppressed = 0;
+	goto out_unlock;
 
 err_free:
 	nlmsg_free(skb);
+out_unlock:
+	mutex_unlock(&npu_mem_nl_ev_lock);
 }
 
 static const struct genl_ops npu_mem_nl_ops[] = {
@@ -497,7 +570,10 @@ static struct genl_family npu_mem_nl_family __ro_after_init = {
 /* Report @sys through the family.  Return: 0 or -errno. */
 int npu_mem_nl_register(struct npu_mem_sys *sys)
 {
-	int ret;
+	int ret, i;
+
+	for (i = 0; i < ARRAY_SIZE(npu_mem_nl_refused_rs); i++)
+		ratelimit_state_init(&npu_mem_nl_refused_rs[i], 0, 0);
 
 	WRITE_ONCE(npu_mem_nl_sys, sys);
 	ret = genl_register_family(&npu_mem_nl_family);

@@ -17,7 +17,9 @@
  *
  * An object with more holders than one message holds comes in several
  * consecutive messages: the later ones have NPU_MEM_A_OBJ_CONTINUED and more
- * NPU_MEM_A_OBJ_HOLDER entries.
+ * NPU_MEM_A_OBJ_HOLDER entries.  Every event has NPU_MEM_A_EV_SEQ, so that a
+ * listener sees how many it missed (NPU_MEM_A_EV_SUPPRESSED of them withheld
+ * by the module's rate limit on import-refused events).
  */
 #ifndef _UAPI_NPU_MEM_NETLINK_H
 #define _UAPI_NPU_MEM_NETLINK_H
@@ -132,6 +134,8 @@ enum {
 	NPU_MEM_A_EV_REASON,		/* u32: enum npu_mem_refusal */
 	NPU_MEM_A_EV_PIDS,		/* u32: pids passed to SET_PIDS */
 	NPU_MEM_A_EV_SHAREABLE,		/* u64: the shareable value */
+	NPU_MEM_A_EV_SEQ,		/* u64: event number, +1 per event */
+	NPU_MEM_A_EV_SUPPRESSED,	/* u64: events withheld just before this one */
 
 	__NPU_MEM_A_EV_MAX,
 	NPU_MEM_A_EV_MAX = __NPU_MEM_A_EV_MAX - 1

@@ -683,7 +683,36 @@ static const char *const reason_names[] = {
 
 struct watch_state {
 	uint64_t seen, count;	/* count 0: no limit */
+	uint64_t seq;		/* the last event's number */
+	bool have_seq;		/* seq is set */
 };
+
+/*
+ * Say on stderr how many events came before this one (@tb) unseen: the
+ * module's rate limit held back "suppressed" of them, the rest were lost
+ * (this socket's buffer overflowed).
+ */
+static void watch_gap(struct watch_state *ws, struct nlattr **tb)
+{
+	uint64_t seq = get_u64(tb, NPU_MEM_A_EV_SEQ);
+	uint64_t sup = get_u64(tb, NPU_MEM_A_EV_SUPPRESSED), gap;
+
+	if (!has(tb, NPU_MEM_A_EV_SEQ))
+		return;
+	if (ws->have_seq && seq > ws->seq + 1) {
+		gap = seq - ws->seq - 1;
+		if (sup > gap)
+			sup = gap;
+		if (sup)
+			errmsg("%" PRIu64 " import-refused events suppressed by the module's "
+			       "rate limit (before event %" PRIu64 ")", sup, seq);
+		if (gap > sup)
+			errmsg("%" PRIu64 " events lost (before event %" PRIu64 ")",
+			       gap - sup, seq);
+	}
+	ws->seq = seq;
+	ws->have_seq = true;
+}
 
 static volatile sig_atomic_t stop_signal;
 
@@ -723,12 +752,17 @@ static void event_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 	if (ghdr->cmd != NPU_MEM_CMD_EVENT || (ws->count && ws->seen >= ws->count))
 		return;
 	ws->seen++;
+	watch_gap(ws, tb);
 	if (has(tb, NPU_MEM_A_EV_REASON))
 		reason = enum_name(reason_names, ARRAY_SIZE(reason_names),
 				   get_u32(tb, NPU_MEM_A_EV_REASON), rbuf, sizeof(rbuf));
 	open_json_object(NULL);
 	print_string(PRINT_ANY, "time", "%s", event_time(ns, ts, sizeof(ts)));
 	print_u64(PRINT_JSON, "time_ns", NULL, ns);
+	if (has(tb, NPU_MEM_A_EV_SEQ))
+		print_u64(PRINT_JSON, "seq", NULL, get_u64(tb, NPU_MEM_A_EV_SEQ));
+	if (has(tb, NPU_MEM_A_EV_SUPPRESSED))
+		print_u64(PRINT_JSON, "suppressed", NULL, get_u64(tb, NPU_MEM_A_EV_SUPPRESSED));
 	print_string(PRINT_ANY, "event", " %-14s",
 		     enum_name(event_names, ARRAY_SIZE(event_names),
 			       get_u32(tb, NPU_MEM_A_EV_TYPE), ebuf, sizeof(ebuf)));
@@ -928,7 +962,8 @@ static void usage(void)
 "Events: allocated, freed, exported, pids-set, imported, import-refused (with a\n"
 "reason: not-whitelisted, pid-reused, self-import, duplicate, dead-value),\n"
 "holder-died (the process exited with the handle), released (the last holder\n"
-"let go; the memory is back on its device).\n"
+"let go; the memory is back on its device).  watch says on stderr how many\n"
+"events it missed (held back by the module's rate limit, or lost).\n"
 "\n"
 "Exit status: 0 success, 1 the request failed, 2 bad usage.\n"
 "Do not screen-scrape the tables; use --json.\n", stdout);
