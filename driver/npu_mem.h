@@ -199,13 +199,14 @@ struct npu_mem_owner {
  * @pages: backend-private: the simulated backend's page list
  * @id: global id, the key in npu_mem_sys.objs; stays set after the erase
  * @owner: the allocating process
- * @lock: protects @share, @handles and @imports
+ * @lock: protects @share, @handles, @imports and @last_link
  * @share: the export record, set once by the exporter while it holds a
  *	holder; holds a reference on it that the last holder drops (clearing
  *	the pointer first)
  * @handles: the allocating struct npu_mem_handle (by @obj_node)
  * @imports: the importing ones; a list apart, so that an import or a free
  *	touches no other process's handle (a list neighbour)
+ * @last_link: last npu_mem_handle.link_seq given out (protected by @lock)
  * @nr_maps: live mappings (each is also a holder)
  */
 struct npu_mem_obj {
@@ -218,10 +219,11 @@ struct npu_mem_obj {
 	struct list_head pages;
 	u32 id;
 	struct npu_mem_owner owner;
-	spinlock_t lock;		/* protects share, handles, imports */
+	spinlock_t lock;		/* protects share, handles, imports, last_link */
 	struct npu_mem_share *share;
 	struct list_head handles;
 	struct list_head imports;
+	unsigned long last_link;
 	atomic_t nr_maps;
 };
 
@@ -288,6 +290,8 @@ struct npu_mem_share {
  * @uid: effective uid of that process (see struct npu_mem_owner)
  * @obj_node: entry in @obj's handles (or, imported, imports) list, under its
  *	lock; empty until the handle has become a holder
+ * @link_seq: when it joined that list (@obj's last_link then): the lists are
+ *	in this order, and a netlink dump resumes a list after a given value
  * @share_node: for an imported handle, entry in @share's importers list,
  *	under its lock
  */
@@ -300,6 +304,7 @@ struct npu_mem_handle {
 	pid_t tgid;
 	kuid_t uid;
 	struct list_head obj_node;
+	unsigned long link_seq;
 	struct list_head share_node;
 };
 

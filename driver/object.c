@@ -122,6 +122,7 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_find);
 void npu_mem_obj_link(struct npu_mem_obj *obj, struct npu_mem_handle *h)
 {
 	spin_lock(&obj->lock);
+	h->link_seq = ++obj->last_link;
 	list_add_tail(&h->obj_node, h->imported ? &obj->imports : &obj->handles);
 	spin_unlock(&obj->lock);
 }

@@ -11,7 +11,15 @@
  * GET_PROC show a caller without CAP_SYS_ADMIN only the objects and files of
  * processes running with its effective uid, and of an object's holders only
  * those; only CAP_SYS_ADMIN sees everything, and only CAP_SYS_ADMIN is ever
- * shown a shareable value.  Joining the "events" group needs CAP_SYS_ADMIN.
+ * shown a shareable value; of an object another user allocated it sees only
+ * id, device, size, page kind, the exported flag and its own holders.
+ * Joining the "events" group needs CAP_SYS_ADMIN.
+ *
+ * An object with more holders than one message holds comes in several
+ * consecutive messages: the later ones have NPU_MEM_A_OBJ_CONTINUED and more
+ * NPU_MEM_A_OBJ_HOLDER entries.  Every event has NPU_MEM_A_EV_SEQ, so that a
+ * listener sees how many it missed (NPU_MEM_A_EV_SUPPRESSED of them withheld
+ * by the module's rate limit on import-refused events).
  */
 #ifndef _UAPI_NPU_MEM_NETLINK_H
 #define _UAPI_NPU_MEM_NETLINK_H
@@ -92,6 +100,7 @@ enum {
 	NPU_MEM_A_OBJ_HOLDERS,		/* u32: holders (handles + mappings) */
 	NPU_MEM_A_OBJ_MAPPINGS,		/* u32: mappings */
 	NPU_MEM_A_OBJ_HOLDER,		/* nest, repeated: NPU_MEM_A_HOLDER_* */
+	NPU_MEM_A_OBJ_CONTINUED,	/* flag: more holders of the previous object */
 
 	__NPU_MEM_A_OBJ_MAX,
 	NPU_MEM_A_OBJ_MAX = __NPU_MEM_A_OBJ_MAX - 1
@@ -125,6 +134,8 @@ enum {
 	NPU_MEM_A_EV_REASON,		/* u32: enum npu_mem_refusal */
 	NPU_MEM_A_EV_PIDS,		/* u32: pids passed to SET_PIDS */
 	NPU_MEM_A_EV_SHAREABLE,		/* u64: the shareable value */
+	NPU_MEM_A_EV_SEQ,		/* u64: event number, +1 per event */
+	NPU_MEM_A_EV_SUPPRESSED,	/* u64: events withheld just before this one */
 
 	__NPU_MEM_A_EV_MAX,
 	NPU_MEM_A_EV_MAX = __NPU_MEM_A_EV_MAX - 1

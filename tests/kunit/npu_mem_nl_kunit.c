@@ -230,6 +230,52 @@ static void npu_mem_nl_visibility(struct kunit *test)
 	npu_mem_obj_unhold(obj);
 }
 
+/*
+ * Each holder list is in join order (link_seq), across frees and new
+ * imports: a GET_OBJECT dump resumes a list after a link_seq.
+ */
+static void npu_mem_nl_link_seq(struct kunit *test)
+{
+	struct npu_mem_ctx *a = nk_proc(test, 100, 1000);
+	struct npu_mem_ctx *b = nk_proc(test, 200, 1000);
+	struct npu_mem_ctx *c = nk_proc(test, 300, 1001);
+	struct npu_mem_handle *h, *ha;
+	struct npu_mem_obj *obj;
+	unsigned long last = 0;
+	u32 id_a, id_b, id_c;
+	pid_t order[2];
+	int n = 0;
+	u64 v;
+
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &id_a), 0);
+	obj = nk_obj(test, a, id_a);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_export(a, id_a,
+					     NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &v), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, &id_b), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(c, v, 1, &id_c), 0);
+	/* b leaves and comes back: it goes to the end, with a new number. */
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_free(b, id_b), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, &id_b), 0);
+
+	ha = npu_mem_htab_get(&a->handles, id_a);
+	KUNIT_ASSERT_NOT_NULL(test, ha);
+	KUNIT_EXPECT_EQ(test, ha->link_seq, 1UL);
+	spin_lock(&obj->lock);
+	list_for_each_entry(h, &obj->imports, obj_node) {
+		KUNIT_EXPECT_GT(test, h->link_seq, last);
+		last = h->link_seq;
+		if (n < 2)
+			order[n] = h->tgid;
+		n++;
+	}
+	spin_unlock(&obj->lock);
+	KUNIT_ASSERT_EQ(test, n, 2);
+	KUNIT_EXPECT_EQ(test, order[0], 300);
+	KUNIT_EXPECT_EQ(test, order[1], 200);
+	KUNIT_EXPECT_EQ(test, last, obj->last_link);
+	KUNIT_EXPECT_EQ(test, last, 4UL);
+}
+
 /* The device counters GET_DEVICE reports. */
 static void npu_mem_nl_device_counters(struct kunit *test)
 {
@@ -266,6 +312,7 @@ static struct kunit_case npu_mem_nl_cases[] = {
 	KUNIT_CASE(npu_mem_nl_refusal_reasons),
 	KUNIT_CASE(npu_mem_nl_registry),
 	KUNIT_CASE(npu_mem_nl_visibility),
+	KUNIT_CASE(npu_mem_nl_link_seq),
 	KUNIT_CASE(npu_mem_nl_device_counters),
 	{}
 };

@@ -142,10 +142,14 @@ static int error_handler(struct sockaddr_nl *nla, struct nlmsgerr *err, void *ar
 	return NL_STOP;
 }
 
+/* The end of a dump: it carries the dump's error, if it failed midway. */
 static int finish_handler(struct nl_msg *msg, void *arg)
 {
-	(void)msg;
+	struct nlmsghdr *nlh = nlmsg_hdr(msg);
+
 	*(int *)arg = 0;
+	if (nlmsg_datalen(nlh) >= (int)sizeof(int) && *(int *)nlmsg_data(nlh) < 0)
+		*(int *)arg = *(int *)nlmsg_data(nlh);
 	return NL_SKIP;
 }
 
@@ -313,24 +317,60 @@ static void for_each_holder(struct nlmsghdr *nlh,
 	}
 }
 
-struct holder_match {
-	uint32_t pid;
-	bool match;
+/*
+ * An object as the dump gives it: its first message, and the holders of
+ * that message and of the ones that continue it (NPU_MEM_A_OBJ_CONTINUED).
+ * It is printed when the next object starts, or the dump ends.
+ */
+struct object {
+	struct nlmsghdr *nlh;	/* copy of its first message; NULL: none */
+	uint32_t id;
+	struct holder *holders;
+	unsigned int n, cap;
+	bool oom;
+	const struct args *a;
 };
 
-static void holder_match(const struct holder *h, void *arg)
+static void holder_add(const struct holder *h, void *arg)
 {
-	struct holder_match *hm = arg;
+	struct object *o = arg;
 
-	hm->match |= h->tgid == hm->pid;
+	if (o->n == o->cap) {
+		unsigned int cap = o->cap ? 2 * o->cap : 16;
+		struct holder *v = realloc(o->holders, cap * sizeof(*v));
+
+		if (!v) {
+			o->oom = true;
+			return;
+		}
+		o->holders = v;
+		o->cap = cap;
+	}
+	o->holders[o->n++] = *h;
+}
+
+/* Does the object pass the filters objects --device and --pid? */
+static bool object_wanted(struct nlattr **tb, const struct object *o)
+{
+	const struct args *a = o->a;
+	unsigned int i;
+
+	if ((a->given & OPT_DEVICE) && get_u32(tb, NPU_MEM_A_OBJ_DEVICE) != a->device)
+		return false;
+	if (!(a->given & OPT_PID))
+		return true;
+	if (has(tb, NPU_MEM_A_OBJ_OWNER_TGID) && get_u32(tb, NPU_MEM_A_OBJ_OWNER_TGID) == a->pid)
+		return true;
+	for (i = 0; i < o->n; i++)
+		if (o->holders[i].tgid == a->pid)
+			return true;
+	return false;
 }
 
 /* Text: the tgid, "(i)" if imported, a comma between; JSON: an object. */
-static void holder_print(const struct holder *h, void *arg)
+static void holder_print(const struct holder *h, bool first)
 {
-	unsigned int *n = arg;
-
-	if ((*n)++)
+	if (!first)
 		print_fp(",");
 	open_json_object(NULL);
 	print_u32(PRINT_ANY, "tgid", "%u", h->tgid);
@@ -347,24 +387,13 @@ static const char *page_kind_name(uint32_t k)
 	return k < ARRAY_SIZE(page_kinds) ? page_kinds[k] : "?";
 }
 
-/* Does the object pass the filters objects --device and --pid? */
-static bool object_wanted(struct nlattr **tb, struct nlmsghdr *nlh, const struct args *a)
-{
-	struct holder_match hm = { .pid = a->pid };
-
-	if ((a->given & OPT_DEVICE) && get_u32(tb, NPU_MEM_A_OBJ_DEVICE) != a->device)
-		return false;
-	if (!(a->given & OPT_PID))
-		return true;
-	hm.match = get_u32(tb, NPU_MEM_A_OBJ_OWNER_TGID) == hm.pid;
-	for_each_holder(nlh, holder_match, &hm);
-	return hm.match;
-}
-
-/* The text column WHITELST: "-" (not exported), "off", or "N pids". */
+/*
+ * The text column WHITELST: "-" (not exported, or another user's object),
+ * "off", or "N pids".
+ */
 static const char *whitelist_text(struct nlattr **tb, char *buf, size_t len)
 {
-	if (!has(tb, NPU_MEM_A_OBJ_EXPORTED))
+	if (!has(tb, NPU_MEM_A_OBJ_EXPORTED) || !has(tb, NPU_MEM_A_OBJ_WHITELIST))
 		return "-";
 	if (!get_u8(tb, NPU_MEM_A_OBJ_WHITELIST))
 		return "off";
@@ -382,7 +411,7 @@ static void object_export(struct nlattr **tb)
 	print_string(PRINT_FP, NULL, " %-8s", exported ? "yes" : "no");
 	if (has(tb, NPU_MEM_A_OBJ_SHAREABLE))
 		print_0xhex(PRINT_JSON, "shareable", NULL, get_u64(tb, NPU_MEM_A_OBJ_SHAREABLE));
-	if (exported) {
+	if (exported && has(tb, NPU_MEM_A_OBJ_WHITELIST)) {
 		print_bool(PRINT_JSON, "whitelist", NULL, get_u8(tb, NPU_MEM_A_OBJ_WHITELIST));
 		print_u32(PRINT_JSON, "whitelist_size", NULL,
 			  get_u32(tb, NPU_MEM_A_OBJ_WHITELIST_SIZE));
@@ -390,28 +419,44 @@ static void object_export(struct nlattr **tb)
 	print_string(PRINT_FP, NULL, " %-8s", whitelist_text(tb, wl, sizeof(wl)));
 }
 
-static void object_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
+/*
+ * A u32 of an object that the module leaves out of another user's objects:
+ * "-" in the table, no member in JSON.
+ */
+static void print_obj_u32(struct nlattr **tb, int i, const char *key, const char *fmt,
+			  const char *dash)
 {
-	unsigned int holders = 0;
+	if (has(tb, i))
+		print_u32(PRINT_ANY, key, fmt, get_u32(tb, i));
+	else
+		print_string(PRINT_FP, NULL, dash, "-");
+}
 
-	if (!object_wanted(tb, nlh, arg))
-		return;
+static void object_row(struct nlattr **tb, const struct object *o)
+{
+	unsigned int i;
+
 	open_json_object(NULL);
 	print_u32(PRINT_ANY, "id", "%-6u", get_u32(tb, NPU_MEM_A_OBJ_ID));
 	print_u32(PRINT_ANY, "device", " %-4u", get_u32(tb, NPU_MEM_A_OBJ_DEVICE));
 	print_size(PRINT_ANY, "size", " %10s", get_u64(tb, NPU_MEM_A_OBJ_SIZE));
 	print_string(PRINT_ANY, "page_kind", " %-7s",
 		     page_kind_name(get_u32(tb, NPU_MEM_A_OBJ_PAGE_KIND)));
-	print_u32(PRINT_ANY, "owner_tgid", " %-7u", get_u32(tb, NPU_MEM_A_OBJ_OWNER_TGID));
-	print_string(PRINT_ANY, "owner_comm", " %-15s", get_str(tb, NPU_MEM_A_OBJ_OWNER_COMM));
+	print_obj_u32(tb, NPU_MEM_A_OBJ_OWNER_TGID, "owner_tgid", " %-7u", " %-7s");
+	if (has(tb, NPU_MEM_A_OBJ_OWNER_COMM))
+		print_string(PRINT_ANY, "owner_comm", " %-15s",
+			     get_str(tb, NPU_MEM_A_OBJ_OWNER_COMM));
+	else
+		print_string(PRINT_FP, NULL, " %-15s", "-");
 	object_export(tb);
-	print_u32(PRINT_ANY, "holders", " %4u", get_u32(tb, NPU_MEM_A_OBJ_HOLDERS));
-	print_u32(PRINT_ANY, "mappings", " %4u", get_u32(tb, NPU_MEM_A_OBJ_MAPPINGS));
+	print_obj_u32(tb, NPU_MEM_A_OBJ_HOLDERS, "holders", " %4u", " %4s");
+	print_obj_u32(tb, NPU_MEM_A_OBJ_MAPPINGS, "mappings", " %4u", " %4s");
 	print_fp("  ");
 	open_json_array("holder_list");
-	for_each_holder(nlh, holder_print, &holders);
+	for (i = 0; i < o->n; i++)
+		holder_print(&o->holders[i], !i);
 	close_json_array();
-	if (!holders)
+	if (!o->n)
 		print_fp("-");
 	if (has(tb, NPU_MEM_A_OBJ_SHAREABLE))
 		print_0xhex(PRINT_FP, NULL, "  0x%016" PRIx64, get_u64(tb, NPU_MEM_A_OBJ_SHAREABLE));
@@ -419,13 +464,61 @@ static void object_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 	print_nl();
 }
 
+/* Print the object gathered so far, if any and if wanted, and forget it. */
+static void object_flush(struct object *o)
+{
+	struct nlattr *tb[NPU_MEM_A_OBJ_MAX + 1] = { NULL };
+
+	if (!o->nlh)
+		return;
+	if (genlmsg_parse(o->nlh, 0, tb, NPU_MEM_A_OBJ_MAX, NULL) >= 0 &&
+	    object_wanted(tb, o))
+		object_row(tb, o);
+	free(o->nlh);
+	o->nlh = NULL;
+	o->n = 0;
+}
+
+/* A GET_OBJECT message: a new object, or more holders of the current one. */
+static void object_msg(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
+{
+	struct object *o = arg;
+	uint32_t id = get_u32(tb, NPU_MEM_A_OBJ_ID);
+
+	if (!o->nlh || !has(tb, NPU_MEM_A_OBJ_CONTINUED) || id != o->id) {
+		object_flush(o);
+		o->nlh = malloc(nlh->nlmsg_len);
+		if (!o->nlh) {
+			o->oom = true;
+			return;
+		}
+		memcpy(o->nlh, nlh, nlh->nlmsg_len);
+		o->id = id;
+	}
+	for_each_holder(nlh, holder_add, o);
+}
+
 static int cmd_objects(struct nm *nm, struct args *a)
 {
+	struct object o = { .a = a };
+	int ret;
+
 	print_fp("%-6s %-4s %10s %-7s %-7s %-15s %-8s %-8s %4s %4s  %s\n", "OBJECT",
 		 "DEV", "SIZE", "PAGES", "OWNER", "COMM", "EXPORTED", "WHITELST",
 		 "HOLD", "MAPS", "HOLDER TGIDS ((i): imported)  [SHAREABLE]");
-	return dump_list(nm, NPU_MEM_CMD_GET_OBJECT, NPU_MEM_A_OBJ_MAX, object_row, a,
-			 "cannot list objects");
+	open_json_array(NULL);
+	ret = nm_request(nm, NPU_MEM_CMD_GET_OBJECT, true, NPU_MEM_A_OBJ_MAX,
+			 object_msg, &o);
+	if (!ret)
+		object_flush(&o);
+	free(o.nlh);
+	free(o.holders);
+	if (!ret && o.oom)
+		ret = -ENOMEM;
+	if (ret)
+		return nm_fail("cannot list objects", ret);
+	close_json_array();
+	return 0;
 }
 
 /* ---- procs: the kernel reports open files; sum them per process */
@@ -590,7 +683,36 @@ static const char *const reason_names[] = {
 
 struct watch_state {
 	uint64_t seen, count;	/* count 0: no limit */
+	uint64_t seq;		/* the last event's number */
+	bool have_seq;		/* seq is set */
 };
+
+/*
+ * Say on stderr how many events came before this one (@tb) unseen: the
+ * module's rate limit held back "suppressed" of them, the rest were lost
+ * (this socket's buffer overflowed).
+ */
+static void watch_gap(struct watch_state *ws, struct nlattr **tb)
+{
+	uint64_t seq = get_u64(tb, NPU_MEM_A_EV_SEQ);
+	uint64_t sup = get_u64(tb, NPU_MEM_A_EV_SUPPRESSED), gap;
+
+	if (!has(tb, NPU_MEM_A_EV_SEQ))
+		return;
+	if (ws->have_seq && seq > ws->seq + 1) {
+		gap = seq - ws->seq - 1;
+		if (sup > gap)
+			sup = gap;
+		if (sup)
+			errmsg("%" PRIu64 " import-refused events suppressed by the module's "
+			       "rate limit (before event %" PRIu64 ")", sup, seq);
+		if (gap > sup)
+			errmsg("%" PRIu64 " events lost (before event %" PRIu64 ")",
+			       gap - sup, seq);
+	}
+	ws->seq = seq;
+	ws->have_seq = true;
+}
 
 static volatile sig_atomic_t stop_signal;
 
@@ -630,12 +752,17 @@ static void event_row(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 	if (ghdr->cmd != NPU_MEM_CMD_EVENT || (ws->count && ws->seen >= ws->count))
 		return;
 	ws->seen++;
+	watch_gap(ws, tb);
 	if (has(tb, NPU_MEM_A_EV_REASON))
 		reason = enum_name(reason_names, ARRAY_SIZE(reason_names),
 				   get_u32(tb, NPU_MEM_A_EV_REASON), rbuf, sizeof(rbuf));
 	open_json_object(NULL);
 	print_string(PRINT_ANY, "time", "%s", event_time(ns, ts, sizeof(ts)));
 	print_u64(PRINT_JSON, "time_ns", NULL, ns);
+	if (has(tb, NPU_MEM_A_EV_SEQ))
+		print_u64(PRINT_JSON, "seq", NULL, get_u64(tb, NPU_MEM_A_EV_SEQ));
+	if (has(tb, NPU_MEM_A_EV_SUPPRESSED))
+		print_u64(PRINT_JSON, "suppressed", NULL, get_u64(tb, NPU_MEM_A_EV_SUPPRESSED));
 	print_string(PRINT_ANY, "event", " %-14s",
 		     enum_name(event_names, ARRAY_SIZE(event_names),
 			       get_u32(tb, NPU_MEM_A_EV_TYPE), ebuf, sizeof(ebuf)));
@@ -829,12 +956,14 @@ static void usage(void)
 "\n"
 "Permissions: without CAP_SYS_ADMIN, objects and procs show only the objects\n"
 "and files of processes running with the caller's effective uid, holders of\n"
-"other users are left out, and shareable values are never shown.\n"
+"other users are left out, and shareable values are never shown; of another\n"
+"user's object only id, device, size, pages, exported and own holders.\n"
 "\n"
 "Events: allocated, freed, exported, pids-set, imported, import-refused (with a\n"
 "reason: not-whitelisted, pid-reused, self-import, duplicate, dead-value),\n"
 "holder-died (the process exited with the handle), released (the last holder\n"
-"let go; the memory is back on its device).\n"
+"let go; the memory is back on its device).  watch says on stderr how many\n"
+"events it missed (held back by the module's rate limit, or lost).\n"
 "\n"
 "Exit status: 0 success, 1 the request failed, 2 bad usage.\n"
 "Do not screen-scrape the tables; use --json.\n", stdout);
