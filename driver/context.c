@@ -268,7 +268,7 @@ int npu_mem_ctx_alloc(struct npu_mem_ctx *ctx, u32 device, u64 size, u32 page_ki
 
 err_unhold:
 	npu_mem_obj_unlink(h->obj, h);
-	npu_mem_obj_unhold(h->obj);
+	npu_mem_obj_abort(h->obj);
 err_free_handle:
 	npu_mem_handle_free(h);
 	return ret;

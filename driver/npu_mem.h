@@ -399,6 +399,7 @@ void npu_mem_obj_event(struct npu_mem_event *ev, u32 type,
 		       const struct npu_mem_owner *who);
 void npu_mem_obj_hold(struct npu_mem_obj *obj);
 void npu_mem_obj_unhold(struct npu_mem_obj *obj);
+void npu_mem_obj_abort(struct npu_mem_obj *obj);
 void npu_mem_obj_get(struct npu_mem_obj *obj);
 void npu_mem_obj_put(struct npu_mem_obj *obj);
 

@@ -210,18 +210,15 @@ void npu_mem_obj_hold(struct npu_mem_obj *obj)
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_hold);
 
 /*
- * Drop a holder.  The last one kills the shareable value (no new importer can
- * appear: imports take their holder with refcount_inc_not_zero()), gives the
- * memory back to the backend and the capacity to the device.
+ * The memory's last holder has gone: kill the shareable value, give the
+ * memory back to the backend and the capacity to the device, and tell the
+ * "events" group if @notify.
  */
-void npu_mem_obj_unhold(struct npu_mem_obj *obj)
+static void npu_mem_obj_release_memory(struct npu_mem_obj *obj, bool notify)
 {
 	struct npu_mem_dev *dev = obj->dev;
 	struct npu_mem_share *share;
 	struct npu_mem_event ev;
-
-	if (!refcount_dec_and_test(&obj->holders))
-		return;
 
 	npu_mem_obj_event(&ev, NPU_MEM_EVENT_RELEASED, obj, &obj->owner);
 	xa_erase(&obj->sys->objs, obj->id);
@@ -237,7 +234,29 @@ void npu_mem_obj_unhold(struct npu_mem_obj *obj)
 	dev->ops->free(dev, obj);
 	npu_mem_dev_unreserve(dev, obj->size);
 	atomic_dec(&dev->nr_objs);
-	npu_mem_nl_notify(obj->sys, &ev);
+	if (notify)
+		npu_mem_nl_notify(obj->sys, &ev);
 	npu_mem_obj_put(obj);
 }
+
+/*
+ * Drop a holder.  The last one kills the shareable value (no new importer can
+ * appear: imports take their holder with refcount_inc_not_zero()), gives the
+ * memory back to the backend and the capacity to the device.
+ */
+void npu_mem_obj_unhold(struct npu_mem_obj *obj)
+{
+	if (refcount_dec_and_test(&obj->holders))
+		npu_mem_obj_release_memory(obj, true);
+}
 EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_unhold);
+
+/*
+ * Undo npu_mem_obj_alloc() when the allocation fails after it: as the last
+ * holder's unhold, but with no event, as nobody was told of the object.
+ */
+void npu_mem_obj_abort(struct npu_mem_obj *obj)
+{
+	if (refcount_dec_and_test(&obj->holders))
+		npu_mem_obj_release_memory(obj, false);
+}
