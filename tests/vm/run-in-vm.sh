@@ -31,8 +31,11 @@ fi
 
 for t in "$@"; do
 	echo "=== $t"
+	t0=$(date +%s)
 	"$tests/$t"
 	st=$?
+	# Where a VM run's time goes (make check's budget).
+	echo "# $t took $(($(date +%s) - t0)) s"
 	# 1 is a test's own verdict (its "not ok" lines say why); anything else is a crash.
 	[ $st -gt 1 ] && echo "not ok - $t exited with status $st"
 	[ $st -ne 0 ] && rc=1
