@@ -4,8 +4,20 @@
 # program.  tests/run-all counts the results; this script only reports them.
 #
 #   npu-mem-vm-tests [TEST...]    run only the named userspace tests (e.g. test_device)
+#   npu-mem-vm-tests --reload P=V TEST...
+#                                 first load npu_mem.ko again with module parameter P=V
+#                                 (a VM boot fewer than vm-run --param)
 tests=/opt/npu_mem/tests
 rc=0
+
+if [ "$1" = --reload ]; then
+	echo "# npu_mem.ko again, with $2"
+	if ! rmmod npu_mem || ! insmod /lib/npu_mem/npu_mem.ko "$2" $(cat /modparams); then
+		echo "not ok - reload npu_mem.ko with $2"
+		exit 1
+	fi
+	shift 2
+fi
 
 if [ $# -eq 0 ]; then
 	echo "=== kunit"
