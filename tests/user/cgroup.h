@@ -19,6 +19,18 @@
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
 
+/* Read @path into @buf (a string, "" on error); 0 or -1. */
+static inline int cgroup_read(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
+
+	if (fd >= 0)
+		close(fd);
+	buf[n < 0 ? 0 : n] = '\0';
+	return n < 0 ? -1 : 0;
+}
+
 /* Write @s to @path; 0 or -1 with errno set. */
 static inline int cgroup_write(const char *path, const char *s)
 {
@@ -61,17 +73,11 @@ static inline int cgroup_enter(const char *path, pid_t pid)
 /* memory.current of @path in bytes, or UINT64_MAX. */
 static inline uint64_t cgroup_memory_current(const char *path)
 {
-	char file[256], buf[32] = "";
-	FILE *f;
+	char file[256], buf[32];
 
 	snprintf(file, sizeof(file), "%s/memory.current", path);
-	f = fopen(file, "re");
-	if (!f)
-		return UINT64_MAX;
-	if (!fgets(buf, sizeof(buf), f))
-		buf[0] = '\0';
-	fclose(f);
-	return buf[0] ? strtoull(buf, NULL, 10) : UINT64_MAX;
+	return cgroup_read(file, buf, sizeof(buf)) || !buf[0] ? UINT64_MAX :
+	       strtoull(buf, NULL, 10);
 }
 
 /* Leave @path (back to the root) and remove it. */

@@ -14,16 +14,10 @@
 
 #include "harness.h"
 #include "npu.h"
+#include "npu_tool.h"
 
 #define SZ (2 * MIB)
 #define OUT_MAX 65536
-
-static const char *npu_mem_bin(void)
-{
-	const char *b = getenv("NPU_MEM_BIN");
-
-	return b ? b : "/opt/npu_mem/bin/npu-mem";
-}
 
 struct watcher {
 	pid_t pid;

@@ -19,6 +19,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 
+#include "cgroup.h"
 #include "harness.h"
 #include "npu.h"
 
@@ -32,27 +33,6 @@
 static char cg[64];
 static int mounted;
 
-static int read_str(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
-
-	if (fd >= 0)
-		close(fd);
-	buf[n < 0 ? 0 : n] = '\0';
-	return n < 0 ? -1 : 0;
-}
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : write(fd, s, strlen(s));
-
-	if (fd >= 0)
-		close(fd);
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 /* The "slab" line of @cg's memory.stat, in bytes, or FAIL. */
 static uint64_t cg_slab(void)
 {
@@ -61,7 +41,7 @@ static uint64_t cg_slab(void)
 	const char *p;
 
 	snprintf(path, sizeof(path), "%s/memory.stat", cg);
-	if (read_str(path, buf, sizeof(buf)))
+	if (cgroup_read(path, buf, sizeof(buf)))
 		return FAIL;
 	for (p = buf; p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL)
 		if (!strncmp(p, "slab ", 5))
@@ -84,10 +64,10 @@ static const char *cg_setup(void)
 			return "cannot mount cgroup2";
 		mounted = 1;
 	}
-	read_str(CG_ROOT "/cgroup.controllers", buf, sizeof(buf));
+	cgroup_read(CG_ROOT "/cgroup.controllers", buf, sizeof(buf));
 	if (!strstr(buf, "memory"))
 		return "no memory controller";
-	if (write_str(CG_ROOT "/cgroup.subtree_control", "+memory"))
+	if (cgroup_write(CG_ROOT "/cgroup.subtree_control", "+memory"))
 		return "cannot enable +memory in the root cgroup";
 	snprintf(cg, sizeof(cg), CG_ROOT "/npu_kmem.%d", getpid());
 	if (mkdir(cg, 0755))
@@ -141,7 +121,7 @@ static void worker(int cmd, int reply)
 	snprintf(pid, sizeof(pid), "%d", getpid());
 	snprintf(procs, sizeof(procs), "%s/cgroup.procs", cg);
 	if (setrlimit(RLIMIT_NOFILE, &rl) || dup2(0, 2 * NFILES + 32) < 0 ||
-	    write_str(procs, pid))
+	    cgroup_write(procs, pid))
 		put64(reply, FAIL);
 	else
 		put64(reply, 0);

@@ -22,6 +22,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "cgroup.h"
 #include "harness.h"
 #include "npu.h"
 
@@ -39,35 +40,12 @@ static int mounted;
 
 /* ---- cgroup files */
 
-static int read_str(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : read(fd, buf, size - 1);
-
-	if (fd >= 0)
-		close(fd);
-	buf[n < 0 ? 0 : n] = '\0';
-	return n < 0 ? -1 : 0;
-}
-
-static int write_str(const char *path, const char *s)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n = fd < 0 ? -1 : write(fd, s, strlen(s));
-	int e = errno;
-
-	if (fd >= 0)
-		close(fd);
-	errno = e;
-	return n == (ssize_t)strlen(s) ? 0 : -1;
-}
-
 static int cg_write(const char *cg, const char *file, const char *s)
 {
 	char path[128];
 
 	snprintf(path, sizeof(path), "%s/%s", cg, file);
-	return write_str(path, s);
+	return cgroup_write(path, s);
 }
 
 /* Is @word one of the space-separated words of @list? */
@@ -87,7 +65,7 @@ static uint64_t cg_current(const char *cg)
 	char path[128], buf[32];
 
 	snprintf(path, sizeof(path), "%s/memory.current", cg);
-	return read_str(path, buf, sizeof(buf)) || !buf[0] ? FAIL : strtoull(buf, NULL, 10);
+	return cgroup_read(path, buf, sizeof(buf)) || !buf[0] ? FAIL : strtoull(buf, NULL, 10);
 }
 
 /* The count of @event in @cg's memory.events, or FAIL. */
@@ -97,7 +75,7 @@ static uint64_t cg_event(const char *cg, const char *event)
 	size_t n = strlen(event);
 
 	snprintf(path, sizeof(path), "%s/memory.events", cg);
-	if (read_str(path, buf, sizeof(buf)))
+	if (cgroup_read(path, buf, sizeof(buf)))
 		return FAIL;
 	for (char *p = strtok(buf, "\n"); p; p = strtok(NULL, "\n"))
 		if (!strncmp(p, event, n) && p[n] == ' ')
@@ -166,10 +144,10 @@ static const char *cg_setup(void)
 		}
 		mounted = 1;
 	}
-	read_str(CG_ROOT "/cgroup.controllers", buf, sizeof(buf));
+	cgroup_read(CG_ROOT "/cgroup.controllers", buf, sizeof(buf));
 	if (!has_word(buf, "memory"))
 		return "no memory controller in " CG_ROOT "/cgroup.controllers";
-	if (write_str(CG_ROOT "/cgroup.subtree_control", "+memory")) {
+	if (cgroup_write(CG_ROOT "/cgroup.subtree_control", "+memory")) {
 		snprintf(why, sizeof(why), "cannot enable +memory in the root cgroup: %s",
 			 strerror(errno));
 		return why;
@@ -183,9 +161,9 @@ static int cg_remove(const char *cg)
 	char path[128], buf[1024];
 
 	snprintf(path, sizeof(path), "%s/cgroup.procs", cg);
-	read_str(path, buf, sizeof(buf));
+	cgroup_read(path, buf, sizeof(buf));
 	for (char *p = strtok(buf, "\n"); p; p = strtok(NULL, "\n"))
-		write_str(CG_ROOT "/cgroup.procs", p);
+		cgroup_write(CG_ROOT "/cgroup.procs", p);
 	return rmdir(cg);
 }
 
@@ -349,9 +327,9 @@ FIXTURE_SETUP(memcg)
 	char buf[32];
 
 	signal(SIGPIPE, SIG_IGN);	/* a dead worker is an error from call(), not our death */
-	if (!read_str(RESERVE_PARAM, buf, sizeof(buf)))
+	if (!cgroup_read(RESERVE_PARAM, buf, sizeof(buf)))
 		reserve = strtoull(buf, NULL, 10) * MIB;
-	if (!read_str(DEVICES_PARAM, buf, sizeof(buf)))
+	if (!cgroup_read(DEVICES_PARAM, buf, sizeof(buf)))
 		devices = strtoul(buf, NULL, 10);
 	printf("# zero_reserve_mb: %llu (bounds allow that much per cgroup and device)\n",
 	       (unsigned long long)(reserve / MIB));
@@ -466,7 +444,7 @@ TEST_F(memcg, reserve_is_given_back_under_memory_pressure)
 	cg_wait_le(cg_a, a0 + reserve + SLACK);
 
 	a1 = cg_settle(cg_a);
-	EXPECT_EQ(0, write_str("/proc/sys/vm/drop_caches", "2")) TH_LOG("drop_caches runs the shrinkers");
+	EXPECT_EQ(0, cgroup_write("/proc/sys/vm/drop_caches", "2")) TH_LOG("drop_caches runs the shrinkers");
 	a2 = cg_wait_le(cg_a, a1 - reserve + SLACK);
 	check_delta("6. A's reserve is given back under memory pressure", cg_a, a1, a2,
 		    -res - slack, -res + slack);

@@ -23,19 +23,13 @@
 
 #include "harness.h"
 #include "npu.h"
+#include "npu_tool.h"
 
 #define SZ_X (2 * MIB)
 #define SZ_Y (4 * MIB)
 #define SZ_Z (2 * MIB)
 #define UNPRIV_UID 1000
 #define OUT_MAX (256 * 1024)
-
-static const char *npu_mem_bin(void)
-{
-	const char *b = getenv("NPU_MEM_BIN");
-
-	return b ? b : "/opt/npu_mem/bin/npu-mem";
-}
 
 /* Fork npu-mem with @argv (NULL-terminated, argv[0] excluded). */
 static pid_t spawn(const char *const *argv, int *out_fd, int *err_fd)
@@ -129,18 +123,6 @@ static int reap_timeout(pid_t pid, int timeout_ms)
 	kill(pid, SIGKILL);
 	reap(pid);
 	return -1;
-}
-
-/* Occurrences of @needle in @s. */
-static int count_occ(const char *s, const char *needle)
-{
-	int n = 0;
-
-	while (s && (s = strstr(s, needle))) {
-		n++;
-		s++;
-	}
-	return n;
 }
 
 /* Number of lines of @out containing @needle. */

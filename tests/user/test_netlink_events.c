@@ -25,6 +25,7 @@
 
 #include "harness.h"
 #include "npu.h"
+#include "npu_tool.h"
 
 #define NREFUSE 10000
 #define BURST 10
@@ -32,28 +33,6 @@
 #define SZ (2 * MIB)
 #define OUT_MAX (4 * 1024 * 1024)
 #define PARAMS "/sys/module/npu_mem/parameters/"
-
-static const char *npu_mem_bin(void)
-{
-	const char *b = getenv("NPU_MEM_BIN");
-
-	return b ? b : "/opt/npu_mem/bin/npu-mem";
-}
-
-/* Become uid 1000 with the device node's group (it may still open the node). */
-static int drop_privileges(void)
-{
-	struct stat st;
-	gid_t g;
-
-	if (stat("/dev/" NPU_MEM_DEVICE_NAME, &st))
-		return -1;
-	g = st.st_gid;
-	if (setgroups(1, &g) || setresgid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID) ||
-	    setresuid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID))
-		return -1;
-	return 0;
-}
 
 static long read_param(const char *name)
 {
@@ -100,7 +79,7 @@ static pid_t refuse(uint64_t value, int n, bool unpriv, int *refused)
 	pid = fork();
 	if (pid == 0) {
 		close(p[0]);
-		fd = unpriv && drop_privileges() ? -1 : npu_open();
+		fd = unpriv && npu_drop_to_user(UNPRIV_UID) ? -1 : npu_open();
 		for (int i = 0; fd >= 0 && i < n; i++)
 			count += npu_import(fd, value, 0, &h, NULL) && errno == EACCES;
 		if (write(p[1], &count, sizeof(count)) != sizeof(count))

@@ -23,37 +23,13 @@
 
 #include "harness.h"
 #include "npu.h"
+#include "npu_tool.h"
 
 #define NHOLD 2000
 #define NKILL 600		/* importers killed while dumps run */
 #define SZ (2 * MIB)
 #define UNPRIV_UID 1000
 #define OUT_MAX (4 * 1024 * 1024)
-
-static const char *npu_mem_bin(void)
-{
-	const char *b = getenv("NPU_MEM_BIN");
-
-	return b ? b : "/opt/npu_mem/bin/npu-mem";
-}
-
-/*
- * Become uid 1000, keeping the device node's group so that it may still
- * open the node (whatever its mode: 0666, or 0660 with a group).
- */
-static int drop_privileges(void)
-{
-	struct stat st;
-	gid_t g;
-
-	if (stat("/dev/" NPU_MEM_DEVICE_NAME, &st))
-		return -1;
-	g = st.st_gid;
-	if (setgroups(1, &g) || setresgid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID) ||
-	    setresuid(UNPRIV_UID, UNPRIV_UID, UNPRIV_UID))
-		return -1;
-	return 0;
-}
 
 /* Run npu-mem (as uid 1000 if @unpriv) with stdout into @out: its exit status. */
 static int run(char *out, bool unpriv, const char *a1, const char *a2, const char *a3,
@@ -70,7 +46,7 @@ static int run(char *out, bool unpriv, const char *a1, const char *a2, const cha
 	if (pid == 0) {
 		dup2(o[1], 1);
 		close(o[0]);
-		if (unpriv && drop_privileges())
+		if (unpriv && npu_drop_to_user(UNPRIV_UID))
 			_exit(126);
 		execl(npu_mem_bin(), "npu-mem", a1, a2, a3, a4, (char *)NULL);
 		_exit(127);
@@ -81,18 +57,6 @@ static int run(char *out, bool unpriv, const char *a1, const char *a2, const cha
 	out[n] = '\0';
 	close(o[0]);
 	return reap(pid);
-}
-
-/* Occurrences of @needle in @s. */
-static int count_occ(const char *s, const char *needle)
-{
-	int n = 0;
-
-	while ((s = strstr(s, needle))) {
-		n++;
-		s++;
-	}
-	return n;
 }
 
 /* Does @line have "key":@v? */
@@ -170,7 +134,7 @@ static void importer(int fd_parent, uint64_t value, int device, int ack, int rel
 	int fd;
 
 	close(fd_parent);
-	if (drop_privileges())
+	if (npu_drop_to_user(UNPRIV_UID))
 		r = -1000 - errno;
 	fd = r ? -1 : npu_open();
 	if (!r && fd < 0)

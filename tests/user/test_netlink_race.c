@@ -18,6 +18,7 @@
 
 #include "harness.h"
 #include "npu.h"
+#include "npu_tool.h"
 
 /* Both take several dump messages (libnl reads 16 KiB at a time). */
 #define NOBJ 128
@@ -26,13 +27,6 @@
 #define SZ (2 * MIB)
 #define ROUNDS 15
 #define OUT_MAX (512 * 1024)
-
-static const char *npu_mem_bin(void)
-{
-	const char *b = getenv("NPU_MEM_BIN");
-
-	return b ? b : "/opt/npu_mem/bin/npu-mem";
-}
 
 /* Run npu-mem @a1 @a2 with stdout into @out; return its exit status. */
 static int run(char *out, const char *a1, const char *a2, const char *a3)
@@ -57,18 +51,6 @@ static int run(char *out, const char *a1, const char *a2, const char *a3)
 	out[n] = '\0';
 	close(o[0]);
 	return reap(pid);
-}
-
-/* Occurrences of @needle in @s. */
-static int count_occ(const char *s, const char *needle)
-{
-	int n = 0;
-
-	while ((s = strstr(s, needle))) {
-		n++;
-		s++;
-	}
-	return n;
 }
 
 /* Import, map, unmap, free the values; allocate and free; until killed. */
