@@ -72,7 +72,9 @@ struct vm_area_struct;
  * can give them (large orders neither retry nor warn: the system heap's
  * policy), zeroed and charged to the allocating process's memory cgroup.
  */
-#define NPU_MEM_CHUNK_ORDER	(21 - PAGE_SHIFT)
+#define NPU_MEM_CHUNK_SHIFT	21
+#define NPU_MEM_CHUNK_SIZE	(1UL << NPU_MEM_CHUNK_SHIFT)
+#define NPU_MEM_CHUNK_ORDER	(NPU_MEM_CHUNK_SHIFT - PAGE_SHIFT)
 #define NPU_MEM_HOST_GFP	(GFP_USER | __GFP_ZERO | __GFP_ACCOUNT)
 #define NPU_MEM_HOST_GFP_HIGH	(NPU_MEM_HOST_GFP | __GFP_COMP | __GFP_NORETRY | \
 				 __GFP_NOWARN)
@@ -85,7 +87,12 @@ struct vm_area_struct;
  *	(the device's capacity has already been reserved); 0 or -errno, and on
  *	error nothing is left allocated
  * @free: release what @alloc gave @obj
- * @map: map all of @obj into @vma (whose size is @obj->size); 0 or -errno
+ * @pfn: the page frame backing byte @off (page aligned, below @obj->size) of
+ *	@obj, and in *@contig the bytes from @off to the end of the physically
+ *	contiguous chunk holding it.  A chunk is naturally aligned, in the
+ *	object and in physical memory, so a PMD (PUD) may map it whole when it
+ *	is 2 MiB (1 GiB) or more.  Called from page faults, while @obj's memory
+ *	is held.
  *
  * The simulated backend uses host pages; a real HBM backend would hand out
  * device physical ranges instead.
@@ -93,7 +100,7 @@ struct vm_area_struct;
 struct npu_mem_backend_ops {
 	int (*alloc)(struct npu_mem_dev *dev, struct npu_mem_obj *obj);
 	void (*free)(struct npu_mem_dev *dev, struct npu_mem_obj *obj);
-	int (*map)(struct npu_mem_obj *obj, struct vm_area_struct *vma);
+	unsigned long (*pfn)(struct npu_mem_obj *obj, u64 off, u64 *contig);
 };
 
 /**
@@ -196,7 +203,10 @@ struct npu_mem_owner {
  * @dev: the device the memory is on
  * @size: bytes
  * @page_kind: NPU_MEM_PAGE_*
- * @pages: backend-private: the simulated backend's page list
+ * @pages: backend-private: the host backend's chunks, in order
+ * @windows: backend-private: the host backend's chunk at the start of each
+ *	2 MiB window of the object
+ * @pmd_bytes: bytes of the backing in chunks a PMD can map (netlink)
  * @id: global id, the key in npu_mem_sys.objs; stays set after the erase
  * @owner: the allocating process
  * @lock: protects @share, @handles, @imports and @last_link
@@ -217,6 +227,8 @@ struct npu_mem_obj {
 	u64 size;
 	u32 page_kind;
 	struct list_head pages;
+	struct page **windows;
+	u64 pmd_bytes;
 	u32 id;
 	struct npu_mem_owner owner;
 	spinlock_t lock;		/* protects share, handles, imports, last_link */
@@ -470,6 +482,9 @@ u64 npu_mem_handle_mmap_offset(u32 handle);
 
 /* mmap.c */
 int npu_mem_ctx_mmap(struct npu_mem_ctx *ctx, struct vm_area_struct *vma);
+unsigned long npu_mem_get_unmapped_area(struct file *file, unsigned long addr,
+					unsigned long len, unsigned long pgoff,
+					unsigned long flags);
 
 /* npu_mem_main.c */
 extern unsigned int npu_mem_guess_budget;

@@ -378,6 +378,9 @@ static const struct file_operations npu_mem_fops = {
 	.unlocked_ioctl = npu_mem_ioctl,
 	.compat_ioctl = compat_ptr_ioctl,
 	.mmap = npu_mem_mmap,
+#ifdef CONFIG_TRANSPARENT_HUGEPAGE
+	.get_unmapped_area = npu_mem_get_unmapped_area,
+#endif
 };
 
 static struct miscdevice npu_mem_misc = {

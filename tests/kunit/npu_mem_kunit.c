@@ -30,7 +30,6 @@
 /* Backend wrapper: counts calls, fails on demand. */
 static struct {
 	int fail_alloc;		/* next alloc returns this error if non-zero */
-	int fail_map;
 	int allocs;
 	int frees;
 } kt_be;
@@ -53,15 +52,15 @@ static void kt_be_free(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
 	npu_mem_host_backend.free(dev, obj);
 }
 
-static int kt_be_map(struct npu_mem_obj *obj, struct vm_area_struct *vma)
+static unsigned long kt_be_pfn(struct npu_mem_obj *obj, u64 off, u64 *contig)
 {
-	return kt_be.fail_map ?: npu_mem_host_backend.map(obj, vma);
+	return npu_mem_host_backend.pfn(obj, off, contig);
 }
 
 static const struct npu_mem_backend_ops kt_backend = {
 	.alloc = kt_be_alloc,
 	.free = kt_be_free,
-	.map = kt_be_map,
+	.pfn = kt_be_pfn,
 };
 
 struct kt_fixture {
@@ -837,9 +836,58 @@ static void npu_mem_backend_dead_context_alloc(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
 }
 
+/*
+ * What page faults rely on: every chunk of the host backend sits at an
+ * offset that is a multiple of its size, and .pfn finds, for every page of
+ * the object, its page frame and the bytes left in its chunk.  On a machine
+ * with a 64 KiB granularity, so that sizes mix 2 MiB and smaller chunks.
+ */
+static void npu_mem_backend_pfn_finds_every_page(struct kunit *test)
+{
+	static const u64 sizes[] = { SZ_64K, 3 * SZ_64K, KT_2M + SZ_64K,
+				     2 * KT_2M, 3 * KT_2M + 5 * SZ_64K };
+	const struct npu_mem_backend_ops *ops = &npu_mem_host_backend;
+	struct npu_mem_sys *sys;
+	struct npu_mem_obj *obj;
+	u64 start, len, off, contig, pmd;
+	struct page *page;
+	unsigned long pfn;
+	int i, bad;
+
+	sys = npu_mem_sys_create(1, KT_DEV_SIZE, SZ_64K, 0, ops);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(sys));
+	for (i = 0; i < ARRAY_SIZE(sizes); i++) {
+		obj = kt_obj_create(sys, 0, sizes[i], NPU_MEM_PAGE_NORMAL);
+		KUNIT_ASSERT_FALSE(test, IS_ERR(obj));
+		start = 0;
+		pmd = 0;
+		bad = 0;
+		list_for_each_entry(page, &obj->pages, lru) {
+			len = PAGE_SIZE << compound_order(page);
+			KUNIT_EXPECT_TRUE_MSG(test, IS_ALIGNED(start, len),
+					      "chunk of %llu bytes at %llu", len, start);
+			if (len == KT_2M)
+				pmd += len;
+			for (off = start; off < start + len; off += PAGE_SIZE) {
+				pfn = ops->pfn(obj, off, &contig);
+				bad += pfn != page_to_pfn(page) + ((off - start) >> PAGE_SHIFT) ||
+				       contig != start + len - off;
+			}
+			start += len;
+		}
+		KUNIT_EXPECT_EQ_MSG(test, bad, 0, "size %llu", sizes[i]);
+		KUNIT_EXPECT_EQ(test, start, sizes[i]);
+		KUNIT_EXPECT_EQ(test, obj->pmd_bytes, pmd);
+		KUNIT_EXPECT_EQ(test, obj->pmd_bytes, round_down(sizes[i], KT_2M));
+		npu_mem_obj_unhold(obj);
+	}
+	npu_mem_sys_destroy(sys);
+}
+
 static struct kunit_case npu_mem_backend_cases[] = {
 	KUNIT_CASE(npu_mem_backend_alloc_failure),
 	KUNIT_CASE(npu_mem_backend_dead_context_alloc),
+	KUNIT_CASE(npu_mem_backend_pfn_finds_every_page),
 	{}
 };
 

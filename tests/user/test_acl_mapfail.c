@@ -1,18 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * A failed aclrtMapMem leaves no hole in its reservation.  The kernel's page
+ * A failed aclrtMapMem leaves no hole in its reservation.  The kernel's
  * allocations while mapping are failed one at a time (fail-nth: the Nth
- * should_fail() of this thread fails; fail_page_alloc counts every order and
- * GFP_KERNEL), so somewhere in the sweep the driver's mmap handler gets ENOMEM
- * from remap_pfn_range() after MAP_FIXED removed the placeholder, as under
- * memcg pressure.  After each failure /proc/self/maps must show the
- * placeholder over the range; then an unrelated mmap cannot land in the
+ * should_fail() of this thread fails; failslab and fail_page_alloc count
+ * every slab and page allocation), so somewhere in the sweep mmap() fails
+ * with ENOMEM after MAP_FIXED removed the placeholder, as under memcg
+ * pressure: the VMA, the maple tree's nodes (the driver itself maps lazily
+ * and allocates nothing there).  After each failure /proc/self/maps must show
+ * the placeholder over the range; then an unrelated mmap cannot land in the
  * reservation, and releasing it unmaps only the library's own ranges.
- * Needs root, CONFIG_FAULT_INJECTION_DEBUG_FS and CONFIG_FAIL_PAGE_ALLOC.
- *
- * The handle is 4 MiB, two 2 MiB chunks, so no remap_pfn_range() covers the
- * whole VMA: when one that does fails, 6.12's own error path warns in
- * untrack_pfn() (VM_PAT set, no PTEs left to read the pfn from).
+ * Needs root, CONFIG_FAULT_INJECTION_DEBUG_FS, CONFIG_FAILSLAB and
+ * CONFIG_FAIL_PAGE_ALLOC.
  */
 #include <fcntl.h>
 #include <stdio.h>
@@ -24,6 +22,7 @@
 #define G (2 * MIB)
 #define SZ (2 * G)	/* the handle and each reservation */
 #define FPA "/sys/kernel/debug/fail_page_alloc/"
+#define FSL "/sys/kernel/debug/failslab/"
 
 static int put(const char *path, const char *val)
 {
@@ -40,11 +39,12 @@ static int put(const char *path, const char *val)
 	return ret;
 }
 
-/* fail_page_alloc settings: what the sweep needs, and the boot defaults. */
-static int fail_page_alloc(bool on)
+/* failslab and fail_page_alloc settings: what the sweep needs, and the boot defaults. */
+static int fault_attrs(bool on)
 {
 	return put(FPA "min-order", on ? "0" : "1") || put(FPA "ignore-gfp-wait", on ? "N" : "Y") ||
-	       put(FPA "ignore-gfp-highmem", on ? "N" : "Y") || put(FPA "verbose", on ? "0" : "2");
+	       put(FPA "ignore-gfp-highmem", on ? "N" : "Y") || put(FPA "verbose", on ? "0" : "2") ||
+	       put(FSL "ignore-gfp-wait", on ? "N" : "Y") || put(FSL "verbose", on ? "0" : "2");
 }
 
 /* This thread's fail-nth (kept open: opening it later would allocate). */
@@ -151,8 +151,8 @@ TEST(a_failed_map_leaves_no_hole)
 	EXPECT_ACL_OK(aclrtGetMemInfo(ACL_HBM_MEM, &f0, &t)) TH_LOG("GetMemInfo");
 	ASSERT_ACL_OK(aclrtMallocPhysical(&h, SZ, &prop, 0)) TH_LOG("MallocPhysical 4 MiB");
 	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
-	EXPECT_TRUE(nth_fd >= 0 && !fail_page_alloc(true))
-		TH_LOG("fail-nth and fail_page_alloc are there");
+	EXPECT_TRUE(nth_fd >= 0 && !fault_attrs(true))
+		TH_LOG("fail-nth, failslab and fail_page_alloc are there");
 
 	for (n = 1; n <= 64 && nth_fd >= 0; n++) {
 		if (aclrtReserveMemAddress(&va, SZ, 0, NULL, 0))
@@ -186,7 +186,7 @@ TEST(a_failed_map_leaves_no_hole)
 		}
 	}
 	printf("# %u of %u allocations failed the map, %u after the placeholder was gone\n", fails, n - 1, late);
-	fail_page_alloc(false);
+	fault_attrs(false);
 	/*
 	 * Sometimes no allocation that fail-nth reaches fails the map, and the
 	 * sweep ends with MapMem succeeding every time (seen on 6.1, where the
@@ -195,7 +195,7 @@ TEST(a_failed_map_leaves_no_hole)
 	 * placeholder.
 	 */
 	if (!fails && nth_fd >= 0 && _metadata->exit_code == KSFT_PASS)	/* SKIP hides a FAIL */
-		SKIP(return, "no injected page-allocation failure reaches aclrtMapMem on this kernel");
+		SKIP(return, "no injected allocation failure reaches aclrtMapMem on this kernel");
 	EXPECT_LT(0, late)
 		TH_LOG("some injected failure failed MapMem after MAP_FIXED removed the placeholder");
 	EXPECT_EQ(0, holes)
