@@ -9,7 +9,7 @@
  * not.  Targets are tracked here, never asserted.
  *
  *   npu-mem-bench [--quick] [SECTION...]
- *   sections: latency share firsttouch scaling concurrency (default: all)
+ *   sections: latency share firsttouch mapping scaling concurrency (default: all)
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -493,6 +493,183 @@ static void bench_firsttouch(void)
 	close(fd);
 }
 
+/* ---- 3b. mmap cost, page tables and first touch of big mappings ---- */
+
+enum map_peer { MAP_NPU, MAP_DMABUF, MAP_HUGETLB, MAP_PEERS };
+static const char *const map_peer_name[] = { "npu_mem", "dma-buf heap", "hugetlb memfd" };
+
+struct map_figures {
+	double mmap_ns, first_ns, again_ns;	/* mmap; mmap + first write; memset after */
+	long pte_kb;				/* VmPTE growth, mmap + first write */
+	int ok;
+};
+
+static long vm_pte_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPTE: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC), ok;
+
+	if (fd < 0)
+		return -1;
+	ok = write(fd, val, strlen(val)) == (ssize_t)strlen(val);
+	close(fd);
+	return ok ? 0 : -1;
+}
+
+/*
+ * In a process of its own (its page tables are the mapping's only): make the
+ * peer's object of @size untimed, then time mmap(NULL) of it, the first write
+ * of every byte, and a memset of the now mapped memory.
+ */
+static void map_child(enum map_peer peer, uint64_t size, int out)
+{
+	struct map_figures f = { 0 };
+	uint64_t off = 0;
+	long pte0;
+	double t0;
+	int fd = -1;
+	void *va;
+
+	switch (peer) {
+	case MAP_NPU: {
+		uint32_t h;
+
+		fd = npu_open();
+		if (fd < 0 || alloc_kind(fd, 0, size, NPU_MEM_PAGE_HUGE, &h, &off))
+			goto out;
+		break;
+	}
+	case MAP_DMABUF: {
+		struct dma_heap_allocation_data d = {
+			.len = size, .fd_flags = O_RDWR | O_CLOEXEC,
+		};
+		int heap = open("/dev/dma_heap/system", O_RDONLY | O_CLOEXEC);
+
+		if (heap < 0 || ioctl(heap, DMA_HEAP_IOCTL_ALLOC, &d))
+			goto out;
+		fd = d.fd;
+		break;
+	}
+	case MAP_HUGETLB:
+		fd = memfd_create("bench", MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB);
+		if (fd < 0 || ftruncate(fd, size))
+			goto out;
+		break;
+	default:
+		goto out;
+	}
+	pte0 = vm_pte_kb();
+	t0 = now_ns();
+	va = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, off);
+	f.mmap_ns = now_ns() - t0;
+	if (va == MAP_FAILED)
+		goto out;
+	memset(va, 0x5a, size);
+	f.first_ns = now_ns() - t0;
+	f.pte_kb = vm_pte_kb() - pte0;
+	t0 = now_ns();
+	memset(va, 0xa5, size);
+	f.again_ns = now_ns() - t0;
+	f.ok = 1;
+out:
+	if (write(out, &f, sizeof(f)) != sizeof(f))
+		_exit(1);
+	_exit(0);
+}
+
+static struct map_figures map_measure(enum map_peer peer, uint64_t size)
+{
+	struct map_figures f = { 0 };
+	char pages[32];
+	int p[2];
+	pid_t c;
+
+	/* hugetlb: a pool of exactly the pages the memfd needs, for this run only. */
+	snprintf(pages, sizeof(pages), "%llu", (unsigned long long)(size / (2 * MIB)));
+	if (peer == MAP_HUGETLB && write_file("/proc/sys/vm/nr_hugepages", pages))
+		return f;
+	if (pipe(p))
+		die("pipe");
+	c = fork();
+	if (c == 0)
+		map_child(peer, size, p[1]);
+	if (read(p[0], &f, sizeof(f)) != sizeof(f))
+		f.ok = 0;
+	reap(c);
+	close(p[0]);
+	close(p[1]);
+	if (peer == MAP_HUGETLB)
+		write_file("/proc/sys/vm/nr_hugepages", "0");
+	return f;
+}
+
+static void bench_mapping(void)
+{
+	static const uint64_t sizes[] = { GIB, 4 * GIB };
+	static const uint64_t quick_sizes[] = { 256 * MIB, GIB };
+
+	printf("\n[mapping] mmap of a whole object, its first write and a memset after it,"
+	       " in a fresh process\n");
+	for (unsigned int s = 0; s < 2; s++) {
+		uint64_t size = quick ? quick_sizes[s] : sizes[s];
+		double gib = (double)size / GIB;
+		struct map_figures f[MAP_PEERS];
+		char m[128];
+
+		for (int p = MAP_NPU; p < MAP_PEERS; p++)
+			f[p] = map_measure(p, size);
+		if (!f[MAP_NPU].ok) {
+			printf("  npu_mem: could not map %llu MiB\n", (unsigned long long)(size / MIB));
+			continue;
+		}
+		for (int p = MAP_NPU; p < MAP_PEERS; p++) {
+			const struct map_figures *n = &f[MAP_NPU], *x = &f[p];
+			int npu = p == MAP_NPU;
+
+			if (!x->ok) {
+				printf("  %s: could not map %llu MiB\n", map_peer_name[p],
+				       (unsigned long long)(size / MIB));
+				continue;
+			}
+			snprintf(m, sizeof(m), "map %llu MiB: mmap, %s",
+				 (unsigned long long)(size / MIB), map_peer_name[p]);
+			report("mapping", m, x->mmap_ns / 1e3, "us", npu ? NULL : "npu_mem speedup",
+			       x->mmap_ns / n->mmap_ns);
+			snprintf(m, sizeof(m), "map %llu MiB: page tables per GiB, %s",
+				 (unsigned long long)(size / MIB), map_peer_name[p]);
+			report("mapping", m, x->pte_kb / gib, "KiB", NULL, 0);
+			snprintf(m, sizeof(m), "map %llu MiB: mmap+first write, %s",
+				 (unsigned long long)(size / MIB), map_peer_name[p]);
+			report("mapping", m, x->first_ns / 1e6, "ms", npu ? NULL : "npu_mem speedup",
+			       x->first_ns / n->first_ns);
+			snprintf(m, sizeof(m), "map %llu MiB: memset after / mmap+first write, %s",
+				 (unsigned long long)(size / MIB), map_peer_name[p]);
+			report("mapping", m, x->again_ns / x->first_ns, "ratio", NULL, 0);
+		}
+		if (f[MAP_HUGETLB].ok) {
+			/* The page-table goal against hugetlb, as one figure (<= 0: met). */
+			snprintf(m, sizeof(m), "map %llu MiB: page tables per GiB, npu_mem - hugetlb memfd",
+				 (unsigned long long)(size / MIB));
+			report("mapping", m, (f[MAP_NPU].pte_kb - f[MAP_HUGETLB].pte_kb) / gib, "KiB",
+			       NULL, 0);
+		}
+	}
+}
+
 /* ---- 4. import latency against the number of live shareable values ---- */
 
 static long slab_kb(void)
@@ -693,6 +870,7 @@ int main(int argc, char **argv)
 		{ "latency", bench_latency },
 		{ "share", bench_share },
 		{ "firsttouch", bench_firsttouch },
+		{ "mapping", bench_mapping },
 		{ "scaling", bench_scaling },
 		{ "concurrency", bench_concurrency },
 	};
@@ -717,7 +895,7 @@ int main(int argc, char **argv)
 		}
 	}
 	if (!any) {
-		fprintf(stderr, "usage: npu-mem-bench [--quick] [latency|share|firsttouch|scaling|concurrency]...\n");
+		fprintf(stderr, "usage: npu-mem-bench [--quick] [latency|share|firsttouch|mapping|scaling|concurrency]...\n");
 		return 2;
 	}
 	return 0;

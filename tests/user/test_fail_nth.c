@@ -44,12 +44,7 @@
 #define SZ		(2 * MIB)
 /* Past the zero reserve (zero_reserve_mb, 64 MiB by default). */
 #define SZ_BIG		(72 * MIB)
-/*
- * What the mmap calls map: two chunks, so that each remap_pfn_range() covers
- * part of the VMA.  One over a whole VMA that fails (here: its page table's
- * split lock cannot be allocated) WARNs inside the kernel's own error path on
- * 6.1 and 6.12 (untrack_pfn(); README, "Limitations"), whatever the driver.
- */
+/* What the mmap calls map: two chunks (mmap maps nothing itself; faults do). */
 #define SZ_MAP		(4 * MIB)
 #define MAX_NTH		2000
 #define MAX_DEVS	8
