@@ -101,6 +101,7 @@ enum {
 	NPU_MEM_A_OBJ_MAPPINGS,		/* u32: mappings */
 	NPU_MEM_A_OBJ_HOLDER,		/* nest, repeated: NPU_MEM_A_HOLDER_* */
 	NPU_MEM_A_OBJ_CONTINUED,	/* flag: more holders of the previous object */
+	NPU_MEM_A_OBJ_PMD_BYTES,	/* u64: bytes in 2 MiB chunks (one PMD each) */
 
 	__NPU_MEM_A_OBJ_MAX,
 	NPU_MEM_A_OBJ_MAX = __NPU_MEM_A_OBJ_MAX - 1

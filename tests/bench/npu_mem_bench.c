@@ -15,6 +15,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/dma-heap.h>
+#include <linux/memfd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -495,7 +496,7 @@ static void bench_firsttouch(void)
 
 /* ---- 3b. mmap cost, page tables and first touch of big mappings ---- */
 
-enum map_peer { MAP_NPU, MAP_DMABUF, MAP_HUGETLB, MAP_PEERS };
+enum map_peer { MP_NPU, MP_DMABUF, MP_HUGETLB, MP_PEERS };
 static const char *const map_peer_name[] = { "npu_mem", "dma-buf heap", "hugetlb memfd" };
 
 struct map_figures {
@@ -545,7 +546,7 @@ static void map_child(enum map_peer peer, uint64_t size, int out)
 	void *va;
 
 	switch (peer) {
-	case MAP_NPU: {
+	case MP_NPU: {
 		uint32_t h;
 
 		fd = npu_open();
@@ -553,7 +554,7 @@ static void map_child(enum map_peer peer, uint64_t size, int out)
 			goto out;
 		break;
 	}
-	case MAP_DMABUF: {
+	case MP_DMABUF: {
 		struct dma_heap_allocation_data d = {
 			.len = size, .fd_flags = O_RDWR | O_CLOEXEC,
 		};
@@ -564,7 +565,7 @@ static void map_child(enum map_peer peer, uint64_t size, int out)
 		fd = d.fd;
 		break;
 	}
-	case MAP_HUGETLB:
+	case MP_HUGETLB:
 		fd = memfd_create("bench", MFD_CLOEXEC | MFD_HUGETLB | MFD_HUGE_2MB);
 		if (fd < 0 || ftruncate(fd, size))
 			goto out;
@@ -600,7 +601,7 @@ static struct map_figures map_measure(enum map_peer peer, uint64_t size)
 
 	/* hugetlb: a pool of exactly the pages the memfd needs, for this run only. */
 	snprintf(pages, sizeof(pages), "%llu", (unsigned long long)(size / (2 * MIB)));
-	if (peer == MAP_HUGETLB && write_file("/proc/sys/vm/nr_hugepages", pages))
+	if (peer == MP_HUGETLB && write_file("/proc/sys/vm/nr_hugepages", pages))
 		return f;
 	if (pipe(p))
 		die("pipe");
@@ -612,7 +613,7 @@ static struct map_figures map_measure(enum map_peer peer, uint64_t size)
 	reap(c);
 	close(p[0]);
 	close(p[1]);
-	if (peer == MAP_HUGETLB)
+	if (peer == MP_HUGETLB)
 		write_file("/proc/sys/vm/nr_hugepages", "0");
 	return f;
 }
@@ -627,18 +628,18 @@ static void bench_mapping(void)
 	for (unsigned int s = 0; s < 2; s++) {
 		uint64_t size = quick ? quick_sizes[s] : sizes[s];
 		double gib = (double)size / GIB;
-		struct map_figures f[MAP_PEERS];
+		struct map_figures f[MP_PEERS];
 		char m[128];
 
-		for (int p = MAP_NPU; p < MAP_PEERS; p++)
+		for (int p = MP_NPU; p < MP_PEERS; p++)
 			f[p] = map_measure(p, size);
-		if (!f[MAP_NPU].ok) {
+		if (!f[MP_NPU].ok) {
 			printf("  npu_mem: could not map %llu MiB\n", (unsigned long long)(size / MIB));
 			continue;
 		}
-		for (int p = MAP_NPU; p < MAP_PEERS; p++) {
-			const struct map_figures *n = &f[MAP_NPU], *x = &f[p];
-			int npu = p == MAP_NPU;
+		for (int p = MP_NPU; p < MP_PEERS; p++) {
+			const struct map_figures *n = &f[MP_NPU], *x = &f[p];
+			int npu = p == MP_NPU;
 
 			if (!x->ok) {
 				printf("  %s: could not map %llu MiB\n", map_peer_name[p],
@@ -660,11 +661,11 @@ static void bench_mapping(void)
 				 (unsigned long long)(size / MIB), map_peer_name[p]);
 			report("mapping", m, x->again_ns / x->first_ns, "ratio", NULL, 0);
 		}
-		if (f[MAP_HUGETLB].ok) {
+		if (f[MP_HUGETLB].ok) {
 			/* The page-table goal against hugetlb, as one figure (<= 0: met). */
 			snprintf(m, sizeof(m), "map %llu MiB: page tables per GiB, npu_mem - hugetlb memfd",
 				 (unsigned long long)(size / MIB));
-			report("mapping", m, (f[MAP_NPU].pte_kb - f[MAP_HUGETLB].pte_kb) / gib, "KiB",
+			report("mapping", m, (f[MP_NPU].pte_kb - f[MP_HUGETLB].pte_kb) / gib, "KiB",
 			       NULL, 0);
 		}
 	}

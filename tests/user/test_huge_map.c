@@ -21,6 +21,7 @@
 
 #include "harness.h"
 #include "npu.h"
+#include "npu_tool.h"
 
 #define SZ		(64 * MIB)
 #define WIN		(2 * MIB)
@@ -96,6 +97,31 @@ static int untouched_check(const char *va, size_t size)
 	return 1;
 }
 
+/* Does `npu-mem --json objects` list an object of @size with @pmd_bytes in 2 MiB chunks? */
+static int listed_with_backing(uint64_t size, uint64_t pmd_bytes)
+{
+	static char out[1 << 16];
+	char cmd[256], needle[128];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s --json objects", npu_mem_bin());
+	p = popen(cmd, "r");
+	if (!p)
+		return 0;
+	n = fread(out, 1, sizeof(out) - 1, p);
+	out[n] = '\0';
+	if (pclose(p))
+		return 0;
+	snprintf(needle, sizeof(needle), "\"size\":%llu,\"page_kind\":\"huge\",\"pmd_bytes\":%llu,",
+		 (unsigned long long)size, (unsigned long long)pmd_bytes);
+	if (!strstr(out, needle)) {
+		printf("# not in npu-mem's objects: %s\n", needle);
+		return 0;
+	}
+	return 1;
+}
+
 FIXTURE(huge) {
 	int fd;
 	uint32_t h;
@@ -149,6 +175,12 @@ TEST_F(huge, lazy_mapping_faults_once_per_2mib)
 	/* Touched again: no fault at all. */
 	EXPECT_EQ(0, touch_all(va, SZ));
 	EXPECT_EQ(0, munmap(va, SZ));
+}
+
+/* npu-mem shows the backing: all of a fresh object is in 2 MiB chunks. */
+TEST_F(huge, backing_is_listed)
+{
+	EXPECT_TRUE(listed_with_backing(SZ, SZ));
 }
 
 /* mmap(NULL) puts a mapping of 2 MiB or more at a 2 MiB boundary. */
@@ -280,6 +312,7 @@ TEST(mixed_chunks_map_right)
 		char *a, *b;
 
 		ASSERT_EQ(0, npu_alloc(fd, 0, sizes[i], &h, &off));
+		EXPECT_TRUE(listed_with_backing(sizes[i], sizes[i] / WIN * WIN));
 		a = map_at_skew(fd, off, sizes[i], 0, PROT_READ | PROT_WRITE);
 		b = map_at_skew(fd, off, sizes[i], info.granularity, PROT_READ);
 		ASSERT_NE(NULL, a);

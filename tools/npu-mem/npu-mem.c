@@ -442,6 +442,7 @@ static void object_row(struct nlattr **tb, const struct object *o)
 	print_size(PRINT_ANY, "size", " %10s", get_u64(tb, NPU_MEM_A_OBJ_SIZE));
 	print_string(PRINT_ANY, "page_kind", " %-7s",
 		     page_kind_name(get_u32(tb, NPU_MEM_A_OBJ_PAGE_KIND)));
+	print_size(PRINT_ANY, "pmd_bytes", " %8s", get_u64(tb, NPU_MEM_A_OBJ_PMD_BYTES));
 	print_obj_u32(tb, NPU_MEM_A_OBJ_OWNER_TGID, "owner_tgid", " %-7u", " %-7s");
 	if (has(tb, NPU_MEM_A_OBJ_OWNER_COMM))
 		print_string(PRINT_ANY, "owner_comm", " %-15s",
@@ -503,8 +504,8 @@ static int cmd_objects(struct nm *nm, struct args *a)
 	struct object o = { .a = a };
 	int ret;
 
-	print_fp("%-6s %-4s %10s %-7s %-7s %-15s %-8s %-8s %4s %4s  %s\n", "OBJECT",
-		 "DEV", "SIZE", "PAGES", "OWNER", "COMM", "EXPORTED", "WHITELST",
+	print_fp("%-6s %-4s %10s %-7s %8s %-7s %-15s %-8s %-8s %4s %4s  %s\n", "OBJECT",
+		 "DEV", "SIZE", "PAGES", "IN-2M", "OWNER", "COMM", "EXPORTED", "WHITELST",
 		 "HOLD", "MAPS", "HOLDER TGIDS ((i): imported)  [SHAREABLE]");
 	open_json_array(NULL);
 	ret = nm_request(nm, NPU_MEM_CMD_GET_OBJECT, true, NPU_MEM_A_OBJ_MAX,
