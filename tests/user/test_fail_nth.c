@@ -2,8 +2,9 @@
 /*
  * Systematic fault injection: every entry point, each of its failure points.
  *
- * For each call (open, every ioctl, mmap, munmap of the last holder, close of
- * a file holding handles, every netlink command) this writes N = 1, 2, 3, ...
+ * For each call (open, every ioctl, mmap, the first touch of a mapping,
+ * munmap of the last holder, close of a file holding handles, every netlink
+ * command) this writes N = 1, 2, 3, ...
  * to /proc/thread-self/fail-nth right before the call, so that the N-th
  * fault-injection site the calling thread reaches (failslab, fail_page_alloc)
  * fails, and reads it back right after: 0 means the fault was injected, a
@@ -729,6 +730,36 @@ static void a_munmap(struct env *e, int r)
 		munmap(e->va, SZ);
 }
 
+/*
+ * The first touch of a mapping: its page faults allocate page tables, of
+ * order 0, which this call alone lets fail_page_alloc fail (a failed one is
+ * retried by the fault handler, and must not kill the process or change
+ * anything).
+ */
+static int p_touch(struct env *e)
+{
+	if (p_handle(e))
+		return -1;
+	e->va = npu_map(e->fd, e->off, SZ);
+	if (!e->va)
+		return -1;
+	return dbg_write("/sys/kernel/debug/fail_page_alloc/min-order", "0");
+}
+
+static int c_touch(struct env *e)
+{
+	for (size_t i = 0; i < SZ; i += 4096)
+		((volatile char *)e->va)[i] = 1;
+	return 0;
+}
+
+static void a_touch(struct env *e, int r)
+{
+	dbg_write("/sys/kernel/debug/fail_page_alloc/min-order", "1");
+	munmap(e->va, SZ);
+	a_free_handle(e, r);
+}
+
 /* close() of a file holding an exported, a plain and an imported handle. */
 static int p_close(struct env *e)
 {
@@ -799,6 +830,7 @@ static const struct fcall calls[] = {
 	CALL("mmap (allocated)", p_mmap, c_mmap, a_mmap, MMAP_ERRS),
 	CALL("mmap (imported)", p_mmap, c_mmap, a_mmap, MMAP_ERRS, .flags = 1),
 	CALL("munmap (last holder)", p_munmap, c_munmap, a_munmap, ENM),
+	CALL("first touch (page faults)", p_touch, c_touch, a_touch, ENM),
 	CALL("close (file with handles)", p_close, c_close, close_fd2, ENM),
 	CALL("netlink GET_INFO", p_netlink, c_netlink, a_netlink, NL_ERRS,
 	     .cmd = NPU_MEM_CMD_GET_INFO),

@@ -146,16 +146,17 @@ FIXTURE_TEARDOWN(huge)
 /* mmap does no page-table work; the first touch faults once per 2 MiB. */
 TEST_F(huge, lazy_mapping_faults_once_per_2mib)
 {
-	long pte0, pte1, pte2, flt0, faults;
+	long pte0, pte1, pte2, faults;
 	char *va;
 
+	/*
+	 * (Not the faults around mmap: the program's own text may fault in
+	 * then.  No fault before the touch shows in the touch's count.)
+	 */
 	pte0 = vm_pte_kb();
-	flt0 = minflt();
 	va = map_at_skew(self->fd, self->off, SZ, 0, PROT_READ | PROT_WRITE);
-	faults = minflt() - flt0;
 	ASSERT_NE(NULL, va);
 	pte1 = vm_pte_kb();
-	EXPECT_EQ(0, faults) TH_LOG("mmap faulted");
 	/* The reservation itself may need a table or two; not one per 2 MiB. */
 	EXPECT_GE(pte0 + 8, pte1) TH_LOG("VmPTE %ld -> %ld kB at mmap", pte0, pte1);
 
