@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
 # Build (or find in the cache) a test kernel from Debian's linux-source-SERIES.
 #
-#   scripts/build-test-kernel.sh [debug|perf] [6.12|6.1]
+#   scripts/build-test-kernel.sh [debug|perf|coverage] [6.12|6.1]
 #
 # debug (the default): tests/vm/kernel.config: KUnit plus the debug options that catch
 #   our kind of bug (KASAN, lockdep, kmemleak, ...); every test runs on it.
 # perf: the same with tests/vm/kernel-perf.config on top, which turns the debug options
 #   off again, for benchmarks.
+# coverage: tests/vm/kernel-coverage.config on top: GCOV_KERNEL, for npu_mem.ko built with
+#   GCOV_PROFILE (make coverage); keeps fault injection, drops the slow sanitizers.
 # SERIES (default 6.12): the Debian source package linux-source-SERIES.  Where an option
 #   is spelt differently or has other dependencies in a series, tests/vm/kernel-SERIES.config
 #   (applied after kernel.config, before the perf overlay) says so explicitly.
@@ -31,8 +33,8 @@ if [ -f "$NPU_TOP/tests/vm/kernel-$series.config" ]; then
 fi
 case $variant in
 debug) ;;
-perf) fragments+=("$NPU_TOP/tests/vm/kernel-perf.config") ;;
-*) die "unknown kernel variant '$variant' (debug or perf)" ;;
+perf|coverage) fragments+=("$NPU_TOP/tests/vm/kernel-$variant.config") ;;
+*) die "unknown kernel variant '$variant' (debug, perf or coverage)" ;;
 esac
 src_pkg=linux-source-$series
 
