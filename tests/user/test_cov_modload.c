@@ -1,0 +1,216 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Loading npu_mem.ko: module parameters out of range are refused with EINVAL
+ * (and the limits themselves load), and a load whose N-th allocation fails
+ * (fail-nth, N = 1, 2, ... until a load reaches no N-th site; see
+ * test_fail_nth.c) fails with ENOMEM and leaves no module behind, or succeeds.
+ * Each init error path then runs once; the VM fails the run on a splat, and
+ * kmemleak reports what a failed init leaked.
+ *
+ * Runs in the test VM as root: it unloads npu_mem.ko and loads it from
+ * /lib/npu_mem/npu_mem.ko with vm-run's parameters (/modparams) plus the ones
+ * under test, and leaves it loaded with vm-run's parameters.  Elsewhere it skips.
+ */
+#define _GNU_SOURCE
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+
+#include "harness.h"
+#include "npu.h"
+
+#define KO		"/lib/npu_mem/npu_mem.ko"
+#define MODPARAMS	"/modparams"
+#define MAX_NTH		5000
+
+/* vm-run's parameters, one line each in /modparams, as one string; NULL if none. */
+static char *base_params(void)
+{
+	static char buf[1024];
+	size_t n;
+	FILE *f = fopen(MODPARAMS, "re");
+
+	if (!f)
+		return NULL;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (size_t i = 0; i < n; i++)
+		if (buf[i] == '\n')
+			buf[i] = ' ';
+	return buf;
+}
+
+static bool loaded(void)
+{
+	return access("/sys/module/npu_mem", F_OK) == 0;
+}
+
+static int unload(void)
+{
+	return syscall(SYS_delete_module, "npu_mem", O_NONBLOCK);
+}
+
+/* finit_module() with vm-run's parameters and @extra after them (later ones win). */
+static int load(const char *extra)
+{
+	char params[1280];
+	int fd = open(KO, O_RDONLY | O_CLOEXEC), r, e;
+
+	if (fd < 0)
+		return -1;
+	snprintf(params, sizeof(params), "%s %s", base_params(), extra);
+	r = syscall(SYS_finit_module, fd, params, 0);
+	e = errno;
+	close(fd);
+	errno = e;
+	return r;
+}
+
+/* The module as loaded works: a device answers, memory comes and goes. */
+static void check_works(struct __test_metadata *_metadata)
+{
+	uint64_t before = npu_dev_free(0);
+	int fd = npu_open();
+	uint32_t h = 0;
+
+	ASSERT_LE(0, fd) TH_LOG("open /dev/npu_mem: %s", strerror(errno));
+	EXPECT_NE(UINT64_MAX, before);
+	EXPECT_EQ(0, npu_alloc(fd, 0, 2 * MIB, &h, NULL)) TH_LOG("ALLOC: %s", strerror(errno));
+	EXPECT_EQ(0, npu_free(fd, h));
+	close(fd);
+	EXPECT_EQ(before, npu_dev_free(0));
+}
+
+/* In the test VM, as root, with npu_mem.ko loaded by vm-run. */
+static bool in_vm(void)
+{
+	return getuid() == 0 && !access(KO, R_OK) && base_params() && loaded();
+}
+
+TEST(parameters_out_of_range_are_refused)
+{
+	static const char *const bad[] = {
+		"num_devices=0", "num_devices=65",
+		"mem_mb=0", "mem_mb=3",
+		"zero_reserve_mb=3", "mem_mb=4 zero_reserve_mb=6",
+		"test_granularity_kb=2", "test_granularity_kb=12", "test_granularity_kb=4096",
+	};
+	/* The limits themselves load. */
+	static const char *const good[] = {
+		"num_devices=64 mem_mb=2 zero_reserve_mb=2",
+		"test_granularity_kb=4", "test_granularity_kb=2048",
+	};
+
+	if (!in_vm())
+		SKIP(return, "not in the test VM as root with npu_mem.ko loaded");
+	ASSERT_EQ(0, unload()) TH_LOG("unload npu_mem: %s", strerror(errno));
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-EINVAL, neg_errno(load(bad[i]))) TH_LOG("load with %s", bad[i]);
+		EXPECT_FALSE(loaded()) TH_LOG("after %s", bad[i]);
+		if (loaded())
+			unload();
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		EXPECT_EQ(0, load(good[i])) TH_LOG("load with %s: %s", good[i], strerror(errno));
+		if (loaded()) {
+			check_works(_metadata);
+			EXPECT_EQ(0, unload()) TH_LOG("unload: %s", strerror(errno));
+		}
+	}
+	ASSERT_EQ(0, load("")) TH_LOG("load again with vm-run's parameters: %s", strerror(errno));
+	check_works(_metadata);
+}
+
+/* ---- fail-nth (see test_fail_nth.c) ---- */
+
+static int dbg_write(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = write(fd, val, strlen(val));
+	close(fd);
+	return n == (ssize_t)strlen(val) ? 0 : -1;
+}
+
+static int fault_attrs_setup(void)
+{
+	static const char *const w[][2] = {
+		{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/failslab/verbose", "0" },
+		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
+		{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
+		{ "/sys/kernel/debug/fail_page_alloc/min-order", "1" },
+	};
+
+	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
+		if (dbg_write(w[i][0], w[i][1]))
+			return -1;
+	return 0;
+}
+
+static int nth_set(int nth_fd, unsigned int n)
+{
+	char buf[16];
+	int len = snprintf(buf, sizeof(buf), "%u", n);
+
+	return pwrite(nth_fd, buf, len, 0) == len ? 0 : -1;
+}
+
+static unsigned int nth_get(int nth_fd)
+{
+	char buf[16] = "";
+
+	if (pread(nth_fd, buf, sizeof(buf) - 1, 0) <= 0)
+		return ~0u;
+	return strtoul(buf, NULL, 10);
+}
+
+TEST(load_fails_cleanly_at_each_allocation)
+{
+	unsigned int n, left = 0, failed = 0, tolerated = 0;
+	int nth_fd, r = -1, e = 0;
+
+	if (!in_vm())
+		SKIP(return, "not in the test VM as root with npu_mem.ko loaded");
+	nth_fd = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (nth_fd < 0 || fault_attrs_setup())
+		SKIP(return, "no fail-nth, failslab or fail_page_alloc (CONFIG_FAULT_INJECTION)");
+	ASSERT_EQ(0, unload()) TH_LOG("unload npu_mem: %s", strerror(errno));
+
+	for (n = 1; n <= MAX_NTH; n++) {
+		ASSERT_EQ(0, nth_set(nth_fd, n));
+		r = load("");
+		e = errno;
+		left = nth_get(nth_fd);
+		ASSERT_EQ(0, nth_set(nth_fd, 0));
+		if (r == 0 && left != 0)
+			break;	/* no N-th site: the plain load, which stays */
+		if (r == 0) {
+			/* An injected failure the load tolerated: a working module. */
+			tolerated++;
+			check_works(_metadata);
+			EXPECT_EQ(0, unload()) TH_LOG("unload after a tolerated fault: %s",
+						       strerror(errno));
+			continue;
+		}
+		failed++;
+		EXPECT_EQ(ENOMEM, e) TH_LOG("nth %u: the load failed with %s", n, strerror(e));
+		EXPECT_FALSE(loaded()) TH_LOG("nth %u: a failed load left the module", n);
+		if (_metadata->exit_code != KSFT_PASS)
+			break;
+	}
+	close(nth_fd);
+	TH_LOG("fail-nth: %u sites, %u failed loads, %u tolerated", n - 1, failed, tolerated);
+	if (!loaded())
+		EXPECT_EQ(0, load("")) TH_LOG("load again: %s", strerror(errno));
+	ASSERT_EQ(0, r) TH_LOG("no plain load within %d sites", MAX_NTH);
+	EXPECT_NE(0, failed) TH_LOG("no injected failure failed a load");
+	check_works(_metadata);
+}
+
+TEST_HARNESS_MAIN
