@@ -221,7 +221,8 @@ demo: vm
 bench:
 	tests/bench/run-bench $(BENCH_ARGS)
 
-# COVERAGE_ARGS=--min 95 fails below that line coverage.
+# Fails below the issue's goal, 95% of driver/'s lines (COVERAGE_ARGS= for no floor).
+COVERAGE_ARGS ?= --min 95
 coverage: userspace
 	scripts/coverage.sh $(COVERAGE_ARGS)
 
