@@ -33,7 +33,8 @@ case $min in ''|*[!0-9.]*) die "--min takes a percentage, e.g. 95" ;; esac
 stage=$NPU_BUILD/stage
 out=$NPU_BUILD/coverage
 need_pkgs lcov
-[ -x "$stage/bin/npu-mem-vm-tests" ] || die "the programs are missing: run 'make userspace' (or make coverage)"
+[ -x "$stage/bin/npu-mem-vm-tests" ] ||
+	die "the programs are missing: run 'make userspace' (or make coverage)"
 
 # ---- what runs in the VM, in this order; one shell command each.
 # The whole suite (KUnit, every test program, test_fail_nth's fault injection), then the
@@ -55,7 +56,8 @@ vm_commands+=("npu-mem-vm-tests --reload test_granularity_kb=64 test_acl_granula
 "$NPU_TOP/scripts/prepare-vm.sh" coverage 6.12
 kbuild=$(cat "$NPU_BUILD/vm/6.12-coverage.kernel")
 objdir=$(vm_module_dir "$kbuild")/driver
-ls "$objdir"/*.gcno >/dev/null 2>&1 || die "no .gcno files in $objdir: npu_mem.ko was built without gcov"
+ls "$objdir"/*.gcno >/dev/null 2>&1 ||
+	die "no .gcno files in $objdir: npu_mem.ko was built without gcov"
 
 # ---- the VM run
 rm -rf "$out"

@@ -48,11 +48,14 @@ TEST(mremap_is_refused)
 			ASSERT_NE(MAP_FAILED, to);
 		}
 		errno = 0;
-		q = cases[i].fixed ? mremap(p, SZ, cases[i].new_size, cases[i].flags, to) :
-				     mremap(p, SZ, cases[i].new_size, cases[i].flags);
+		if (cases[i].fixed)
+			q = mremap(p, SZ, cases[i].new_size, cases[i].flags, to);
+		else
+			q = mremap(p, SZ, cases[i].new_size, cases[i].flags);
 		EXPECT_EQ(MAP_FAILED, q) TH_LOG("%s: mremap succeeded", cases[i].what);
 		EXPECT_EQ(cases[i].err, errno) TH_LOG("%s: %s", cases[i].what, strerror(errno));
-		EXPECT_TRUE(check(p, SZ, SEED)) TH_LOG("%s: the mapping lost its data", cases[i].what);
+		EXPECT_TRUE(check(p, SZ, SEED))
+			TH_LOG("%s: the mapping lost its data", cases[i].what);
 		if (to)
 			munmap(to, SZ);
 	}
