@@ -23,14 +23,18 @@
  */
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <linux/genetlink.h>
+#include <linux/netlink.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include "harness.h"
 #include "npu.h"
 #include "npu_tool.h"
+#include "uapi/npu_mem_netlink.h"
 
 #define KO		"/lib/npu_mem/npu_mem.ko"
 #define NODE		"/dev/" NPU_MEM_DEVICE_NAME
@@ -73,6 +77,111 @@ static int dumped_devices(void)
 	while (fgets(line, sizeof(line), p))
 		n += strstr(line, "{\"id\":") != NULL;
 	return pclose(p) == 0 ? n : -1;
+}
+
+/* ---- the device dump through raw generic netlink (as test_fail_nth.c) ---- */
+
+static char nl_buf[65536] __attribute__((aligned(8)));
+
+static int nl_socket(void)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	int fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_GENERIC);
+
+	if (fd >= 0 && bind(fd, (struct sockaddr *)&sa, sizeof(sa))) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int nl_send(int fd, uint16_t type, uint16_t flags, uint8_t cmd,
+		   const void *attrs, size_t alen)
+{
+	struct sockaddr_nl sa = { .nl_family = AF_NETLINK };
+	struct {
+		struct nlmsghdr n;
+		struct genlmsghdr g;
+		char a[64];
+	} req;
+
+	memset(&req, 0, sizeof(req));
+	req.n.nlmsg_len = NLMSG_LENGTH(GENL_HDRLEN + alen);
+	req.n.nlmsg_type = type;
+	req.n.nlmsg_flags = NLM_F_REQUEST | flags;
+	req.n.nlmsg_seq = 1;
+	req.g.cmd = cmd;
+	req.g.version = 1;
+	memcpy(req.a, attrs, alen);
+	return sendto(fd, &req, req.n.nlmsg_len, 0, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -1 : 0;
+}
+
+/* The family's id, or 0. */
+static uint16_t nl_family(void)
+{
+	struct {
+		struct nlattr a;
+		char name[16];
+	} attr = { .a = { .nla_len = NLA_HDRLEN + sizeof(NPU_MEM_GENL_NAME),
+			  .nla_type = CTRL_ATTR_FAMILY_NAME },
+		   .name = NPU_MEM_GENL_NAME };
+	int fd = nl_socket(), len;
+	struct nlmsghdr *h = (struct nlmsghdr *)nl_buf;
+	struct nlattr *a;
+	uint16_t id = 0;
+	ssize_t n;
+
+	if (fd < 0 || nl_send(fd, GENL_ID_CTRL, 0, CTRL_CMD_GETFAMILY, &attr,
+			      NLA_ALIGN(attr.a.nla_len)))
+		return 0;
+	n = recv(fd, nl_buf, sizeof(nl_buf), 0);
+	close(fd);
+	if (n <= 0 || !NLMSG_OK(h, n) || h->nlmsg_type != GENL_ID_CTRL)
+		return 0;
+	len = h->nlmsg_len - NLMSG_LENGTH(GENL_HDRLEN);
+	for (a = (struct nlattr *)((char *)NLMSG_DATA(h) + GENL_HDRLEN);
+	     len >= (int)sizeof(*a) && a->nla_len >= sizeof(*a) && a->nla_len <= len;
+	     len -= NLA_ALIGN(a->nla_len), a = (struct nlattr *)((char *)a + NLA_ALIGN(a->nla_len)))
+		if (a->nla_type == CTRL_ATTR_FAMILY_ID)
+			id = *(uint16_t *)((char *)a + NLA_HDRLEN);
+	return id;
+}
+
+/*
+ * The device dump, requested first thing on a new socket: its first batch is
+ * put in an skb of NLMSG_GOODSIZE (the socket has not received yet), which
+ * cannot hold 64 devices, so the dump has to stop and resume.  Return: the
+ * devices, or -1; *@batches: the datagrams it took.
+ */
+static int nl_dump_devices(int *batches)
+{
+	uint16_t fam = nl_family();
+	int fd = nl_socket(), devs = 0;
+
+	*batches = 0;
+	if (!fam || fd < 0 || nl_send(fd, fam, NLM_F_DUMP, NPU_MEM_CMD_GET_DEVICE, NULL, 0))
+		goto fail;
+	for (;;) {
+		ssize_t n = recv(fd, nl_buf, sizeof(nl_buf), 0);
+		struct nlmsghdr *h;
+
+		if (n <= 0)
+			goto fail;
+		++*batches;
+		for (h = (struct nlmsghdr *)nl_buf; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
+			if (h->nlmsg_type == NLMSG_DONE) {
+				close(fd);
+				return devs;
+			}
+			if (h->nlmsg_type != fam)
+				goto fail;
+			devs++;
+		}
+	}
+fail:
+	if (fd >= 0)
+		close(fd);
+	return -1;
 }
 
 static bool loaded(void)
@@ -164,8 +273,14 @@ TEST(parameters_out_of_range_are_refused)
 		EXPECT_EQ(0, load(good[i])) TH_LOG("load with %s: %s", good[i], strerror(errno));
 		if (loaded()) {
 			check_works(_metadata);
-			if (good_devices[i] > 0)
+			if (good_devices[i] > 0) {
+				int batches;
+
 				EXPECT_EQ(good_devices[i], dumped_devices()) TH_LOG("%s", good[i]);
+				EXPECT_EQ(good_devices[i], nl_dump_devices(&batches))
+					TH_LOG("%s: the raw device dump", good[i]);
+				EXPECT_LE(2, batches) TH_LOG("the first batch held every device");
+			}
 			EXPECT_EQ(0, unload()) TH_LOG("unload: %s", strerror(errno));
 		}
 	}
