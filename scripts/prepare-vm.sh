@@ -4,13 +4,18 @@
 # it.  Records the kernel's build directory in build/vm/SERIES-VARIANT.kernel, which is
 # where vm-run finds it.
 #
-#   scripts/prepare-vm.sh [debug|perf] [6.12|6.1]
+#   scripts/prepare-vm.sh [debug|perf|coverage] [6.12|6.1]
+#
+# For the coverage kernel npu_mem.ko is built with gcov counters (NPU_MEM_GCOV=y, see
+# driver/Kbuild); every other variant builds it as make module does.
 set -euo pipefail
 . "$(dirname "$0")/common.sh"
 
 variant=${1:-debug}
 series=${2:-6.12}
 kbuild=$("$NPU_TOP/scripts/build-test-kernel.sh" "$variant" "$series")
-"$NPU_TOP/scripts/build-module.sh" "$kbuild" "$(vm_module_dir "$kbuild")"
+kbuild_args=()
+[ "$variant" != coverage ] || kbuild_args=(NPU_MEM_GCOV=y)
+"$NPU_TOP/scripts/build-module.sh" "$kbuild" "$(vm_module_dir "$kbuild")" "${kbuild_args[@]}"
 mkdir -p "$NPU_BUILD/vm"
 echo "$kbuild" >"$NPU_BUILD/vm/$series-$variant.kernel"
