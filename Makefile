@@ -222,13 +222,13 @@ vm: userspace
 demo: vm
 	tools/vm-run -- npu-mem-demo
 
-# The fuzzer's long run: OPS operations (default 10^6), SEED= replays a run.  The debug
-# 6.12 kernel only (vm-run fails on any splat in its log).
+# The fuzzer's long run: OPS operations (default 10^6), SEED= replays a run, in the debug
+# kernel of SERIES (default 6.12); vm-run fails on any splat in the kernel log.
 OPS ?= 1000000
 SEED ?=
-fuzz:
-	$(MAKE) vm SERIES=6.12 VARIANT=debug
-	tools/vm-run --timeout 7200 -- npu-mem-fuzz --ops $(OPS) $(if $(SEED),--seed $(SEED))
+fuzz: vm
+	tools/vm-run --series $(SERIES) --kernel $(VARIANT) --timeout 7200 -- \
+		npu-mem-fuzz --ops $(OPS) $(if $(SEED),--seed $(SEED))
 
 # BENCH_ARGS=--quick for a short run, --save to refresh doc/bench/.
 bench:
