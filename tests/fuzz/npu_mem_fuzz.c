@@ -653,8 +653,8 @@ static void taint(struct file *f)
  */
 static int pick_ioctl(void)
 {
-	static const unsigned int w[] = { 8, 8, 3, 10, 10, 10, 14, 6, 14 };
-	unsigned int x = below(83);
+	static const unsigned int w[] = { 8, 8, 2, 10, 8, 10, 14, 6, 14 };
+	unsigned int x = below(80);
 	int nr = 0;
 
 	while (x >= w[nr])
@@ -713,7 +713,7 @@ static void op_ioctl(void)
 			break;
 		case 2:
 			/* rare: costly under TCG */
-			n = chance(20) ? 1 + below(NPU_MEM_MAX_PIDS) : 1 + below(1024);
+			n = chance(5) ? 1 + below(NPU_MEM_MAX_PIDS) : 1 + below(256);
 			break;
 		default:
 			n = 1 + below(8);
@@ -1623,9 +1623,9 @@ static void op_fork(void)
 static void worker(uint64_t seed, uint64_t nops, bool unpriv)
 {
 	static const struct { enum kind k; unsigned int w; } weights[] = {
-		{ K_IOCTL, 8000 }, { K_IOCTL_RAW, 1500 }, { K_MMAP, 120 }, { K_MUNMAP, 50 },
-		{ K_MPROTECT, 40 }, { K_MREMAP, 30 }, { K_TOUCH, 80 }, { K_FORK, 2 },
-		{ K_REOPEN, 10 }, { K_NETLINK, 100 },
+		{ K_IOCTL, 8000 }, { K_IOCTL_RAW, 1500 }, { K_MMAP, 100 }, { K_MUNMAP, 40 },
+		{ K_MPROTECT, 40 }, { K_MREMAP, 30 }, { K_TOUCH, 80 }, { K_FORK, 1 },
+		{ K_REOPEN, 10 }, { K_NETLINK, 70 },
 	};
 	unsigned int total = 0;
 	struct timespec t0, t1;
