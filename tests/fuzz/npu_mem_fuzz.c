@@ -653,8 +653,8 @@ static void taint(struct file *f)
  */
 static int pick_ioctl(void)
 {
-	static const unsigned int w[] = { 8, 8, 2, 10, 8, 10, 14, 6, 14 };
-	unsigned int x = below(80);
+	static const unsigned int w[] = { 8, 8, 1, 10, 6, 7, 14, 6, 14 };
+	unsigned int x = below(74);
 	int nr = 0;
 
 	while (x >= w[nr])
@@ -1623,9 +1623,9 @@ static void op_fork(void)
 static void worker(uint64_t seed, uint64_t nops, bool unpriv)
 {
 	static const struct { enum kind k; unsigned int w; } weights[] = {
-		{ K_IOCTL, 8000 }, { K_IOCTL_RAW, 1500 }, { K_MMAP, 100 }, { K_MUNMAP, 40 },
-		{ K_MPROTECT, 40 }, { K_MREMAP, 30 }, { K_TOUCH, 80 }, { K_FORK, 1 },
-		{ K_REOPEN, 10 }, { K_NETLINK, 70 },
+		{ K_IOCTL, 8000 }, { K_IOCTL_RAW, 1500 }, { K_MMAP, 80 }, { K_MUNMAP, 30 },
+		{ K_MPROTECT, 30 }, { K_MREMAP, 30 }, { K_TOUCH, 80 }, { K_FORK, 1 },
+		{ K_REOPEN, 6 }, { K_NETLINK, 50 },
 	};
 	unsigned int total = 0;
 	struct timespec t0, t1;
