@@ -1410,7 +1410,7 @@ static void op_netlink(void)
 	char what[128];
 
 	/* A member of "events" leaves soon: every event costs while anyone listens. */
-	if (nl_joined && chance(50)) {
+	if (nl_fd >= 0 && nl_joined && chance(50)) {
 		memset(&res, 0, sizeof(res));
 		nl_drain(nl_fd, 0, 0, false, &res);
 		r = setsockopt(nl_fd, SOL_NETLINK, NETLINK_DROP_MEMBERSHIP, &nl_events_grp,
@@ -1522,6 +1522,7 @@ static void op_netlink(void)
 	if (is_dump_cmd && (flags & NLM_F_DUMP) && chance(5)) {
 		close(nl_fd);
 		nl_fd = -1;
+		nl_joined = false;
 		trace("%s: socket closed mid-answer", what);
 		return;
 	}
@@ -1634,7 +1635,7 @@ static void worker(uint64_t seed, uint64_t nops, bool unpriv)
 	rng = seed;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	sh->pids[me] = getpid();
-	if (unpriv && npu_drop_to_user(1000)) {
+	if (unpriv && !geteuid() && npu_drop_to_user(1000)) {
 		fail("becoming uid 1000: %s", ename(errno));
 		_exit(1);
 	}
@@ -1919,8 +1920,12 @@ int main(int argc, char **argv)
 	total_ops = ops;
 	page = sysconf(_SC_PAGESIZE);
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	printf("# npu-mem-fuzz: seed %" PRIu64 ", %" PRIu64 " ops, %d processes "
-	       "(%d as uid 1000)\n", seed, ops, procs, procs / 2);
+	if (geteuid())
+		printf("# npu-mem-fuzz: seed %" PRIu64 ", %" PRIu64 " ops, %d processes, all as "
+		       "uid %d (not root)\n", seed, ops, procs, (int)geteuid());
+	else
+		printf("# npu-mem-fuzz: seed %" PRIu64 ", %" PRIu64 " ops, %d processes "
+		       "(%d as uid 1000)\n", seed, ops, procs, procs / 2);
 
 	fd = npu_open();
 	if (fd < 0 || ioctl(fd, NPU_MEM_IOCTL_VERSION, &ver)) {
