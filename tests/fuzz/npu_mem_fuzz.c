@@ -1470,7 +1470,13 @@ static void op_netlink(void)
 		flags = NLM_F_REQUEST |
 			(cmd == NPU_MEM_CMD_GET_INFO && chance(70) ? NLM_F_ACK : NLM_F_DUMP);
 	}
-	n->nlmsg_type = chance(92) ? nl_family : (chance(50) ? GENL_ID_CTRL : below(64));
+	/*
+	 * Not the family: nlctrl (read-only), netlink's control types, or an id no
+	 * family has; never another family of the kernel (not what is fuzzed here).
+	 */
+	n->nlmsg_type = chance(92) ? nl_family :
+			chance(40) ? GENL_ID_CTRL : chance(50) ? below(NLMSG_MIN_TYPE) :
+			0xfff0 + below(16);
 	n->nlmsg_flags = flags;
 	n->nlmsg_seq = ++nl_seq;
 	g->cmd = cmd;
