@@ -1546,8 +1546,11 @@ static void op_netlink(void)
 			fail("%s: the dump did not end", what);
 		else if (!res.msgs && (!is_dump_cmd || cmd == NPU_MEM_CMD_GET_DEVICE))
 			fail("%s: no answer", what);
-	} else if (proper && valid_cmd && attrs && (flags & NLM_F_ACK) &&
-		   (is_dump_cmd ? !!(flags & NLM_F_DUMP) : !(flags & NLM_F_DUMP))) {
+	} else if (valid_cmd && (flags & NLM_F_ACK) && n->nlmsg_type == nl_family &&
+		   n->nlmsg_len == len && (flags & NLM_F_REQUEST) &&
+		   (is_dump_cmd ? !!(flags & NLM_F_DUMP) : !(flags & NLM_F_DUMP)) &&
+		   (attrs || g->reserved)) {
+		/* strict validation: no attribute, no reserved header bits */
 		if (!res.err)
 			fail("%s: accepted", what);
 	}
