@@ -10,7 +10,7 @@
 #   make check      every test: compile checks, checkpatch, sparse, KUnit and integration
 #                   tests in the VM; ends with "N passed, N failed"
 #   make bench      npu_mem against memfd and dma-buf heaps, in the VM (perf kernel)
-#   make fuzz       the seeded ioctl/netlink/mmap fuzzer in the 6.12 debug VM (OPS=1000000,
+#   make fuzz       the seeded ioctl/netlink/mmap fuzzer in the debug VM (SERIES=6.12, OPS=1000000,
 #                   SEED= to replay a run)
 #   make clean
 #
