@@ -73,6 +73,7 @@
 #include <inttypes.h>
 #include <linux/genetlink.h>
 #include <linux/netlink.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -123,6 +124,7 @@ struct wstats {
 	uint64_t ioctl_ns[16];
 	uint64_t err[MAX_ERRNO + 1];	/* [0]: success; [MAX_ERRNO]: larger errnos */
 	uint64_t fails;
+	uint64_t race_ops;	/* the racer thread's calls (--race) */
 	char fail[MSG_LEN];
 };
 
@@ -161,7 +163,7 @@ static struct wstats *ws;
 static int me;			/* worker index */
 static uint64_t op_no;		/* the current op, for failure messages */
 static uint64_t main_seed, total_ops;
-static bool verbose, budget_off;
+static bool verbose, budget_off, race;
 static uint32_t ndev;
 static uint16_t nl_family;
 static uint32_t nl_events_grp;
@@ -333,7 +335,10 @@ static void live_drop(struct file *f, int i)
 
 static void file_open(struct file *f, bool rdonly)
 {
-	f->fd = open("/dev/" NPU_MEM_DEVICE_NAME, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	int fd = open("/dev/" NPU_MEM_DEVICE_NAME, (rdonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+
+	/* the racer thread reads it (--race) */
+	__atomic_store_n(&f->fd, fd, __ATOMIC_RELAXED);
 	f->rdonly = rdonly;
 	if (f->fd < 0)
 		fail("open /dev/npu_mem: %s", ename(errno));
@@ -1037,6 +1042,8 @@ static void op_ioctl_raw(void)
 
 /* ---- mappings ---- */
 
+static void rereserve(char *r);
+
 static void map_forget(int i)
 {
 	maps[i] = maps[--nmaps];
@@ -1062,6 +1069,8 @@ static void op_mmap(void)
 	if (nmaps >= MAX_MAPS) {
 		if (munmap(maps[0].addr, maps[0].len))
 			fail("munmap of a whole mapping: %s", ename(errno));
+		if (maps[0].addr == reserve)
+			rereserve(reserve);
 		map_forget(0);
 	}
 	if (f->nlive && chance(75)) {
@@ -1079,7 +1088,11 @@ static void op_mmap(void)
 		flags |= MAP_POPULATE;
 	if (chance(5))
 		flags |= MAP_NORESERVE;
-	if (chance(40) && len && len <= RESERVE_LEN) {
+	/*
+	 * Not with --race: between a MAP_FIXED that fails (it unmaps first) and
+	 * the new reservation, the racer's mmap may land in the hole.
+	 */
+	if (!race && chance(40) && len && len <= RESERVE_LEN) {
 		/* aclrtMapMem: MAP_FIXED into a reserved range */
 		addr = reserve;
 		flags |= chance(90) ? MAP_FIXED : MAP_FIXED_NOREPLACE;
@@ -1104,9 +1117,7 @@ static void op_mmap(void)
 			fail("MAP_FIXED mapped at %p, not %p", (void *)va, (void *)reserve);
 	} else if (fixed && (flags & MAP_FIXED)) {
 		/* A failed MAP_FIXED may have unmapped the reservation: restore it. */
-		if (mmap(reserve, RESERVE_LEN, PROT_NONE,
-			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) == MAP_FAILED)
-			fail("re-reserving: %s", ename(errno));
+		rereserve(reserve);
 	}
 	/* Oracles */
 	if (!len || off % page) {
@@ -1159,8 +1170,7 @@ static void op_map_change(int kind)
 		trace("munmap %p -> %s", (void *)m->addr, ename(r));
 		expect("munmap of a whole mapping", 0, r);
 		if (m->addr == reserve)
-			mmap(reserve, RESERVE_LEN, PROT_NONE,
-			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0);
+			rereserve(reserve);
 		map_forget(i);
 		return;
 	case K_MPROTECT:
@@ -1192,14 +1202,15 @@ static void op_map_change(int kind)
 			break;
 		default:
 			/* a move into a range of its own, reserved again after */
-			na = m->len > RESERVE_LEN ?
-			     mremap(m->addr, m->len, m->len + page, 0) :
-			     mremap(m->addr, m->len, m->len, MREMAP_MAYMOVE | MREMAP_FIXED,
+			if (m->len > RESERVE_LEN || race) {
+				na = mremap(m->addr, m->len, m->len + page, 0);
+				break;
+			}
+			na = mremap(m->addr, m->len, m->len, MREMAP_MAYMOVE | MREMAP_FIXED,
 				    reserve2);
-			if (mmap(reserve2, RESERVE_LEN, PROT_NONE,
-				 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) ==
-			    MAP_FAILED)
-				fail("re-reserving: %s", ename(errno));
+			r = na == MAP_FAILED ? errno : 0;
+			rereserve(reserve2);
+			errno = r;
 		}
 		r = na == MAP_FAILED ? errno : 0;
 		count_err(r);
@@ -1214,12 +1225,36 @@ static void op_map_change(int kind)
 static sigjmp_buf touch_jmp;
 static volatile sig_atomic_t touching;
 
-static void on_fault(int sig)
+static pthread_t main_thread;
+
+static volatile char *racer_va;	/* the racer's mapping, for the report of its fault */
+static volatile size_t racer_len;
+
+static void on_fault(int sig, siginfo_t *si, void *uc)
 {
-	if (touching)
+	char msg[160];
+	int n;
+
+	(void)uc;
+	/* only the first thread's touches are caught; any other fault kills */
+	if (touching && pthread_equal(pthread_self(), main_thread))
 		siglongjmp(touch_jmp, sig);
+	n = snprintf(msg, sizeof(msg), "# worker %d: signal %d code %d at %p (%s thread; racer "
+		     "mapping %p, %zu bytes)\n", me, sig, si->si_code, si->si_addr,
+		     pthread_equal(pthread_self(), main_thread) ? "first" : "racer",
+		     (void *)racer_va, (size_t)racer_len);
+	if (write(2, msg, n) < 0)
+		n = 0;
 	signal(sig, SIG_DFL);
 	raise(sig);
+}
+
+/* Put the PROT_NONE reservation @r back (after an munmap or a failed MAP_FIXED). */
+static void rereserve(char *r)
+{
+	if (mmap(r, RESERVE_LEN, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED,
+		 -1, 0) == MAP_FAILED)
+		fail("re-reserving: %s", ename(errno));
 }
 
 /* Read and write the mapping where its prot allows: never a fault. */
@@ -1629,6 +1664,46 @@ static void op_fork(void)
 	/* A child's failure is already in ws (shared). */
 }
 
+/* ---- the racer thread (--race) ---- */
+
+/*
+ * A second thread of the worker races the first on the same files: it looks
+ * handles up, maps and reads them, and unmaps, while the first frees, closes
+ * and reopens.  It keeps no books (the fd may be closed, even reused, under
+ * it) and judges nothing but faults: a SIGBUS or SIGSEGV reading a mapping
+ * kills the worker, which the main process reports.  Its own seed stream
+ * keeps the first thread's operations replayable.
+ */
+static void *racer(void *arg)
+{
+	uint64_t s = (uint64_t)(uintptr_t)arg;
+
+	for (;;) {
+		int fd = __atomic_load_n(&files[mix(&s) % NFILES].fd, __ATOMIC_RELAXED);
+		struct npu_mem_handle_info hi = { .handle = 1 + mix(&s) % 6 };
+		struct npu_mem_device_info di = { .device = mix(&s) % (ndev + 1) };
+		volatile char *va;
+
+		ws->race_ops++;
+		if (mix(&s) % 4 == 0) {
+			ioctl(fd, NPU_MEM_IOCTL_DEVICE_INFO, &di);
+			continue;
+		}
+		if (ioctl(fd, NPU_MEM_IOCTL_HANDLE_INFO, &hi) || !hi.size || hi.size > RESERVE_LEN)
+			continue;
+		va = mmap(NULL, hi.size, PROT_READ, MAP_SHARED, fd, (off_t)hi.mmap_offset);
+		if (va == MAP_FAILED)
+			continue;
+		racer_len = hi.size;
+		racer_va = va;
+		(void)va[0];
+		(void)va[hi.size - 1];
+		munmap((void *)va, hi.size);
+		racer_va = NULL;
+	}
+	return NULL;
+}
+
 /* ---- a worker ---- */
 
 static void worker(uint64_t seed, uint64_t nops, bool unpriv)
@@ -1649,8 +1724,13 @@ static void worker(uint64_t seed, uint64_t nops, bool unpriv)
 		fail("becoming uid 1000: %s", ename(errno));
 		_exit(1);
 	}
-	signal(SIGSEGV, on_fault);
-	signal(SIGBUS, on_fault);
+	main_thread = pthread_self();
+	{
+		struct sigaction sa = { .sa_sigaction = on_fault, .sa_flags = SA_SIGINFO };
+
+		sigaction(SIGSEGV, &sa, NULL);
+		sigaction(SIGBUS, &sa, NULL);
+	}
 	arena = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	memfd = memfd_create("npu-mem-fuzz", MFD_CLOEXEC);
 	reserve = mmap(NULL, RESERVE_LEN, PROT_NONE,
@@ -1672,6 +1752,14 @@ static void worker(uint64_t seed, uint64_t nops, bool unpriv)
 	}
 	for (int i = 0; i < NFILES; i++)
 		file_open(&files[i], false);
+	if (race) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, racer, (void *)(uintptr_t)derive(seed, 0xace))) {
+			fail("pthread_create failed");
+			_exit(1);
+		}
+	}
 
 	for (size_t i = 0; i < sizeof(weights) / sizeof(weights[0]); i++)
 		total += weights[i].w;
@@ -1903,10 +1991,12 @@ static void check_usable(void)
 static void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
-		"usage: npu-mem-fuzz [--seed S] [--ops N] [--procs P] [--verbose]\n"
+		"usage: npu-mem-fuzz [--seed S] [--ops N] [--procs P] [--race] [--verbose]\n"
 		"  --seed S   the run's seed (default: from the clock); printed, replays a run\n"
 		"  --ops N    operations in all (default 100000), split among the workers\n"
 		"  --procs P  worker processes (default 4, at most %d); the odd ones run as uid 1000\n"
+		"  --race     a second thread per worker maps and looks up handles of the same\n"
+		"             files meanwhile (not counted in N, not replayable)\n"
 		"  --verbose  trace every operation on stderr\n", MAX_PROCS);
 	exit(status);
 }
@@ -1931,6 +2021,8 @@ int main(int argc, char **argv)
 			ops = strtoull(argv[++i], NULL, 0);
 		} else if (!strcmp(argv[i], "--procs") && i + 1 < argc) {
 			procs = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--race")) {
+			race = true;
 		} else if (!strcmp(argv[i], "--verbose") || !strcmp(argv[i], "-v")) {
 			verbose = true;
 		} else if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -2043,6 +2135,13 @@ int main(int argc, char **argv)
 	}
 	for (int k = 0; k < K_NR; k++)
 		all += sum[k];
+	if (race) {
+		uint64_t n = 0;
+
+		for (int i = 0; i < procs; i++)
+			n += sh->ws[i].race_ops;
+		printf("# racer threads: %" PRIu64 " lookups and mappings\n", n);
+	}
 	printf("# ops by kind:");
 	for (int k = 0; k < K_NR; k++)
 		printf(" %s %" PRIu64, kind_names[k], sum[k]);
