@@ -224,11 +224,13 @@ demo: vm
 
 # The fuzzer's long run: OPS operations (default 10^6), SEED= replays a run, in the debug
 # kernel of SERIES (default 6.12); vm-run fails on any splat in the kernel log.
+# FUZZ_ARGS= adds options (--race: a racer thread per worker; --procs N).
 OPS ?= 1000000
 SEED ?=
+FUZZ_ARGS ?=
 fuzz: vm
 	tools/vm-run --series $(SERIES) --kernel $(VARIANT) --timeout 7200 -- \
-		npu-mem-fuzz --ops $(OPS) $(if $(SEED),--seed $(SEED))
+		npu-mem-fuzz --ops $(OPS) $(if $(SEED),--seed $(SEED)) $(FUZZ_ARGS)
 
 # BENCH_ARGS=--quick for a short run, --save to refresh doc/bench/.
 bench:
