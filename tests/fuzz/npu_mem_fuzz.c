@@ -3,7 +3,7 @@
  * npu-mem-fuzz: a seeded, structure-aware fuzzer of /dev/npu_mem and of the
  * "npu_mem" generic netlink family.  Run it as root in the test VM:
  *
- *   npu-mem-fuzz [--seed S] [--ops N] [--procs P] [--verbose]
+ *   npu-mem-fuzz [--seed S] [--ops N] [--procs P] [--race] [--verbose]
  *
  * The model.  The main process forks P workers (default 4; the odd ones drop
  * to uid 1000, an unprivileged user in the device's group) and gives each
@@ -39,6 +39,11 @@
  *    none, valid, malformed or random attributes, sometimes the wrong family
  *    or a truncated length; joining and leaving the "events" group; closing a
  *    socket in the middle of a dump.
+ *
+ * With --race each worker also runs a racer thread that looks up handles of
+ * the worker's files, maps, reads and unmaps them while the first thread
+ * frees, closes and reopens (the racer judges only faults; MAP_FIXED and
+ * MREMAP_FIXED are then left out, as their holes would race the racer).
  *
  * Oracles (a violation is a failure): unknown flags and non-zero reserved
  * fields give EINVAL, a struct shorter than its first version EINVAL, a long
