@@ -12,6 +12,8 @@
 #   make bench      npu_mem against memfd and dma-buf heaps, in the VM (perf kernel)
 #   make coverage   driver/'s line coverage under the VM tests (coverage kernel, gcov):
 #                   an lcov report in build/coverage/, "driver/: lines X%, functions Y%"
+#   make fuzz       the seeded ioctl/netlink/mmap fuzzer in the debug VM (SERIES=6.12, OPS=1000000,
+#                   SEED= to replay a run)
 #   make clean
 #
 # Installing (every target honours DESTDIR; the README's "Installing" says more):
@@ -66,7 +68,7 @@ TEST_SRCS := $(filter-out tests/user/test_acl_%,$(wildcard tests/user/test_*.c))
 TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/user/*.h) uapi/npu_mem.h uapi/npu_mem_netlink.h
 TOOL_BINS := $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem-vm-tests $(STAGE)/bin/npu-mem-bench \
-	     $(STAGE)/bin/npu-mem
+	     $(STAGE)/bin/npu-mem $(STAGE)/bin/npu-mem-fuzz
 # npu-mem talks generic netlink through libnl-genl-3 (Debian: libnl-genl-3-dev).
 NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 NL_LIBS = $(shell pkg-config --static --libs libnl-genl-3.0)
@@ -96,8 +98,8 @@ SHIM_FAKE_SRCS := $(filter-out libshim/npu_dev.c,$(SHIM_SRCS)) libshim/tests/npu
 SHIM_FAKE_DEPS := $(SHIM_FAKE_SRCS) libshim/tests/npu_dev_fake.h $(SHIM_INTERNAL) $(SHIM_PUB) $(TEST_HDRS)
 SHIM_TEST_CFLAGS := $(USER_CFLAGS) -Ilibshim -Ilibshim/include -pthread
 
-.PHONY: all module userspace libshim host-tests check vm demo bench coverage installable install \
-	install-dkms modules_install deb version clean FORCE
+.PHONY: all module userspace libshim host-tests check vm demo bench coverage fuzz installable \
+	install install-dkms modules_install deb version clean FORCE
 
 all: module userspace
 
@@ -180,6 +182,11 @@ $(STAGE)/tests/%: tests/user/%.c $(TEST_HDRS)
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(KSFT_CFLAGS) $(STATIC) -o $@ $< -lpthread
 
+$(STAGE)/bin/npu-mem-fuzz: $(wildcard tests/fuzz/*.[ch]) tests/user/npu.h uapi/npu_mem.h \
+		uapi/npu_mem_netlink.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $(filter %.c,$^)
+
 $(STAGE)/bin/npu-mem-bench: tests/bench/npu_mem_bench.c tests/user/npu.h uapi/npu_mem.h
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $<
@@ -216,6 +223,16 @@ vm: userspace
 
 demo: vm
 	tools/vm-run -- npu-mem-demo
+
+# The fuzzer's long run: OPS operations (default 10^6), SEED= replays a run, in the debug
+# kernel of SERIES (default 6.12); vm-run fails on any splat in the kernel log.
+# FUZZ_ARGS= adds options (--race: a racer thread per worker; --procs N).
+OPS ?= 1000000
+SEED ?=
+FUZZ_ARGS ?=
+fuzz: vm
+	tools/vm-run --series $(SERIES) --kernel $(VARIANT) --timeout 7200 -- \
+		npu-mem-fuzz --ops $(OPS) $(if $(SEED),--seed $(SEED)) $(FUZZ_ARGS)
 
 # BENCH_ARGS=--quick for a short run, --save to refresh doc/bench/.
 bench:
