@@ -264,6 +264,17 @@ static int slot_read(int i, struct slot *copy)
 	return v1 == __atomic_load_n(&s->value, __ATOMIC_RELAXED) && copy->value == v1;
 }
 
+/* A published value, from a random place on: its index, or -1 if none. */
+static int slot_pick(struct slot *copy)
+{
+	int start = rnd_n(NSLOTS);
+
+	for (int k = 0; k < NSLOTS; k++)
+		if (slot_read((start + k) % NSLOTS, copy))
+			return (start + k) % NSLOTS;
+	return -1;
+}
+
 static void dead_push(uint64_t value, uint64_t size, uint32_t s)
 {
 	uint32_t i = __atomic_fetch_add(&B->dead_next, 1, __ATOMIC_RELAXED) % NDEAD;
@@ -741,7 +752,7 @@ static void op_set_pids_foreign(struct worker *w)
 	struct slot s;
 	int32_t pid = getpid();
 
-	if (!slot_read(rnd_n(NSLOTS), &s) || s.owner == w->pid)
+	if (slot_pick(&s) < 0 || s.owner == w->pid)
 		return;
 	count(&B->ops[OP_SET_PIDS]);
 	if (!npu_set_pids(w->fd, s.value, &pid, 1))
@@ -801,13 +812,14 @@ static void keep_import(struct worker *w, uint32_t h, uint64_t off, uint64_t val
 
 static void op_import(struct worker *w)
 {
-	int i = rnd_n(NSLOTS), must, ret, err;
+	struct slot s;
+	int i = slot_pick(&s), must, ret, err;
 	uint32_t h = 0, dev = rnd_n(B->ndev);
 	uint64_t off = 0;
-	struct slot s, again;
+	struct slot again;
 	struct obj *mine;
 
-	if (!slot_read(i, &s))
+	if (i < 0)
 		return;
 	mine = obj_by_value(w, s.value);
 	if (mine) {
@@ -1078,7 +1090,7 @@ static void op_fork(struct worker *w)
 {
 	struct obj *o = obj_pick(w, 1, -1);
 	struct slot s;
-	int have = slot_read(rnd_n(NSLOTS), &s) && s.owner != w->pid;
+	int have = slot_pick(&s) >= 0 && s.owner != w->pid;
 	pid_t c;
 	int st;
 
@@ -1133,7 +1145,7 @@ static void op_exec(struct worker *w)
 	pid_t c;
 	int st;
 
-	if (!slot_read(rnd_n(NSLOTS), &s) || s.validated || s.owner == w->pid)
+	if (slot_pick(&s) < 0 || s.validated || s.owner == w->pid)
 		s.value = 0;
 	count(&B->ops[OP_EXEC]);
 	c = fork();
@@ -1344,7 +1356,7 @@ static void race_import2(struct worker *w)
 	struct slot s;
 	int ok = 0;
 
-	if (!slot_read(rnd_n(NSLOTS), &s) || obj_by_value(w, s.value) || admitted(w, &s) != 1 ||
+	if (slot_pick(&s) < 0 || obj_by_value(w, s.value) || admitted(w, &s) != 1 ||
 	    obj_count(w) >= MAX_OBJS)
 		return;
 	r.value = s.value;
@@ -1495,15 +1507,17 @@ static void hog_main(void)
 		if (__atomic_load_n(&B->stop, __ATOMIC_RELAXED))
 			break;
 		count(&B->hog_phases);
+		if (verbose)
+			printf("# stress: hog: %" PRIu64 " MiB available\n", mem_available() / MIB);
 		while (n < MAXC && mem_available() > 64 * MIB) {
 			c[n] = mmap(NULL, CHUNK, PROT_READ | PROT_WRITE,
 				    MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
 			if (c[n] == MAP_FAILED)
 				break;
 			n++;
+			if ((uint64_t)n * 8 > __atomic_load_n(&B->hog_peak_mb, __ATOMIC_RELAXED))
+				__atomic_store_n(&B->hog_peak_mb, (uint64_t)n * 8, __ATOMIC_RELAXED);
 		}
-		if ((uint64_t)n * 8 > __atomic_load_n(&B->hog_peak_mb, __ATOMIC_RELAXED))
-			__atomic_store_n(&B->hog_peak_mb, (uint64_t)n * 8, __ATOMIC_RELAXED);
 		msleep(2000 + rnd_n(2000));
 		while (n)
 			munmap(c[--n], CHUNK);
@@ -1776,8 +1790,10 @@ int main(int argc, char **argv)
 	struct npu_mem_version ver = { 0 };
 	char why[256] = "", buf[1 << 16];
 	int seeded = 0;
+	double secs, stop_secs;
+	uint64_t t_stop;
 
-	if (argc == 7 && !strcmp(argv[1], "--exec-child"))
+	if (argc == 6 && !strcmp(argv[1], "--exec-child"))
 		return exec_child(argv + 2);
 	while ((opt = getopt_long(argc, argv, "d:w:s:vnm:h", opts, NULL)) != -1) {
 		switch (opt) {
@@ -1937,6 +1953,10 @@ int main(int argc, char **argv)
 	}
 	/* The end: workers clean up (or not) and exit; the helpers stop. */
 	__atomic_store_n(&B->stop, 1, __ATOMIC_RELEASE);
+	secs = (now_ns() - t0) / 1e9;
+	for (int i = 0; i < NR_OPS; i++)
+		ops += B->ops[i];
+	t_stop = now_ns();
 	close(fd);
 	{
 		uint64_t deadline = now_ns() + 120000000000ull;
@@ -1987,10 +2007,7 @@ int main(int argc, char **argv)
 		while (waitpid(-1, &st, 0) > 0 || errno == EINTR)
 			;
 	}
-	double secs = (now_ns() - t0) / 1e9;
-
-	for (int i = 0; i < NR_OPS; i++)
-		ops += B->ops[i];
+	stop_secs = (now_ns() - t_stop) / 1e9;
 
 	/* ---- leaks: device memory, then what netlink shows, then the module */
 	uint64_t not_free = 0, objs, vals, ctxs;
@@ -2029,7 +2046,8 @@ int main(int argc, char **argv)
 	leaked = not_free / MIB + objs + vals + ctxs + (kml > 0 ? kml : 0) + (rl == -1);
 
 	/* ---- the report */
-	printf("# stress: %" PRIu64 " ops in %.1f s: %.0f ops/s\n", ops, secs, ops / secs);
+	printf("# stress: %" PRIu64 " ops in %.1f s: %.0f ops/s (then %.1f s to stop)\n", ops, secs,
+	       ops / secs, stop_secs);
 	printf("# stress: ops by kind:");
 	for (int i = 0; i < NR_OPS; i++)
 		printf(" %s %" PRIu64 "%s", op_names[i], B->ops[i], i + 1 < NR_OPS ? "," : "\n");
