@@ -74,7 +74,7 @@ struct board {
 	uint64_t ops[NR_OPS];
 	uint64_t ex[NR_EX];
 	uint64_t checks, check_pages;
-	uint64_t lost, violations;
+	uint64_t lost, violations, imports_ok;
 	uint64_t dumps, dumps_failed;
 	uint64_t hog_phases, hog_peak_mb;
 };
