@@ -1793,7 +1793,7 @@ int main(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	unsigned int duration = 600, nworkers = 8, kills = 0, hot_kills = 0, unexpected = 0;
-	unsigned int respawns = 0, full_samples = 0, samples = 0, hung = 0;
+	unsigned int respawns = 0, full_samples = 0, samples = 0, hung = 0, hog_deaths = 0;
 	const char *ko = "/lib/npu_mem/npu_mem.ko";
 	int reload = 1, opt, fd, watch_fd = -1, failed_watch = 0;
 	pid_t wpid[MAX_WORKERS], hog, dumper, watch;
@@ -1889,6 +1889,7 @@ int main(int argc, char **argv)
 			for (i = 0; i < nworkers && wpid[i] != p; i++)
 				;
 			if (p == hog) {		/* the OOM killer's choice */
+				hog_deaths++;
 				if (verbose)
 					printf("# stress: hog died (%#x), respawned\n", st);
 				hog = spawn(0, 0, hog_main);
@@ -2075,8 +2076,8 @@ int main(int argc, char **argv)
 	printf("# stress: netlink: %" PRIu64 " dumps (%" PRIu64 " failed), %" PRIu64 " watch lines\n",
 	       B->dumps, B->dumps_failed, watch_events);
 	printf("# stress: pressure: devices nearly full in %u of %u samples, %" PRIu64
-	       " hog phases (peak %" PRIu64 " MiB)\n", full_samples, samples, B->hog_phases,
-	       B->hog_peak_mb);
+	       " hog phases (peak %" PRIu64 " MiB, OOM-killed %u times)\n", full_samples, samples,
+	       B->hog_phases, B->hog_peak_mb, hog_deaths);
 	printf("# stress: watch: %" PRIu64 " events, %" PRIu64 " notes of missed events\n",
 	       watch_events, watch_notes);
 	printf("# stress: at the end: %" PRIu64 " MiB not free, %" PRIu64 " objects, %" PRIu64
