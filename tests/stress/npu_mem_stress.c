@@ -156,6 +156,19 @@ static void countn(uint64_t *c, uint64_t n)
 
 static int my_worker = -1;
 
+/*
+ * Keep the first failures on the board too: a process the killer hits while
+ * it writes its message to a slow console would take the message with it.
+ */
+static void note(const char *msg)
+{
+	uint32_t i = __atomic_fetch_add(&B->nnotes, 1, __ATOMIC_RELAXED);
+
+	if (i < NNOTES)
+		snprintf(B->notes[i], sizeof(B->notes[i]), "worker %d, pid %d: %s", my_worker,
+			 getpid(), msg);
+}
+
 /* A lost operation or datum: counted, and said at once (whoever says it). */
 static void lost(const char *fmt, ...)
 {
@@ -165,6 +178,7 @@ static void lost(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	note(buf);
 	count(&B->lost);
 	dprintf(2, "stress: LOST (worker %d, pid %d): %s\n", my_worker, getpid(), buf);
 }
@@ -178,6 +192,7 @@ static void violation(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	va_end(ap);
+	note(buf);
 	count(&B->violations);
 	dprintf(2, "stress: VIOLATION (worker %d, pid %d): %s\n", my_worker, getpid(), buf);
 }
@@ -474,6 +489,11 @@ static void op_alloc(struct worker *w)
 		size = B->total[dev];	/* the whole device */
 	if (!size)
 		size = g;
+	/* 1 GiB pages where a device holds one (mem_mb=1024 and up). */
+	if (B->total[dev] >= NPU_MEM_GRANULARITY_HUGE1G && rnd_n(50) == 0) {
+		a.page_kind = NPU_MEM_PAGE_HUGE1G;
+		size = NPU_MEM_GRANULARITY_HUGE1G;
+	}
 	if (w->cg_b && obj_bytes(w) + size > CG_B_CAP)
 		size = g;
 	a.size = size;
@@ -632,7 +652,7 @@ static void op_export(struct worker *w)
 	}
 	if (!o)
 		return;
-	o->validated = rnd_n(3) != 0;
+	o->validated = rnd_n(2);
 	count(&B->ops[OP_EXPORT]);
 	if (npu_export(w->fd, o->handle, o->validated ? 0 : NPU_MEM_EXPORT_DISABLE_PID_VALIDATION,
 		       &o->value)) {
@@ -819,7 +839,7 @@ static void keep_import(struct worker *w, uint32_t h, uint64_t off, uint64_t val
 static void op_import(struct worker *w)
 {
 	struct slot s;
-	int i = slot_pick(&s), must, ret, err;
+	int i = slot_pick(&s), must, ret, err, alive;
 	uint32_t h = 0, dev = rnd_n(B->ndev);
 	uint64_t off = 0;
 	struct slot again;
@@ -876,9 +896,14 @@ static void op_import(struct worker *w)
 			lost("IMPORT of value %" PRIx64 " by whitelisted pid %d: EACCES", s.value, w->pid);
 		return;
 	case ENOENT:
-		/* Fine if the exporter let go or is being killed. */
-		if (slot_read(i, &again) && again.value == s.value && !B->w[s.worker].dying &&
-		    B->w[s.worker].pid == s.owner)
+		/*
+		 * Fine if the exporter let go or is being killed.  Its state is
+		 * read first: the killer's reaper retracts a dead exporter's
+		 * values before it clears "dying".
+		 */
+		alive = !__atomic_load_n(&B->w[s.worker].dying, __ATOMIC_SEQ_CST) &&
+			__atomic_load_n(&B->w[s.worker].pid, __ATOMIC_SEQ_CST) == s.owner;
+		if (alive && slot_read(i, &again) && again.value == s.value)
 			lost("IMPORT of live value %" PRIx64 " (exporter %d alive): ENOENT", s.value, s.owner);
 		else
 			count(&B->ex[EX_GONE]);
@@ -1766,7 +1791,7 @@ static const char *const op_names[NR_OPS] = {
 
 static const char *const ex_names[NR_EX] = {
 	"ENOMEM", "budget EAGAIN", "value gone", "whitelist EACCES", "race EEXIST",
-	"mmap refused", "madvise refused", "retracted value still held",
+	"madvise refused", "retracted value still held",
 };
 
 static void usage(int rc)
@@ -1918,9 +1943,10 @@ int main(int argc, char **argv)
 			for (int s = 0; s < NSLOTS; s++)
 				if (__atomic_load_n(&B->slots[s].owner, __ATOMIC_ACQUIRE) == p)
 					slot_retract(s);
-			B->w[i].dying = 0;
+			__atomic_store_n(&B->w[i].pid, 0, __ATOMIC_SEQ_CST);
+			__atomic_store_n(&B->w[i].dying, 0, __ATOMIC_SEQ_CST);
 			wpid[i] = spawn(i, ++wgen[i], NULL);
-			B->w[i].pid = wpid[i];
+			__atomic_store_n(&B->w[i].pid, wpid[i], __ATOMIC_SEQ_CST);
 			respawns++;
 		}
 		if (t >= next_kill) {
@@ -2084,6 +2110,8 @@ int main(int argc, char **argv)
 	       " values, %" PRIu64 " contexts, kmemleak %d, module %s\n", not_free / MIB, objs, vals,
 	       ctxs, kml, !reload ? "not reloaded" : rl ? why : "unloaded and loaded again");
 
+	for (uint32_t i = 0; i < B->nnotes && i < NNOTES; i++)
+		printf("# stress: failure %u: %s\n", i + 1, B->notes[i]);
 	printf("%s - stress: no data lost (%" PRIu64 " pattern checks, %" PRIu64 " lost)\n",
 	       B->lost ? "not ok" : "ok", B->checks, B->lost);
 	printf("%s - stress: the driver refused what it must (%" PRIu64 " violations)\n",

@@ -15,6 +15,7 @@
 #define NDEAD		64	/* retracted values, for "dead" imports */
 #define SLOT_PIDS	8	/* whitelist entries a slot remembers */
 #define MAX_DEVICES	8
+#define NNOTES		16
 
 /*
  * A published value.  Only its owner (the exporter) writes it, and only while
@@ -56,7 +57,7 @@ enum {
 
 /* Outcomes that are allowed, counted for the report. */
 enum {
-	EX_ENOMEM, EX_BUDGET, EX_GONE, EX_EACCES, EX_EEXIST, EX_REFUSED_MAP, EX_MADV_FAIL,
+	EX_ENOMEM, EX_BUDGET, EX_GONE, EX_EACCES, EX_EEXIST, EX_MADV_FAIL,
 	EX_DEAD_REVIVED, NR_EX
 };
 
@@ -77,6 +78,8 @@ struct board {
 	uint64_t lost, violations, imports_ok;
 	uint64_t dumps, dumps_failed;
 	uint64_t hog_phases, hog_peak_mb;
+	uint32_t nnotes;
+	char notes[NNOTES][240];	/* the first failures, as said */
 };
 
 #endif
