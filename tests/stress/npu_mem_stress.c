@@ -494,8 +494,10 @@ static void op_alloc(struct worker *w)
 		a.page_kind = NPU_MEM_PAGE_HUGE1G;
 		size = NPU_MEM_GRANULARITY_HUGE1G;
 	}
-	if (w->cg_b && obj_bytes(w) + size > CG_B_CAP)
+	if (w->cg_b && obj_bytes(w) + size > CG_B_CAP) {
 		size = g;
+		a.page_kind = NPU_MEM_PAGE_HUGE;
+	}
 	a.size = size;
 	count(&B->ops[OP_ALLOC]);
 	if (ioctl(w->fd, NPU_MEM_IOCTL_ALLOC, &a)) {
