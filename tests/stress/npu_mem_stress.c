@@ -97,6 +97,7 @@
 #define MAX_OBJS	12
 #define PAGE		4096UL
 #define USER_UID	1000
+#define ARRAY_SIZE(a)	(sizeof(a) / sizeof((a)[0]))
 
 static struct board *B;
 static int verbose;
@@ -1104,7 +1105,7 @@ static const int advices[] = {
 static void op_madvise(struct worker *w)
 {
 	struct obj *o = obj_pick(w, 1, -1);
-	int adv = advices[rnd_n(sizeof(advices) / sizeof(advices[0]))];
+	int adv = advices[rnd_n(ARRAY_SIZE(advices))];
 	uint64_t off = 0, len;
 
 	if (!o)
@@ -1159,16 +1160,17 @@ static void op_fork(struct worker *w)
 		}
 		if (have && !s.validated && rnd_n(2)) {
 			fd = npu_open();
-			if (fd >= 0 && !npu_import(fd, s.value, 0, &h, &off) &&
-			    (va = npu_map(fd, off, s.size))) {
-				if (pattern_check(va, s.size, s.seed, "IMPORT in a fork child"))
-					bad = 1;
-			}
+			va = fd >= 0 && !npu_import(fd, s.value, 0, &h, &off) ?
+			     npu_map(fd, off, s.size) : NULL;
+			if (va && pattern_check(va, s.size, s.seed, "IMPORT in a fork child"))
+				bad = 1;
 			/* exits holding it all: the exit releases it */
 		}
 		_exit(bad);
 	}
-	waitpid(c, &st, 0);
+	/* Its findings are on the board; a crash is one more. */
+	if (waitpid(c, &st, 0) == c && WIFSIGNALED(st))
+		lost("fork child: signal %d", WTERMSIG(st));
 	if (o && o->used && o->va)
 		pattern_check(o->va, o->size, o->seed, "parent after fork");
 }
@@ -1807,6 +1809,321 @@ static void usage(int rc)
 	exit(rc);
 }
 
+/* What the main process keeps: its children and the run's own counters. */
+static struct run {
+	unsigned int duration, nworkers;
+	pid_t wpid[MAX_WORKERS], hog, dumper, watch;
+	int wgen[MAX_WORKERS], watch_fd;
+	unsigned int kills, hot_kills, respawns, unexpected, hung, hog_deaths;
+	unsigned int samples, full_samples;
+	int failed_watch;
+	uint64_t ops;
+	double secs, stop_secs;
+} run = { .duration = 600, .nworkers = 8, .watch_fd = -1 };
+
+/* A child has ended during the run: respawn what must go on. */
+static void reaped(pid_t p, int st)
+{
+	unsigned int i;
+
+	if (p == run.hog) {	/* the OOM killer's choice */
+		run.hog_deaths++;
+		if (verbose)
+			printf("# stress: hog died (%#x), respawned\n", st);
+		run.hog = spawn(0, 0, hog_main);
+		return;
+	}
+	if (p == run.watch) {
+		lost("npu-mem watch ended: status %#x", st);
+		run.failed_watch = 1;
+		run.watch = -1;
+		return;
+	}
+	if (p == run.dumper) {
+		lost("the dumper ended: status %#x", st);
+		run.dumper = -1;
+		return;
+	}
+	for (i = 0; i < run.nworkers && run.wpid[i] != p; i++)
+		;
+	if (i == run.nworkers)
+		return;		/* an orphaned grandchild */
+	if (!B->w[i].dying) {
+		run.unexpected++;
+		lost("worker %u (pid %d) died: %s %d", i, p, WIFSIGNALED(st) ? "signal" : "exit status",
+		     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
+	}
+	/* Its values off the board before "dying" is cleared: importers rely on it. */
+	for (int k = 0; k < NSLOTS; k++)
+		if (__atomic_load_n(&B->slots[k].owner, __ATOMIC_ACQUIRE) == p)
+			slot_retract(k);
+	__atomic_store_n(&B->w[i].pid, 0, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&B->w[i].dying, 0, __ATOMIC_SEQ_CST);
+	run.wpid[i] = spawn(i, ++run.wgen[i], NULL);
+	__atomic_store_n(&B->w[i].pid, run.wpid[i], __ATOMIC_SEQ_CST);
+	run.respawns++;
+}
+
+/* SIGKILL a worker: a third of the time the exporter of a value being imported. */
+static void kill_one(void)
+{
+	int victim = -1;
+
+	if (rnd_n(3) == 0)
+		for (int k = 0; k < NSLOTS && victim < 0; k++) {
+			int32_t owner = __atomic_load_n(&B->slots[k].owner, __ATOMIC_RELAXED);
+
+			if (!owner || !__atomic_load_n(&B->slots[k].importing, __ATOMIC_RELAXED))
+				continue;
+			for (unsigned int i = 0; i < run.nworkers; i++)
+				if (run.wpid[i] == owner)
+					victim = i;
+		}
+	if (victim >= 0)
+		run.hot_kills++;
+	else
+		victim = rnd_n(run.nworkers);
+	if (B->w[victim].dying)
+		return;
+	__atomic_store_n(&B->w[victim].dying, 1, __ATOMIC_SEQ_CST);
+	kill(run.wpid[victim], SIGKILL);
+	run.kills++;
+	if (verbose)
+		printf("# stress: killed worker %d (pid %d)\n", victim, run.wpid[victim]);
+}
+
+/* The run: reap and respawn, kill, switch device-full phases, sample the devices. */
+static void supervise(void)
+{
+	uint64_t t0 = now_ns(), t_end = t0 + run.duration * 1000000000ull;
+	uint64_t next_kill = t0 + 300000000ull + rnd_n(1200) * 1000000ull;
+	uint64_t next_phase = t0 + 10000000000ull, next_sample = t0;
+	int fd = npu_open();
+
+	while (now_ns() < t_end) {
+		struct pollfd pfd = { .fd = run.watch_fd, .events = POLLIN };
+		uint64_t t = now_ns();
+		int st;
+		pid_t p;
+
+		poll(&pfd, 1, 20);
+		drain_watch(run.watch_fd);
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+			reaped(p, st);
+		if (t >= next_kill) {
+			kill_one();
+			next_kill = t + 300000000ull + rnd_n(1200) * 1000000ull;
+		}
+		if (t >= next_phase) {
+			B->full = !B->full;
+			next_phase = t + (B->full ? 6 : 14) * 1000000000ull;
+			if (verbose)
+				printf("# stress: device-full phase %s\n", B->full ? "on" : "off");
+		}
+		if (t >= next_sample && fd >= 0) {
+			for (uint32_t d = 0; d < B->ndev; d++) {
+				run.samples++;
+				run.full_samples += dev_free(fd, d) < B->total[d] / 8;
+			}
+			next_sample = t + 500000000ull;
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	run.secs = (now_ns() - t0) / 1e9;
+}
+
+/* The end: workers clean up (or not) and exit, the helpers stop, all are reaped. */
+static void stop_all(void)
+{
+	uint64_t t = now_ns(), deadline = t + 120000000000ull;
+	unsigned int left = run.nworkers;
+	int st;
+	pid_t p;
+
+	__atomic_store_n(&B->stop, 1, __ATOMIC_RELEASE);
+	for (int i = 0; i < NR_OPS; i++)
+		run.ops += B->ops[i];
+	while (left && now_ns() < deadline) {
+		drain_watch(run.watch_fd);
+		p = waitpid(-1, &st, WNOHANG);
+		if (p <= 0) {
+			msleep(20);
+			continue;
+		}
+		if (p == run.dumper)
+			run.dumper = -1;
+		if (p == run.hog)
+			run.hog = -1;
+		for (unsigned int i = 0; i < run.nworkers; i++) {
+			if (run.wpid[i] != p)
+				continue;
+			run.wpid[i] = 0;
+			left--;
+			if (!B->w[i].dying && (!WIFEXITED(st) || WEXITSTATUS(st))) {
+				run.unexpected++;
+				lost("worker %u (pid %d) ended with status %#x", i, p, st);
+			}
+		}
+	}
+	for (unsigned int i = 0; i < run.nworkers; i++)
+		if (run.wpid[i]) {
+			run.hung++;
+			lost("worker %u (pid %d) did not stop within 120 s", i, run.wpid[i]);
+			kill(run.wpid[i], SIGKILL);
+		}
+	if (run.hog > 0)
+		kill(run.hog, SIGKILL);
+	if (run.watch > 0) {
+		msleep(500);	/* the last events */
+		drain_watch(run.watch_fd);
+		kill(run.watch, SIGTERM);
+		if (waitpid(run.watch, &st, 0) == run.watch && !(WIFEXITED(st) && !WEXITSTATUS(st))) {
+			lost("npu-mem watch: status %#x after SIGTERM", st);
+			run.failed_watch = 1;
+		}
+		drain_watch(run.watch_fd);
+	}
+	/* Every process gone: grandchildren too (we are their subreaper). */
+	while (waitpid(-1, &st, 0) > 0 || errno == EINTR)
+		;
+	run.stop_secs = (now_ns() - t) / 1e9;
+}
+
+struct leaks {
+	uint64_t not_free, objs, vals, ctxs;
+	int kml, reload;	/* kmemleak reports (-1: none), reload_module()'s result */
+	char why[256];
+	uint64_t total;
+};
+
+/* With every process gone: device memory, netlink's view, kmemleak, the module. */
+static void leak_checks(struct leaks *l, int reload, const char *ko)
+{
+	static const char *const a_objs[] = { "--json", "objects", NULL };
+	static const char *const a_procs[] = { "--json", "procs", NULL };
+	static const char *const a_devs[] = { "--json", "devices", NULL };
+	static char buf[1 << 16];
+	int fd = npu_open(), rc;
+
+	/* Releases run as the processes die; give stragglers a few seconds. */
+	for (int tries = 0; tries < 100; tries++) {
+		l->not_free = 0;
+		for (uint32_t d = 0; d < B->ndev; d++)
+			l->not_free += B->total[d] - dev_free(fd, d);
+		if (!l->not_free)
+			break;
+		msleep(100);
+	}
+	close(fd);
+	rc = capture_tool(a_objs, buf, sizeof(buf));
+	l->objs = rc ? 1 : (uint64_t)count_occ(buf, "\"id\":");
+	if (l->objs)
+		printf("# stress: objects left: %s\n", buf);
+	rc = capture_tool(a_procs, buf, sizeof(buf));
+	l->ctxs = rc ? 1 : (uint64_t)count_occ(buf, "\"tgid\":");
+	if (l->ctxs)
+		printf("# stress: contexts left: %s\n", buf);
+	rc = capture_tool(a_devs, buf, sizeof(buf));
+	l->vals = rc ? 1 : json_sum(buf, "\"exports\":");
+	if (!rc && json_sum(buf, "\"objects\":") > l->objs)
+		l->objs = json_sum(buf, "\"objects\":");
+	l->kml = kmemleak_npu();	/* before rmmod: its reports still name npu_mem */
+	l->reload = reload ? reload_module(ko, l->why, sizeof(l->why)) : 0;
+	cgroup_destroy(CG_A);
+	cgroup_destroy(CG_B);
+	l->total = l->not_free / MIB + l->objs + l->vals + l->ctxs + (l->kml > 0 ? l->kml : 0) +
+		   (l->reload == -1);
+}
+
+static const char *verdict(int ok)
+{
+	return ok ? "ok" : "not ok";
+}
+
+/* The figures, the KTAP verdicts, the summary line; the exit status. */
+static int report(const struct leaks *l, int reload)
+{
+	int ok_watch = !B->dumps_failed && !run.failed_watch && B->dumps;
+
+	printf("# stress: %" PRIu64 " ops in %.1f s: %.0f ops/s (then %.1f s to stop)\n", run.ops,
+	       run.secs, run.ops / run.secs, run.stop_secs);
+	printf("# stress: ops by kind:");
+	for (int i = 0; i < NR_OPS; i++)
+		printf(" %s %" PRIu64 "%s", op_names[i], B->ops[i], i + 1 < NR_OPS ? "," : "\n");
+	printf("# stress: allowed failures:");
+	for (int i = 0; i < NR_EX; i++)
+		printf(" %s %" PRIu64 "%s", ex_names[i], B->ex[i], i + 1 < NR_EX ? "," : "\n");
+	printf("# stress: imports of published values that succeeded: %" PRIu64 "\n", B->imports_ok);
+	printf("# stress: kills %u (%u of an exporter during an import), respawns %u, unexpected deaths %u\n",
+	       run.kills, run.hot_kills, run.respawns, run.unexpected);
+	printf("# stress: pattern checks %" PRIu64 " (%" PRIu64 " MiB of objects verified), lost %" PRIu64
+	       ", rule violations %" PRIu64 "\n", B->checks, B->check_pages * PAGE / MIB, B->lost,
+	       B->violations);
+	printf("# stress: netlink: %" PRIu64 " dumps (%" PRIu64 " failed), %" PRIu64 " watch events, %"
+	       PRIu64 " notes of missed events\n", B->dumps, B->dumps_failed, watch_events, watch_notes);
+	printf("# stress: pressure: devices nearly full in %u of %u samples, %" PRIu64
+	       " hog phases (peak %" PRIu64 " MiB, OOM-killed %u times)\n", run.full_samples,
+	       run.samples, B->hog_phases, B->hog_peak_mb, run.hog_deaths);
+	printf("# stress: at the end: %" PRIu64 " MiB not free, %" PRIu64 " objects, %" PRIu64
+	       " values, %" PRIu64 " contexts, kmemleak %d, module %s\n", l->not_free / MIB, l->objs,
+	       l->vals, l->ctxs, l->kml,
+	       !reload ? "not reloaded" : l->reload ? l->why : "unloaded and loaded again");
+	for (uint32_t i = 0; i < B->nnotes && i < NNOTES; i++)
+		printf("# stress: failure %u: %s\n", i + 1, B->notes[i]);
+
+	printf("%s - stress: no data lost (%" PRIu64 " pattern checks, %" PRIu64 " lost)\n",
+	       verdict(!B->lost), B->checks, B->lost);
+	printf("%s - stress: the driver refused what it must (%" PRIu64 " violations)\n",
+	       verdict(!B->violations), B->violations);
+	printf("%s - stress: %u kills, every worker stopped (%u unexpected deaths, %u hung)\n",
+	       verdict(!run.unexpected && !run.hung), run.kills, run.unexpected, run.hung);
+	printf("%s - stress: netlink dumps and watch (%" PRIu64 " dumps, %" PRIu64 " events)\n",
+	       verdict(ok_watch), B->dumps, watch_events);
+	printf("%s - stress: nothing leaked (%" PRIu64 " MiB, %" PRIu64 " objects, %" PRIu64
+	       " values, %" PRIu64 " contexts, kmemleak %d)\n", verdict(!l->total),
+	       l->not_free / MIB, l->objs, l->vals, l->ctxs, l->kml);
+	if (reload)
+		printf("%s - stress: module unloads and loads again%s%s\n", verdict(!l->reload),
+		       l->reload ? ": " : "", l->why);
+	printf("stress: %" PRIu64 " ops, %u kills, %" PRIu64 " lost, %" PRIu64 " leaked", run.ops,
+	       run.kills, B->lost, l->total);
+	if (B->violations)
+		printf(", %" PRIu64 " violations", B->violations);
+	printf("\n");
+	return B->lost || B->violations || l->total || l->reload || run.unexpected || run.hung ||
+	       !ok_watch ? 1 : 0;
+}
+
+/* The devices' sizes into the board; 0, or -1 after saying why. */
+static int probe_devices(void)
+{
+	struct npu_mem_version ver = { 0 };
+	int fd = npu_open();
+
+	if (fd < 0 || ioctl(fd, NPU_MEM_IOCTL_VERSION, &ver) || !ver.num_devices) {
+		printf("not ok - stress: /dev/npu_mem: %s\n", strerror(errno));
+		return -1;
+	}
+	B->ndev = ver.num_devices < MAX_DEVICES ? ver.num_devices : MAX_DEVICES;
+	for (uint32_t d = 0; d < B->ndev; d++) {
+		struct npu_mem_device_info info = { .device = d };
+
+		if (ioctl(fd, NPU_MEM_IOCTL_DEVICE_INFO, &info)) {
+			printf("not ok - stress: DEVICE_INFO %u: %s\n", d, strerror(errno));
+			close(fd);
+			return -1;
+		}
+		B->total[d] = info.total;
+		B->granule = info.granularity;
+		if (info.free != info.total)
+			printf("# stress: device %u is not free at the start (%" PRIu64 " of %" PRIu64 ")\n",
+			       d, (uint64_t)info.free, (uint64_t)info.total);
+	}
+	close(fd);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1819,34 +2136,41 @@ int main(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	unsigned int duration = 600, nworkers = 8, kills = 0, hot_kills = 0, unexpected = 0;
-	unsigned int respawns = 0, full_samples = 0, samples = 0, hung = 0, hog_deaths = 0;
 	const char *ko = "/lib/npu_mem/npu_mem.ko";
-	int reload = 1, opt, fd, watch_fd = -1, failed_watch = 0;
-	pid_t wpid[MAX_WORKERS], hog, dumper, watch;
-	int wgen[MAX_WORKERS];
-	uint64_t t0, t_end, next_kill, next_phase, next_sample, ops = 0, leaked = 0;
-	struct npu_mem_version ver = { 0 };
-	char why[256] = "", buf[1 << 16];
-	int seeded = 0;
-	double secs, stop_secs;
-	uint64_t t_stop;
+	int reload = 1, seeded = 0, opt;
+	struct leaks l = { 0 };
 
 	if (argc == 6 && !strcmp(argv[1], "--exec-child"))
 		return exec_child(argv + 2);
 	while ((opt = getopt_long(argc, argv, "d:w:s:vnm:h", opts, NULL)) != -1) {
 		switch (opt) {
-		case 'd': duration = strtoul(optarg, NULL, 10); break;
-		case 'w': nworkers = strtoul(optarg, NULL, 10); break;
-		case 's': seed = strtoull(optarg, NULL, 0); seeded = 1; break;
-		case 'v': verbose = 1; break;
-		case 'n': reload = 0; break;
-		case 'm': ko = optarg; break;
-		case 'h': usage(0); break;
-		default: usage(2);
+		case 'd':
+			run.duration = strtoul(optarg, NULL, 10);
+			break;
+		case 'w':
+			run.nworkers = strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			seed = strtoull(optarg, NULL, 0);
+			seeded = 1;
+			break;
+		case 'v':
+			verbose = 1;
+			break;
+		case 'n':
+			reload = 0;
+			break;
+		case 'm':
+			ko = optarg;
+			break;
+		case 'h':
+			usage(0);
+			break;
+		default:
+			usage(2);
 		}
 	}
-	if (optind != argc || nworkers < 2 || nworkers > MAX_WORKERS || !duration)
+	if (optind != argc || run.nworkers < 2 || run.nworkers > MAX_WORKERS || !run.duration)
 		usage(2);
 	if (!seeded)
 		seed = now_ns() ^ ((uint64_t)getpid() << 32);
@@ -1856,283 +2180,28 @@ int main(int argc, char **argv)
 		printf("not ok - stress: needs root and memory\n");
 		return 1;
 	}
-	fd = npu_open();
-	if (fd < 0 || ioctl(fd, NPU_MEM_IOCTL_VERSION, &ver) || !ver.num_devices) {
-		printf("not ok - stress: /dev/npu_mem: %s\n", strerror(errno));
+	B->nworkers = run.nworkers;
+	if (probe_devices())
 		return 1;
-	}
-	B->nworkers = nworkers;
-	B->ndev = ver.num_devices < MAX_DEVICES ? ver.num_devices : MAX_DEVICES;
-	for (uint32_t d = 0; d < B->ndev; d++) {
-		struct npu_mem_device_info info = { .device = d };
-
-		if (ioctl(fd, NPU_MEM_IOCTL_DEVICE_INFO, &info)) {
-			printf("not ok - stress: DEVICE_INFO %u: %s\n", d, strerror(errno));
-			return 1;
-		}
-		B->total[d] = info.total;
-		B->granule = info.granularity;
-		if (info.free != info.total)
-			printf("# stress: device %u is not free at the start (%" PRIu64 " of %" PRIu64 ")\n",
-			       d, (uint64_t)info.free, (uint64_t)info.total);
-	}
-	close(fd);
 	printf("# stress: seed %" PRIu64 ", %u workers (%u as uid %d, %u multi-threaded), %u s, "
-	       "%u devices x %" PRIu64 " MiB\n", seed, nworkers, nworkers / 2, USER_UID,
-	       (nworkers + 0) / 3, duration, B->ndev, B->total[0] / MIB);
+	       "%u devices x %" PRIu64 " MiB\n", seed, run.nworkers, run.nworkers / 2, USER_UID,
+	       run.nworkers / 3, run.duration, B->ndev, B->total[0] / MIB);
 	rng_seed(seed, 0x4b1);
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	cgroup_write("/proc/self/oom_score_adj", "-900");
 	if (cgroup_create(CG_A) || cgroup_create(CG_B) ||
 	    cgroup_write(CG_B "/memory.high", CG_B_HIGH))
 		printf("# stress: memory cgroups unavailable (%s): no cgroup pressure\n", strerror(errno));
-	/* Guesses and dead imports stay well within the default budget; nothing changed. */
 
-	watch = start_watch(&watch_fd);
-	hog = spawn(0, 0, hog_main);
-	dumper = spawn(0, 0, dumper_main);
-	for (unsigned int i = 0; i < nworkers; i++) {
-		wgen[i] = 0;
-		wpid[i] = spawn(i, 0, NULL);
-		B->w[i].pid = wpid[i];
+	run.watch = start_watch(&run.watch_fd);
+	run.hog = spawn(0, 0, hog_main);
+	run.dumper = spawn(0, 0, dumper_main);
+	for (unsigned int i = 0; i < run.nworkers; i++) {
+		run.wpid[i] = spawn(i, 0, NULL);
+		B->w[i].pid = run.wpid[i];
 	}
-	t0 = now_ns();
-	t_end = t0 + duration * 1000000000ull;
-	next_kill = t0 + 300000000ull + rnd_n(1200) * 1000000ull;
-	next_phase = t0 + 10000000000ull;
-	next_sample = t0;
-	fd = npu_open();
-	while (now_ns() < t_end) {
-		uint64_t t = now_ns();
-		struct pollfd pfd = { .fd = watch_fd, .events = POLLIN };
-		int st;
-		pid_t p;
-
-		poll(&pfd, 1, 20);
-		drain_watch(watch_fd);
-		while ((p = waitpid(-1, &st, WNOHANG)) > 0) {
-			unsigned int i;
-
-			for (i = 0; i < nworkers && wpid[i] != p; i++)
-				;
-			if (p == hog) {		/* the OOM killer's choice */
-				hog_deaths++;
-				if (verbose)
-					printf("# stress: hog died (%#x), respawned\n", st);
-				hog = spawn(0, 0, hog_main);
-				continue;
-			}
-			if (p == watch) {
-				lost("npu-mem watch ended: status %#x", st);
-				failed_watch = 1;
-				watch = -1;
-				continue;
-			}
-			if (p == dumper) {
-				lost("the dumper ended: status %#x", st);
-				dumper = -1;
-				continue;
-			}
-			if (i == nworkers)
-				continue;	/* an orphaned grandchild */
-			if (!B->w[i].dying) {
-				unexpected++;
-				lost("worker %u (pid %d) died: %s %d", i, p,
-				     WIFSIGNALED(st) ? "signal" : "exit status",
-				     WIFSIGNALED(st) ? WTERMSIG(st) : WEXITSTATUS(st));
-			}
-			/* Its values are no longer published. */
-			for (int s = 0; s < NSLOTS; s++)
-				if (__atomic_load_n(&B->slots[s].owner, __ATOMIC_ACQUIRE) == p)
-					slot_retract(s);
-			__atomic_store_n(&B->w[i].pid, 0, __ATOMIC_SEQ_CST);
-			__atomic_store_n(&B->w[i].dying, 0, __ATOMIC_SEQ_CST);
-			wpid[i] = spawn(i, ++wgen[i], NULL);
-			__atomic_store_n(&B->w[i].pid, wpid[i], __ATOMIC_SEQ_CST);
-			respawns++;
-		}
-		if (t >= next_kill) {
-			int victim = -1;
-
-			/* A third of the time: the exporter of a value being imported. */
-			if (rnd_n(3) == 0)
-				for (int s = 0; s < NSLOTS && victim < 0; s++) {
-					int32_t owner = __atomic_load_n(&B->slots[s].owner, __ATOMIC_RELAXED);
-
-					if (__atomic_load_n(&B->slots[s].importing, __ATOMIC_RELAXED) && owner)
-						for (unsigned int i = 0; i < nworkers; i++)
-							if (wpid[i] == owner)
-								victim = i;
-				}
-			if (victim >= 0)
-				hot_kills++;
-			else
-				victim = rnd_n(nworkers);
-			if (!B->w[victim].dying) {
-				B->w[victim].dying = 1;
-				__atomic_thread_fence(__ATOMIC_SEQ_CST);
-				kill(wpid[victim], SIGKILL);
-				kills++;
-				if (verbose)
-					printf("# stress: killed worker %d (pid %d)\n", victim, wpid[victim]);
-			}
-			next_kill = t + 300000000ull + rnd_n(1200) * 1000000ull;
-		}
-		if (t >= next_phase) {
-			B->full = !B->full;
-			next_phase = t + (B->full ? 6 : 14) * 1000000000ull;
-			if (verbose)
-				printf("# stress: device-full phase %s\n", B->full ? "on" : "off");
-		}
-		if (t >= next_sample && fd >= 0) {
-			for (uint32_t d = 0; d < B->ndev; d++) {
-				samples++;
-				full_samples += dev_free(fd, d) < B->total[d] / 8;
-			}
-			next_sample = t + 500000000ull;
-		}
-	}
-	/* The end: workers clean up (or not) and exit; the helpers stop. */
-	__atomic_store_n(&B->stop, 1, __ATOMIC_RELEASE);
-	secs = (now_ns() - t0) / 1e9;
-	for (int i = 0; i < NR_OPS; i++)
-		ops += B->ops[i];
-	t_stop = now_ns();
-	close(fd);
-	{
-		uint64_t deadline = now_ns() + 120000000000ull;
-		unsigned int left = nworkers;
-		int st;
-		pid_t p;
-
-		while (left && now_ns() < deadline) {
-			drain_watch(watch_fd);
-			p = waitpid(-1, &st, WNOHANG);
-			if (p <= 0) {
-				msleep(20);
-				continue;
-			}
-			for (unsigned int i = 0; i < nworkers; i++)
-				if (wpid[i] == p) {
-					wpid[i] = 0;
-					left--;
-					if (!B->w[i].dying && (!WIFEXITED(st) || WEXITSTATUS(st))) {
-						unexpected++;
-						lost("worker %u (pid %d) ended with status %#x", i, p, st);
-					}
-				}
-			if (p == dumper)
-				dumper = -1;
-			if (p == hog)
-				hog = -1;
-		}
-		for (unsigned int i = 0; i < nworkers; i++)
-			if (wpid[i]) {
-				hung++;
-				lost("worker %u (pid %d) did not stop within 120 s", i, wpid[i]);
-				kill(wpid[i], SIGKILL);
-			}
-		if (hog > 0)
-			kill(hog, SIGKILL);
-		if (watch > 0) {
-			msleep(500);	/* the last events */
-			drain_watch(watch_fd);
-			kill(watch, SIGTERM);
-			if (waitpid(watch, &st, 0) == watch && !(WIFEXITED(st) && !WEXITSTATUS(st))) {
-				lost("npu-mem watch: status %#x after SIGTERM", st);
-				failed_watch = 1;
-			}
-			drain_watch(watch_fd);
-		}
-		/* Every process gone: grandchildren too. */
-		while (waitpid(-1, &st, 0) > 0 || errno == EINTR)
-			;
-	}
-	stop_secs = (now_ns() - t_stop) / 1e9;
-
-	/* ---- leaks: device memory, then what netlink shows, then the module */
-	uint64_t not_free = 0, objs, vals, ctxs;
-
-	fd = npu_open();
-	for (int tries = 0; tries < 100; tries++) {
-		not_free = 0;
-		for (uint32_t d = 0; d < B->ndev; d++)
-			not_free += B->total[d] - dev_free(fd, d);
-		if (!not_free)
-			break;
-		msleep(100);
-	}
-	close(fd);
-	static const char *const a_objs[] = { "--json", "objects", NULL };
-	static const char *const a_procs[] = { "--json", "procs", NULL };
-	static const char *const a_devs[] = { "--json", "devices", NULL };
-	int rc1 = capture_tool(a_objs, buf, sizeof(buf));
-
-	objs = rc1 ? 1 : (uint64_t)count_occ(buf, "\"id\":");
-	if (objs)
-		printf("# stress: objects left: %s\n", buf);
-	rc1 = capture_tool(a_procs, buf, sizeof(buf));
-	ctxs = rc1 ? 1 : (uint64_t)count_occ(buf, "\"tgid\":");
-	if (ctxs)
-		printf("# stress: contexts left: %s\n", buf);
-	rc1 = capture_tool(a_devs, buf, sizeof(buf));
-	vals = rc1 ? 1 : json_sum(buf, "\"exports\":");
-	if (!rc1 && json_sum(buf, "\"objects\":") > objs)
-		objs = json_sum(buf, "\"objects\":");
-	int kml = kmemleak_npu();
-	int rl = reload ? reload_module(ko, why, sizeof(why)) : 0;
-
-	cgroup_destroy(CG_A);
-	cgroup_destroy(CG_B);
-	leaked = not_free / MIB + objs + vals + ctxs + (kml > 0 ? kml : 0) + (rl == -1);
-
-	/* ---- the report */
-	printf("# stress: %" PRIu64 " ops in %.1f s: %.0f ops/s (then %.1f s to stop)\n", ops, secs,
-	       ops / secs, stop_secs);
-	printf("# stress: ops by kind:");
-	for (int i = 0; i < NR_OPS; i++)
-		printf(" %s %" PRIu64 "%s", op_names[i], B->ops[i], i + 1 < NR_OPS ? "," : "\n");
-	printf("# stress: allowed failures:");
-	for (int i = 0; i < NR_EX; i++)
-		printf(" %s %" PRIu64 "%s", ex_names[i], B->ex[i], i + 1 < NR_EX ? "," : "\n");
-	printf("# stress: imports of published values that succeeded: %" PRIu64 "\n", B->imports_ok);
-	printf("# stress: kills %u (%u of an exporter during an import), respawns %u, "
-	       "unexpected deaths %u\n", kills, hot_kills, respawns, unexpected);
-	printf("# stress: pattern checks %" PRIu64 " (%" PRIu64 " MiB of objects verified), "
-	       "lost %" PRIu64 ", rule violations %" PRIu64 "\n", B->checks,
-	       B->check_pages * PAGE / MIB, B->lost, B->violations);
-	printf("# stress: netlink: %" PRIu64 " dumps (%" PRIu64 " failed), %" PRIu64 " watch lines\n",
-	       B->dumps, B->dumps_failed, watch_events);
-	printf("# stress: pressure: devices nearly full in %u of %u samples, %" PRIu64
-	       " hog phases (peak %" PRIu64 " MiB, OOM-killed %u times)\n", full_samples, samples,
-	       B->hog_phases, B->hog_peak_mb, hog_deaths);
-	printf("# stress: watch: %" PRIu64 " events, %" PRIu64 " notes of missed events\n",
-	       watch_events, watch_notes);
-	printf("# stress: at the end: %" PRIu64 " MiB not free, %" PRIu64 " objects, %" PRIu64
-	       " values, %" PRIu64 " contexts, kmemleak %d, module %s\n", not_free / MIB, objs, vals,
-	       ctxs, kml, !reload ? "not reloaded" : rl ? why : "unloaded and loaded again");
-
-	for (uint32_t i = 0; i < B->nnotes && i < NNOTES; i++)
-		printf("# stress: failure %u: %s\n", i + 1, B->notes[i]);
-	printf("%s - stress: no data lost (%" PRIu64 " pattern checks, %" PRIu64 " lost)\n",
-	       B->lost ? "not ok" : "ok", B->checks, B->lost);
-	printf("%s - stress: the driver refused what it must (%" PRIu64 " violations)\n",
-	       B->violations ? "not ok" : "ok", B->violations);
-	printf("%s - stress: %u kills, every worker stopped (%u unexpected deaths, %u hung)\n",
-	       unexpected || hung ? "not ok" : "ok", kills, unexpected, hung);
-	printf("%s - stress: netlink dumps and watch (%" PRIu64 " dumps, %" PRIu64 " events)\n",
-	       B->dumps_failed || failed_watch || !B->dumps ? "not ok" : "ok", B->dumps, watch_events);
-	printf("%s - stress: nothing leaked (%" PRIu64 " MiB, %" PRIu64 " objects, %" PRIu64
-	       " values, %" PRIu64 " contexts, kmemleak %d)\n", leaked ? "not ok" : "ok",
-	       not_free / MIB, objs, vals, ctxs, kml);
-	if (reload)
-		printf("%s - stress: module unloads and loads again%s%s\n", rl ? "not ok" : "ok",
-		       rl ? ": " : "", why);
-	printf("stress: %" PRIu64 " ops, %u kills, %" PRIu64 " lost, %" PRIu64 " leaked", ops, kills,
-	       B->lost, leaked);
-	if (B->violations)
-		printf(", %" PRIu64 " violations", B->violations);
-	printf("\n");
-	return B->lost || B->violations || leaked || rl || unexpected || hung || failed_watch ||
-	       B->dumps_failed || !B->dumps ? 1 : 0;
+	supervise();
+	stop_all();
+	leak_checks(&l, reload, ko);
+	return report(&l, reload);
 }
