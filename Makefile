@@ -14,6 +14,7 @@
 #                   an lcov report in build/coverage/, "driver/: lines X%, functions Y%"
 #   make fuzz       the seeded ioctl/netlink/mmap fuzzer in the debug VM (SERIES=6.12, OPS=1000000,
 #                   SEED= to replay a run)
+#   make stress     npu-mem-stress for DURATION seconds (default 600) in the 6.12 debug VM
 #   make clean
 #
 # Installing (every target honours DESTDIR; the README's "Installing" says more):
@@ -68,7 +69,8 @@ TEST_SRCS := $(filter-out tests/user/test_acl_%,$(wildcard tests/user/test_*.c))
 TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(TEST_SRCS))
 TEST_HDRS := $(wildcard tests/user/*.h) uapi/npu_mem.h uapi/npu_mem_netlink.h
 TOOL_BINS := $(STAGE)/bin/npu-mem-demo $(STAGE)/bin/npu-mem-vm-tests $(STAGE)/bin/npu-mem-bench \
-	     $(STAGE)/bin/npu-mem $(STAGE)/bin/npu-mem-fuzz
+	     $(STAGE)/bin/npu-mem $(STAGE)/bin/npu-mem-fuzz \
+	     $(STAGE)/bin/npu-mem-stress
 # npu-mem talks generic netlink through libnl-genl-3 (Debian: libnl-genl-3-dev).
 NL_CFLAGS = $(shell pkg-config --cflags libnl-genl-3.0)
 NL_LIBS = $(shell pkg-config --static --libs libnl-genl-3.0)
@@ -98,8 +100,8 @@ SHIM_FAKE_SRCS := $(filter-out libshim/npu_dev.c,$(SHIM_SRCS)) libshim/tests/npu
 SHIM_FAKE_DEPS := $(SHIM_FAKE_SRCS) libshim/tests/npu_dev_fake.h $(SHIM_INTERNAL) $(SHIM_PUB) $(TEST_HDRS)
 SHIM_TEST_CFLAGS := $(USER_CFLAGS) -Ilibshim -Ilibshim/include -pthread
 
-.PHONY: all module userspace libshim host-tests check vm demo bench coverage fuzz installable \
-	install install-dkms modules_install deb version clean FORCE
+.PHONY: all module userspace libshim host-tests check vm demo bench coverage fuzz stress \
+	installable install install-dkms modules_install deb version clean FORCE
 
 all: module userspace
 
@@ -191,6 +193,11 @@ $(STAGE)/bin/npu-mem-bench: tests/bench/npu_mem_bench.c tests/user/npu.h uapi/np
 	@mkdir -p $(dir $@)
 	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $<
 
+$(STAGE)/bin/npu-mem-stress: $(wildcard tests/stress/*.[ch]) tests/user/npu.h tests/user/cgroup.h \
+		tests/user/npu_tool.h uapi/npu_mem.h
+	@mkdir -p $(dir $@)
+	$(CC) $(USER_CFLAGS) $(STATIC) -o $@ $(filter %.c,$^) -lpthread
+
 # The demo is a plain ACL program: static, against libascendcl.a like the test_acl_* programs.
 $(STAGE)/bin/npu-mem-demo: tools/npu-mem-demo.c $(STAGE)/lib/libascendcl.a $(SHIM_PUB)
 	@mkdir -p $(dir $@)
@@ -233,6 +240,13 @@ FUZZ_ARGS ?=
 fuzz: vm
 	tools/vm-run --series $(SERIES) --kernel $(VARIANT) --timeout 7200 -- \
 		npu-mem-fuzz --ops $(OPS) $(if $(SEED),--seed $(SEED)) $(FUZZ_ARGS)
+
+# Many processes, a killer, memory pressure; then nothing lost or leaked (tests/stress/).
+# The VM gets the run's length plus time to boot, stop, check and scan for leaks.
+DURATION ?= 600
+stress: vm
+	tools/vm-run --series $(SERIES) --timeout $$(( $(DURATION) * 2 + 900 )) -- \
+		npu-mem-stress --duration $(DURATION) $(STRESS_ARGS)
 
 # BENCH_ARGS=--quick for a short run, --save to refresh doc/bench/.
 bench:
