@@ -37,20 +37,17 @@ need_pkgs lcov
 	die "the programs are missing: run 'make userspace' (or make coverage)"
 
 # ---- what runs in the VM, in this order; one shell command each.
-# The whole suite (KUnit, every test program, test_fail_nth's fault injection), then the
-# fuzzer and the stress test where they are built, then the granularity reload that
-# tests/run-all also runs (last: it leaves npu_mem.ko loaded with other parameters).
+# The whole suite (KUnit, every test program, test_fail_nth's fault injection), then a
+# fuzz run and a stress run, then the granularity reload that tests/run-all also runs
+# (last: it leaves npu_mem.ko loaded with other parameters).
 # NPU_MEM_TEST_LOAD_NTH=1: test_cov_modload's fault injection into module load, which
 # make check skips (see the test).
-vm_commands=("NPU_MEM_TEST_LOAD_NTH=1 npu-mem-vm-tests")
-for opt in "npu-mem-fuzz --ops 20000" "npu-mem-stress --duration 30"; do
-	if [ -x "$stage/bin/${opt%% *}" ]; then
-		vm_commands+=("$opt")
-	else
-		say "skipped: $opt (no $stage/bin/${opt%% *})"
-	fi
-done
-vm_commands+=("npu-mem-vm-tests --reload test_granularity_kb=64 test_acl_granularity")
+vm_commands=(
+	"NPU_MEM_TEST_LOAD_NTH=1 npu-mem-vm-tests"
+	"npu-mem-fuzz --ops 20000"
+	"npu-mem-stress --duration 30"
+	"npu-mem-vm-tests --reload test_granularity_kb=64 test_acl_granularity test_huge_map"
+)
 
 # ---- the kernel and the module with counters
 "$NPU_TOP/scripts/prepare-vm.sh" coverage 6.12
