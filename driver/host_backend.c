@@ -3,9 +3,9 @@
  * npu_mem: the host backend.  A simulated device's memory is host pages owned
  * by the driver (see NPU_MEM_HOST_GFP).  Whole 2 MiB chunks come from the
  * device's reserve of zeroed ones when it has some for the caller's memory
- * cgroup; the rest from the page allocator, charged to that same cgroup, and
- * order 0 may reclaim.  A real HBM backend would implement the same three
- * operations over device physical ranges.
+ * cgroup; the rest from the page allocator, charged to that same cgroup;
+ * single pages may reclaim, but not OOM-kill.  A real HBM backend would
+ * implement the same three operations over device physical ranges.
  *
  * Each chunk sits at an offset of the object that is a multiple of its size,
  * as the page allocator aligns its physical address: so every 2 MiB window
@@ -53,7 +53,7 @@ static struct page *npu_mem_host_alloc_chunk(u64 done, u64 left)
 		order = npu_mem_host_orders[i];
 		if (!npu_mem_host_fits(order, done, left))
 			continue;
-		page = alloc_pages(order ? NPU_MEM_HOST_GFP_HIGH : NPU_MEM_HOST_GFP,
+		page = alloc_pages(order ? NPU_MEM_HOST_GFP_HIGH : NPU_MEM_HOST_GFP_PAGE,
 				   order);
 		if (page)
 			return page;

@@ -71,6 +71,9 @@ struct vm_area_struct;
  * The host backend's memory: 2 MiB-contiguous chunks where the page allocator
  * can give them (large orders neither retry nor warn: the system heap's
  * policy), zeroed and charged to the allocating process's memory cgroup.
+ * Single pages, the last resort, may reclaim but never call the OOM killer
+ * (of the host or of the cgroup): ALLOC reports ENOMEM instead of killing
+ * the caller or a bystander for memory it asked for.
  */
 #define NPU_MEM_CHUNK_SHIFT	21
 #define NPU_MEM_CHUNK_SIZE	(1UL << NPU_MEM_CHUNK_SHIFT)
@@ -78,6 +81,7 @@ struct vm_area_struct;
 #define NPU_MEM_HOST_GFP	(GFP_USER | __GFP_ZERO | __GFP_ACCOUNT)
 #define NPU_MEM_HOST_GFP_HIGH	(NPU_MEM_HOST_GFP | __GFP_COMP | __GFP_NORETRY | \
 				 __GFP_NOWARN)
+#define NPU_MEM_HOST_GFP_PAGE	(NPU_MEM_HOST_GFP | __GFP_RETRY_MAYFAIL)
 /* A reserve of zeroed chunks unused this long is given back. */
 #define NPU_MEM_RESERVE_IDLE	(30 * HZ)
 

@@ -131,7 +131,8 @@ struct npu_mem_device_info {
  *
  * Errors: EINVAL @flags not 0, unknown @page_kind, @size 0 or not a multiple
  * of the granularity; ENODEV no device @device; ENOMEM the device has not
- * @size bytes free, or host memory ran out (nothing is changed).
+ * @size bytes free, or host memory (or the caller's memory cgroup) ran out:
+ * nothing is changed, and no process is OOM-killed for it.
  */
 struct npu_mem_alloc {
 	__u32 device;
@@ -308,7 +309,8 @@ struct npu_mem_handle_info {
  *
  * mmap errors: EBADFD file of another process; EINVAL not MAP_SHARED, or
  * @size differs from the object's size; ENOENT the offset names no handle of
- * this file; EAGAIN or ENOMEM the pages could not be mapped.
+ * this file; EAGAIN or ENOMEM the mapping could not be set up.  mmap() maps
+ * nothing yet: page faults do, one per 2 MiB at most.
  * Partial munmap()/mprotect() fail with EINVAL, mremap() with EPERM.
  */
 

@@ -14,7 +14,8 @@
  * Skipped when the kernel has no memory controller.  Cases 1-5 are one
  * scenario; case 6 (the reserve under memory pressure) is a test of its own,
  * and so are cases 7-9: a cgroup's own limits reach its reserves (the
- * shrinker is memcg-aware, and refills respect memory.high and memory.max).
+ * shrinker is memcg-aware, and refills respect memory.high and memory.max);
+ * and case 10: an ALLOC past memory.max fails, it does not OOM-kill.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
@@ -169,7 +170,8 @@ static int cg_remove(const char *cg)
 
 /* ---- workers: one process in a cgroup, doing the parent's ioctls */
 
-enum { OP_ALLOC = 1, OP_EXPORT, OP_IMPORT_TOUCH, OP_FREE, OP_FILL_RESERVES, OP_ANON };
+enum { OP_ALLOC = 1, OP_EXPORT, OP_IMPORT_TOUCH, OP_FREE, OP_FILL_RESERVES, OP_ANON,
+       OP_ALLOC_ERRNO };
 
 struct worker {
 	pid_t pid;
@@ -203,6 +205,10 @@ static uint64_t do_op(int fd, uint64_t op, uint64_t arg)
 			if (npu_alloc(fd, dev, 2 * MIB, &h, NULL) || npu_free(fd, h))
 				return FAIL;
 		return 0;
+	case OP_ALLOC_ERRNO:	/* arg: size on device 0; 0 (and freed again) or the errno */
+		if (npu_alloc(fd, 0, arg, &h, NULL))
+			return errno;
+		return npu_free(fd, h) ? FAIL : 0;
 	case OP_ANON:		/* arg: bytes; map and touch that much anonymous memory, kept */
 		va = mmap(NULL, arg, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 		if (va == MAP_FAILED)
@@ -562,6 +568,33 @@ TEST_F(memcg, reserve_stays_under_memory_high)
 	       (unsigned long long)cg_event(cg_a, "high"));
 	EXPECT_LE(a1, high) TH_LOG("9. A's reserves keep A under memory.high");
 	EXPECT_GE(a1, a0 + 8 * MIB) TH_LOG("9. A's reserves still fill under memory.high");
+}
+
+/*
+ * 10. An ALLOC that does not fit under A's memory.max fails with ENOMEM: an
+ * allocation that can report failure must not call the OOM killer, which
+ * would kill the caller or (here) a bystander in its cgroup holding more
+ * memory.  Nothing stays charged.
+ */
+TEST_F(memcg, alloc_past_memory_max_fails_without_oom_kill)
+{
+	uint64_t a0, a1, r;
+
+	ASSERT_TRUE(cg_a[0]);
+	EXPECT_EQ(0, cg_write(cg_a, "memory.max", "96M")) TH_LOG("memory.max of A: 96M");
+	ASSERT_EQ(0, spawn(&wa, cg_a)) TH_LOG("a worker joins A");
+	ASSERT_EQ(0, spawn(&wb, cg_a)) TH_LOG("a bystander joins A");
+	EXPECT_EQ(0, call(&wb, OP_ANON, 32 * MIB)) TH_LOG("the bystander holds 32 MiB");
+	a0 = cg_settle(cg_a);
+	r = call(&wa, OP_ALLOC_ERRNO, 128 * MIB);
+	EXPECT_EQ(ENOMEM, r) TH_LOG("10. ALLOC of 128 MiB under memory.max 96M: %s",
+				    r == FAIL ? "the worker died" : strerror((int)r));
+	EXPECT_EQ(0, cg_event(cg_a, "oom_kill")) TH_LOG("10. A's memory.events shows no oom_kill");
+	EXPECT_EQ(0, call(&wb, OP_FILL_RESERVES, 0)) TH_LOG("10. the bystander is alive");
+	EXPECT_EQ(0, call(&wa, OP_FILL_RESERVES, 0)) TH_LOG("10. the worker is alive");
+	a1 = cg_wait_le(cg_a, a0 + SLACK);
+	check_delta("10. the failed ALLOC left no charge", cg_a, a0, a1, -(int64_t)SLACK,
+		    (int64_t)SLACK);
 }
 
 TEST_HARNESS_MAIN
