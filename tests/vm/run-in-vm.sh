@@ -16,6 +16,8 @@ if [ "$1" = --reload ]; then
 		echo "not ok - reload npu_mem.ko with $2"
 		exit 1
 	fi
+	# The node as the driver makes it: nothing applies the udev rule again.
+	stat -c "# /dev/npu_mem after the reload: %a %U %G" /dev/npu_mem
 	shift 2
 fi
 
