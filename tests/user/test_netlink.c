@@ -402,6 +402,21 @@ TEST_F(netlink, root_view)
 		    strstr(out, "OBJECT") && count_lines(out, "test_netlink") == 2)
 		TH_LOG("objects (table) exits 0 with a header and the value");
 
+	/* importers: X's one import (by B, on device 1); not the dead C's, not Y. */
+	snprintf(buf, sizeof(buf), "\"object\":%lld,", x);
+	EXPECT_TRUE(run(out, (const char *[]){ "--json", "importers", NULL }) == 0 &&
+		    count_occ(out, "\"importer_tgid\":") == 1 && strstr(out, buf) &&
+		    has(out, "\"exporter_tgid\":%d,\"exporter_comm\":\"test_netlink\","
+			"\"importer_tgid\":%d,\"import_device\":1}", me, self->b.pid))
+		TH_LOG("importers: X's one import, by B onto device 1");
+	snprintf(line, sizeof(line), "%d", self->c_pid);
+	EXPECT_TRUE(run(out, (const char *[]){ "--json", "importers", "--pid", line, NULL }) == 0 &&
+		    count_occ(out, "\"importer_tgid\":") == 0)
+		TH_LOG("importers --pid C: none (C is dead)");
+	EXPECT_TRUE(run(out, (const char *[]){ "importers", NULL }) == 0 &&
+		    strstr(out, "IMPORTER") && count_lines(out, "test_netlink") == 1)
+		TH_LOG("importers (table) exits 0 with a header and one row");
+
 	EXPECT_EQ(0, run(out, (const char *[]){ "--json", "devices", NULL })) TH_LOG("devices exits 0");
 	EXPECT_TRUE(find_line(out, line, sizeof(line), "{\"id\":0,", NULL) &&
 		    json_num(line, "used") == (long long)SZ_X &&

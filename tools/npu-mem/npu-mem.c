@@ -329,6 +329,8 @@ struct object {
 	unsigned int n, cap;
 	bool oom;
 	const struct args *a;
+	/* prints a gathered object: a row (objects), its importers (importers) */
+	void (*print)(struct nlattr **tb, const struct object *o);
 };
 
 static void holder_add(const struct holder *h, void *arg)
@@ -474,7 +476,7 @@ static void object_flush(struct object *o)
 		return;
 	if (genlmsg_parse(o->nlh, 0, tb, NPU_MEM_A_OBJ_MAX, NULL) >= 0 &&
 	    object_wanted(tb, o))
-		object_row(tb, o);
+		o->print(tb, o);
 	free(o->nlh);
 	o->nlh = NULL;
 	o->n = 0;
@@ -499,14 +501,13 @@ static void object_msg(struct nlattr **tb, struct nlmsghdr *nlh, void *arg)
 	for_each_holder(nlh, holder_add, o);
 }
 
-static int cmd_objects(struct nm *nm, struct args *a)
+/* Dump the objects, gathering each one's holders, and print each with @print. */
+static int objects_dump(struct nm *nm, struct args *a,
+			void (*print)(struct nlattr **tb, const struct object *o))
 {
-	struct object o = { .a = a };
+	struct object o = { .a = a, .print = print };
 	int ret;
 
-	print_fp("%-6s %-4s %10s %-7s %8s %-7s %-15s %-8s %-8s %4s %4s  %s\n", "OBJECT",
-		 "DEV", "SIZE", "PAGES", "IN-2M", "OWNER", "COMM", "EXPORTED", "WHITELST",
-		 "HOLD", "MAPS", "HOLDER TGIDS ((i): imported)  [SHAREABLE]");
 	open_json_array(NULL);
 	ret = nm_request(nm, NPU_MEM_CMD_GET_OBJECT, true, NPU_MEM_A_OBJ_MAX,
 			 object_msg, &o);
@@ -520,6 +521,57 @@ static int cmd_objects(struct nm *nm, struct args *a)
 		return nm_fail("cannot list objects", ret);
 	close_json_array();
 	return 0;
+}
+
+static int cmd_objects(struct nm *nm, struct args *a)
+{
+	print_fp("%-6s %-4s %10s %-7s %8s %-7s %-15s %-8s %-8s %4s %4s  %s\n", "OBJECT",
+		 "DEV", "SIZE", "PAGES", "IN-2M", "OWNER", "COMM", "EXPORTED", "WHITELST",
+		 "HOLD", "MAPS", "HOLDER TGIDS ((i): imported)  [SHAREABLE]");
+	return objects_dump(nm, a, object_row);
+}
+
+/*
+ * importers: one row per import of an object, with its exporter (the
+ * allocating process, "-" when it is another user's) and the device the
+ * import is bound to.  --pid keeps the rows whose importer or exporter it is.
+ */
+static void importer_rows(struct nlattr **tb, const struct object *o)
+{
+	bool owner = has(tb, NPU_MEM_A_OBJ_OWNER_TGID);
+	uint32_t exporter = get_u32(tb, NPU_MEM_A_OBJ_OWNER_TGID);
+	unsigned int i;
+
+	for (i = 0; i < o->n; i++) {
+		const struct holder *h = &o->holders[i];
+
+		if (!h->imported)
+			continue;
+		if ((o->a->given & OPT_PID) && h->tgid != o->a->pid &&
+		    !(owner && exporter == o->a->pid))
+			continue;
+		open_json_object(NULL);
+		print_u32(PRINT_ANY, "object", "%-6u", get_u32(tb, NPU_MEM_A_OBJ_ID));
+		print_u32(PRINT_ANY, "device", " %-4u", get_u32(tb, NPU_MEM_A_OBJ_DEVICE));
+		print_size(PRINT_ANY, "size", " %10s", get_u64(tb, NPU_MEM_A_OBJ_SIZE));
+		print_obj_u32(tb, NPU_MEM_A_OBJ_OWNER_TGID, "exporter_tgid", " %-8u", " %-8s");
+		if (has(tb, NPU_MEM_A_OBJ_OWNER_COMM))
+			print_string(PRINT_ANY, "exporter_comm", " %-15s",
+				     get_str(tb, NPU_MEM_A_OBJ_OWNER_COMM));
+		else
+			print_string(PRINT_FP, NULL, " %-15s", "-");
+		print_u32(PRINT_ANY, "importer_tgid", " %-8u", h->tgid);
+		print_u32(PRINT_ANY, "import_device", " %u", h->device);
+		close_json_object();
+		print_nl();
+	}
+}
+
+static int cmd_importers(struct nm *nm, struct args *a)
+{
+	print_fp("%-6s %-4s %10s %-8s %-15s %-8s %s\n", "OBJECT", "DEV", "SIZE", "EXPORTER",
+		 "COMM", "IMPORTER", "ON-DEV");
+	return objects_dump(nm, a, importer_rows);
 }
 
 /* ---- procs: the kernel reports open files; sum them per process */
@@ -903,6 +955,12 @@ static const struct command commands[] = {
 	  "export state, whitelist, holders, mappings;\n"
 	  "--device: only objects on device N; --pid: only\n"
 	  "objects allocated or held by bare tgid P",
+	  " [--device N] [--pid P]", OPT_DEVICE | OPT_PID },
+	{ "importers", cmd_importers,
+	  "each import of an object: the object, its exporter,\n"
+	  "the importing process and the device it bound the\n"
+	  "import to; --device: objects on device N; --pid:\n"
+	  "imports by, or of objects exported by, bare tgid P",
 	  " [--device N] [--pid P]", OPT_DEVICE | OPT_PID },
 	{ "procs", cmd_procs,
 	  "each process with /dev/npu_mem open: bytes it\n"
