@@ -12,6 +12,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -149,6 +150,22 @@ static inline int check(const void *p, size_t n, uint32_t seed)
 		if (w[i] != (seed ^ (uint32_t)(i * 2654435761u)))
 			return 0;
 	return 1;
+}
+
+/* This process's page tables, in KiB (VmPTE of /proc/self/status), or -1. */
+static inline long vm_pte_kb(void)
+{
+	char line[256];
+	long kb = -1;
+	FILE *f = fopen("/proc/self/status", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "VmPTE: %ld kB", &kb) == 1)
+			break;
+	fclose(f);
+	return kb;
 }
 
 /* Pipes: one 8-byte message at a time. */

@@ -32,6 +32,7 @@
 #include <sys/syscall.h>
 
 #include "harness.h"
+#include "fail_nth.h"
 #include "npu.h"
 #include "npu_tool.h"
 #include "uapi/npu_mem_netlink.h"
@@ -317,34 +318,6 @@ TEST(parameters_out_of_range_are_refused)
 }
 
 /* ---- fail-nth (see test_fail_nth.c) ---- */
-
-static int dbg_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
-static int fault_attrs_setup(void)
-{
-	static const char *const w[][2] = {
-		{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
-		{ "/sys/kernel/debug/failslab/verbose", "0" },
-		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
-		{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
-		{ "/sys/kernel/debug/fail_page_alloc/min-order", "1" },
-	};
-
-	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
-		if (dbg_write(w[i][0], w[i][1]))
-			return -1;
-	return 0;
-}
 
 static int nth_set(int nth_fd, unsigned int n)
 {

@@ -17,6 +17,7 @@
 #include <sys/wait.h>
 
 #include "harness.h"
+#include "fail_nth.h"
 #include "npu.h"
 
 #define MAX_NTH		200
@@ -25,34 +26,6 @@
 /* A child's verdicts, besides 0 (a fault failed the open cleanly). */
 #define DONE		10	/* no N-th site: the plain open */
 #define TOLERATED	11	/* a fault was injected and the open succeeded anyway */
-
-static int dbg_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
-static int fault_attrs_setup(void)
-{
-	static const char *const w[][2] = {
-		{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
-		{ "/sys/kernel/debug/failslab/verbose", "0" },
-		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
-		{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
-		{ "/sys/kernel/debug/fail_page_alloc/min-order", "1" },
-	};
-
-	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
-		if (dbg_write(w[i][0], w[i][1]))
-			return -1;
-	return 0;
-}
 
 /* The device works for this process: open, allocate, map, write, read, free. */
 static int device_works(void)

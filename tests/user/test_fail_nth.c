@@ -38,6 +38,7 @@
 #include <sys/socket.h>
 
 #include "harness.h"
+#include "fail_nth.h"
 #include "npu.h"
 #include "cgroup.h"
 #include "uapi/npu_mem_netlink.h"
@@ -53,38 +54,9 @@
 #define NPROBE_VALUES	4
 #define CG_PATH		CGROUP_ROOT "/npu_fail_nth"
 
-/* ---- fail-nth and the fault attributes ---- */
+/* ---- fail-nth (the fault attributes: fail_nth.h) ---- */
 
 static int nth_fd = -1;
-
-static int dbg_write(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -1;
-	n = write(fd, val, strlen(val));
-	close(fd);
-	return n == (ssize_t)strlen(val) ? 0 : -1;
-}
-
-static int fault_attrs_setup(void)
-{
-	static const char *const w[][2] = {
-		{ "/sys/kernel/debug/failslab/ignore-gfp-wait", "N" },
-		{ "/sys/kernel/debug/failslab/verbose", "0" },
-		{ "/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N" },
-		{ "/sys/kernel/debug/fail_page_alloc/verbose", "0" },
-		/* Orders from 1: 2 MiB chunks, their order 4 fallback, slabs. */
-		{ "/sys/kernel/debug/fail_page_alloc/min-order", "1" },
-	};
-
-	for (size_t i = 0; i < sizeof(w) / sizeof(w[0]); i++)
-		if (dbg_write(w[i][0], w[i][1]))
-			return -1;
-	return 0;
-}
 
 static inline void nth_set(unsigned int n)
 {
@@ -743,7 +715,7 @@ static int p_touch(struct env *e)
 	e->va = npu_map(e->fd, e->off, SZ);
 	if (!e->va)
 		return -1;
-	return dbg_write("/sys/kernel/debug/fail_page_alloc/min-order", "0");
+	return fault_attr_write("/sys/kernel/debug/fail_page_alloc/min-order", "0");
 }
 
 static int c_touch(struct env *e)
@@ -755,7 +727,7 @@ static int c_touch(struct env *e)
 
 static void a_touch(struct env *e, int r)
 {
-	dbg_write("/sys/kernel/debug/fail_page_alloc/min-order", "1");
+	fault_attr_write("/sys/kernel/debug/fail_page_alloc/min-order", "1");
 	munmap(e->va, SZ);
 	a_free_handle(e, r);
 }

@@ -38,22 +38,6 @@ static int huge_pfnmap(void)
 	return major > 6 || (major == 6 && minor >= 12);
 }
 
-/* This process's page tables, in KiB (VmPTE), or -1. */
-static long vm_pte_kb(void)
-{
-	char line[256];
-	long kb = -1;
-	FILE *f = fopen("/proc/self/status", "r");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "VmPTE: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
 static long minflt(void)
 {
 	struct rusage ru;
