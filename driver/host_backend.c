@@ -33,7 +33,6 @@ static void npu_mem_host_free(struct npu_mem_dev *dev, struct npu_mem_obj *obj)
 	}
 	kvfree(obj->windows);
 	obj->windows = NULL;
-	obj->pmd_bytes = 0;
 }
 
 /* Can a chunk of @order sit at offset @done, with @left bytes to go? */

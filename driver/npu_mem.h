@@ -210,7 +210,8 @@ struct npu_mem_owner {
  * @pages: backend-private: the host backend's chunks, in order
  * @windows: backend-private: the host backend's chunk at the start of each
  *	2 MiB window of the object
- * @pmd_bytes: bytes of the backing in chunks a PMD can map (netlink)
+ * @pmd_bytes: bytes of the backing in chunks a PMD can map (netlink); set
+ *	by the backend's alloc, before the object is visible, and never changed
  * @id: global id, the key in npu_mem_sys.objs; stays set after the erase
  * @owner: the allocating process
  * @lock: protects @share, @handles, @imports and @last_link
