@@ -32,7 +32,18 @@ struct shim_handle {
 };
 
 /*
- * A range from aclrtReserveMemAddress.  Broken: a failed map left
+ * Who made a reservation.  Only the user's own are the VMM calls' to map
+ * into, unmap and release; the others hold one whole allocation each, made
+ * and torn down by the call that owns them.
+ */
+enum shim_resv_owner {
+	SHIM_RESV_USER,		/* aclrtReserveMemAddress */
+	SHIM_RESV_MALLOC,	/* aclrtMalloc: aclrtFree tears it down */
+	SHIM_RESV_IPC,		/* aclrtIpcMemImportByKey: aclrtIpcMemClose does */
+};
+
+/*
+ * A range from aclrtReserveMemAddress (or one of the calls above).  Broken: a failed map left
  * [hole, hole + hole_size) unmapped and the placeholder could not be put
  * back, so that range may belong to someone else now: no more maps, and
  * release and teardown unmap everything but the hole.
@@ -42,6 +53,7 @@ struct shim_resv {
 	uintptr_t base;
 	size_t size;
 	unsigned int nmaps;
+	enum shim_resv_owner owner;
 	bool broken;
 	uintptr_t hole;
 	size_t hole_size;
@@ -167,6 +179,22 @@ struct shim_map *shim_find_map(uintptr_t addr, size_t len);
 struct shim_resv *shim_find_resv(uintptr_t addr, size_t len);
 /* Unmap a reservation's address space, all of it but a broken one's hole. */
 void shim_resv_unmap(const struct shim_resv *r);
+/*
+ * Whole allocations (shim_mem.c), for aclrtMalloc and IPC imports; the caller
+ * holds the lock for writing.  shim_alloc_handle: ALLOC on @dev, @size rounded
+ * up to the granularity of @attr, a new record with one reference.
+ * shim_map_whole: map all of @h, read/write for its device, into a new
+ * reservation of @owner; the mapping holds a reference of its own.
+ * shim_unmap_whole: unmap @m, drop its reservation and its reference.
+ */
+aclError shim_alloc_handle(const char *func, uint32_t dev, size_t size, aclrtMemAttr attr,
+			   struct shim_handle **hp);
+aclError shim_map_whole(const char *func, struct shim_handle *h, enum shim_resv_owner owner,
+			struct shim_map **mp);
+aclError shim_unmap_whole(const char *func, struct shim_map *m);
+/* Drop one reference of @h; at 0 FREE it and forget the record. */
+aclError shim_put_handle(const char *func, struct shim_handle *h);
+
 /* Tear down everything (aclFinalize); @kernel false after fork. */
 void shim_release_all(bool kernel);
 

@@ -159,11 +159,8 @@ static struct shim_handle *new_handle(const struct npu_dev_handle *dh, size_t si
 aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrtPhysicalMemProp *prop,
 			     uint64_t flags)
 {
-	struct shim_errctx c = { 0 };
-	struct npu_dev_handle dh;
 	struct shim_handle *h;
 	aclError e;
-	int ret;
 
 	if (!handle)
 		return shim_arg_null(__func__, "handle");
@@ -178,28 +175,44 @@ aclError aclrtMallocPhysical(aclrtDrvMemHandle *handle, size_t size, const aclrt
 	if (e)
 		return e;
 	e = shim_check_dev(__func__, "prop->location.id", prop->location.id);
-	if (e)
-		goto out;
-	e = round_size(__func__, &size, dev_granularity(prop->location.id, prop->memAttr), 0);
-	if (e)
-		goto out;
-	ret = npu_dev_alloc(shim.fd, prop->location.id, size, (uint32_t)page_kind(prop->memAttr), &dh);
-	if (ret) {
-		c.dev = (int32_t)prop->location.id;
-		c.size = size;
-		e = FAIL_ERRNO(SHIM_OP_ALLOC, -ret, &c);
-		goto out;
+	if (!e)
+		e = shim_alloc_handle(__func__, prop->location.id, size, prop->memAttr, &h);
+	if (!e) {
+		h->prop = *prop;
+		*handle = shim_handle_ptr(h);
 	}
-	h = new_handle(&dh, size, (int32_t)prop->location.id, prop);
-	if (!h) {
-		npu_dev_free(shim.fd, dh.id);
-		e = shim_no_host_memory(__func__);
-		goto out;
-	}
-	*handle = shim_handle_ptr(h);
-out:
 	shim_unlock();
 	return e;
+}
+
+aclError shim_alloc_handle(const char *func, uint32_t dev, size_t size, aclrtMemAttr attr,
+			   struct shim_handle **hp)
+{
+	struct shim_errctx c = { .dev = (int32_t)dev };
+	aclrtPhysicalMemProp prop = {
+		.handleType = ACL_MEM_HANDLE_TYPE_NONE,
+		.allocationType = ACL_MEM_ALLOCATION_TYPE_PINNED,
+		.memAttr = attr,
+		.location = { .id = dev, .type = ACL_MEM_LOCATION_TYPE_DEVICE },
+	};
+	struct npu_dev_handle dh;
+	aclError e;
+	int ret;
+
+	e = round_size(func, &size, dev_granularity(dev, attr), 0);
+	if (e)
+		return e;
+	ret = npu_dev_alloc(shim.fd, dev, size, (uint32_t)page_kind(attr), &dh);
+	if (ret) {
+		c.size = size;
+		return shim_fail_errno(func, SHIM_OP_ALLOC, -ret, &c);
+	}
+	*hp = new_handle(&dh, size, (int32_t)dev, &prop);
+	if (!*hp) {
+		npu_dev_free(shim.fd, dh.id);
+		return shim_no_host_memory(func);
+	}
+	return ACL_SUCCESS;
 }
 
 /* The record of handle token @p, or 107000 (caller holds the lock). */
@@ -216,7 +229,7 @@ static aclError lookup_handle(const char *func, const void *p, struct shim_handl
  * Drop one reference of @h; at 0 free the driver handle and the record.
  * 0, or the aclError of a failed FREE (@h is then unchanged).
  */
-static aclError put_handle(const char *func, struct shim_handle *h)
+aclError shim_put_handle(const char *func, struct shim_handle *h)
 {
 	struct shim_errctx c = { .handle = shim_handle_ptr(h) };
 	struct shim_handle **pp;
@@ -258,7 +271,7 @@ aclError aclrtFreePhysical(aclrtDrvMemHandle handle)
 			 handle, h->map_ref);
 		goto out;
 	}
-	e = put_handle(__func__, h);
+	e = shim_put_handle(__func__, h);
 out:
 	shim_unlock();
 	return e;
@@ -284,6 +297,16 @@ aclError aclrtMemGetAllocationPropertiesFromHandle(aclrtDrvMemHandle handle, acl
 }
 
 /* ---- reservations ---- */
+
+/* For a message: what to call instead on a range the VMM calls do not own. */
+static const char *shim_owner_hint(const struct shim_resv *r)
+{
+	if (r && r->owner == SHIM_RESV_MALLOC)
+		return " (it is aclrtMalloc memory: aclrtFree it)";
+	if (r && r->owner == SHIM_RESV_IPC)
+		return " (it is an IPC import: aclrtIpcMemClose its key)";
+	return "";
+}
 
 /*
  * Put a PROT_NONE placeholder at exactly [va, va + size), replacing nothing.
@@ -387,8 +410,9 @@ aclError aclrtReleaseMemAddress(void *virPtr)
 	for (pp = &shim.resvs; (r = *pp); pp = &r->next)
 		if (r->base == (uintptr_t)virPtr)
 			break;
-	if (!r) {
-		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p is not the start of a reserved range", virPtr);
+	if (!r || r->owner != SHIM_RESV_USER) {
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p is not the start of a reserved range%s", virPtr,
+			 shim_owner_hint(r));
 		goto out;
 	}
 	if (r->nmaps) {
@@ -438,7 +462,7 @@ static aclError map_target(const char *func, void *virPtr, size_t size, const st
 		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
 				 "virPtr %p is not aligned to the granularity 0x%zx", virPtr, gran);
 	r = shim_find_resv(va, size);
-	if (!r)
+	if (!r || r->owner != SHIM_RESV_USER)
 		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
 				 "[%p, +0x%zx) is not inside one range from aclrtReserveMemAddress", virPtr, size);
 	if (r->broken)
@@ -591,6 +615,11 @@ aclError aclrtUnmapMem(void *virPtr)
 				 "%p is inside the mapping at %p, not its start", virPtr, (void *)m->va);
 		goto out;
 	}
+	if (m->r->owner != SHIM_RESV_USER) {
+		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "%p is not a mapping of aclrtMapMem%s", virPtr,
+			 shim_owner_hint(m->r));
+		goto out;
+	}
 	ret = unmap_range(virPtr, m->size);
 	if (ret) {
 		e = FAIL(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "cannot unmap %p: %s", virPtr, strerror(ret));
@@ -601,10 +630,83 @@ aclError aclrtUnmapMem(void *virPtr)
 	h = m->h;
 	free(m);
 	h->map_ref--;
-	e = put_handle(__func__, h);
+	e = shim_put_handle(__func__, h);
 out:
 	shim_unlock();
 	return e;
+}
+
+/* ---- whole allocations: aclrtMalloc and IPC imports ---- */
+
+aclError shim_map_whole(const char *func, struct shim_handle *h, enum shim_resv_owner owner,
+			struct shim_map **mp)
+{
+	struct shim_errctx c = { .handle = shim_handle_ptr(h), .size = h->size, .dev = h->dev };
+	size_t align = dev_granularity((uint32_t)h->dev, h->prop.memAttr);
+	struct shim_resv *r;
+	struct shim_map *m;
+	void *p;
+	int ret;
+
+	r = calloc(1, sizeof(*r));
+	m = calloc(1, sizeof(*m));
+	if (!r || !m)
+		goto err_free;
+	p = reserve_range(h->size, align, NULL);
+	if (p == MAP_FAILED) {
+		free(r);
+		free(m);
+		return shim_fail(func, ACL_ERROR_RT_MEMORY_ALLOCATION,
+				 "cannot reserve %zu bytes of address space: %s", h->size, strerror(errno));
+	}
+	r->base = (uintptr_t)p;
+	r->size = h->size;
+	r->owner = owner;
+	m->va = r->base;
+	m->size = h->size;
+	m->h = h;
+	m->r = r;
+	m->acc_dev[h->dev] = ACL_RT_MEM_ACCESS_FLAGS_READWRITE;
+	ret = map_into(m);
+	if (ret) {
+		shim_resv_unmap(r);
+		free(r);
+		free(m);
+		return shim_fail_errno(func, SHIM_OP_MAP, -ret, &c);
+	}
+	r->next = shim.resvs;
+	shim.resvs = r;
+	m->next = shim.maps;
+	shim.maps = m;
+	r->nmaps = 1;
+	h->ref++;
+	h->map_ref++;
+	*mp = m;
+	return ACL_SUCCESS;
+
+err_free:
+	free(r);
+	free(m);
+	return shim_no_host_memory(func);
+}
+
+aclError shim_unmap_whole(const char *func, struct shim_map *m)
+{
+	struct shim_handle *h = m->h;
+	struct shim_resv **rp;
+	struct shim_map **mp;
+
+	for (mp = &shim.maps; *mp != m; mp = &(*mp)->next)
+		;
+	*mp = m->next;
+	for (rp = &shim.resvs; *rp != m->r; rp = &(*rp)->next)
+		;
+	*rp = m->r->next;
+	shim_resv_unmap(m->r);
+	free(m->r);
+	free(m);
+	h->map_ref--;
+	return shim_put_handle(func, h);
 }
 
 /* The access descriptors of aclrtMemSetAccess: 0 or 100000. */
@@ -738,6 +840,9 @@ aclError aclrtMemRetainAllocationHandle(void *virPtr, aclrtDrvMemHandle *handle)
 	if (e)
 		return e;
 	e = find_map_at(__func__, ACL_ERROR_RT_PARAM_INVALID, virPtr, &m);
+	if (!e && m->r->owner != SHIM_RESV_USER)
+		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p is not in a mapping of aclrtMapMem%s", virPtr,
+			 shim_owner_hint(m->r));
 	if (!e) {
 		m->h->ref++;
 		*handle = shim_handle_ptr(m->h);

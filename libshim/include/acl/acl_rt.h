@@ -39,6 +39,20 @@ typedef enum aclrtMemcpyKind {
 	ACL_MEMCPY_DEFAULT = 4,
 } aclrtMemcpyKind;
 
+typedef enum aclrtMemMallocPolicy {
+	ACL_MEM_MALLOC_HUGE_FIRST,
+	ACL_MEM_MALLOC_HUGE_ONLY,
+	ACL_MEM_MALLOC_NORMAL_ONLY,
+	ACL_MEM_MALLOC_HUGE_FIRST_P2P,
+	ACL_MEM_MALLOC_HUGE_ONLY_P2P,
+	ACL_MEM_MALLOC_NORMAL_ONLY_P2P,
+	ACL_MEM_MALLOC_HUGE1G_ONLY,
+	ACL_MEM_MALLOC_HUGE1G_ONLY_P2P,
+	ACL_MEM_TYPE_LOW_BAND_WIDTH = 0x0100,
+	ACL_MEM_TYPE_HIGH_BAND_WIDTH = 0x1000,
+	ACL_MEM_ACCESS_USER_SPACE_READONLY = 0x100000,
+} aclrtMemMallocPolicy;
+
 typedef enum aclrtMemHandleType {
 	ACL_MEM_HANDLE_TYPE_NONE = 0,
 	ACL_MEM_HANDLE_TYPE_POSIX = 2,
@@ -171,6 +185,12 @@ ACL_FUNC_VISIBILITY aclError aclrtMemImportFromShareableHandle(uint64_t shareabl
 ACL_FUNC_VISIBILITY aclError aclrtMemImportFromShareableHandleV2(void *shareableHandle,
 								 aclrtMemSharedHandleType shareType,
 								 uint64_t flags, aclrtDrvMemHandle *handle);
+
+/* Linear device memory */
+ACL_FUNC_VISIBILITY aclError aclrtMalloc(void **devPtr, size_t size, aclrtMemMallocPolicy policy);
+ACL_FUNC_VISIBILITY aclError aclrtMallocAlign32(void **devPtr, size_t size, aclrtMemMallocPolicy policy);
+ACL_FUNC_VISIBILITY aclError aclrtMallocCached(void **devPtr, size_t size, aclrtMemMallocPolicy policy);
+ACL_FUNC_VISIBILITY aclError aclrtFree(void *devPtr);
 
 /* Streams (simulated devices complete work at once) */
 ACL_FUNC_VISIBILITY aclError aclrtCreateStream(aclrtStream *stream);
