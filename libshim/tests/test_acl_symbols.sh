@@ -1,7 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# Symbol visibility of libascendcl: the .so exports the 41 acl* functions and nothing
-# else; the .a defines no other global either, so a program may use any other name
+# Symbol visibility of libascendcl: the .so exports exactly the acl* functions its
+# headers declare, and nothing else; the .a defines no other global either, so a program may use any other name
 # (shim, shim_lock, npu_dev_open, ...) for itself, with -fno-common or -fcommon.
 # Installed by make with @STAGE@ and @CC@ filled in.
 stage=@STAGE@
@@ -25,11 +25,15 @@ others=$(globals -g --defined-only "$stage/lib/libascendcl.a" | grep -v '^acl' |
 result $? "symbols: libascendcl.a defines no global but acl*" "also defines: $others"
 
 so=$(globals -D --defined-only "$stage/lib/libascendcl.so")
-n=$(printf '%s\n' "$so" | grep -c '^acl')
-others=$(printf '%s\n' "$so" | grep -v '^acl' | tr '\n' ' ')
-[ "$n" -eq 41 ] && [ -z "$others" ]
-result $? "symbols: libascendcl.so exports the 41 acl* functions only" \
-	"$n acl* functions; also: $others"
+# What the headers declare: "ACL_FUNC_VISIBILITY <type> <name>(".
+declared=$(cat "$stage"/include/acl/*.h "$stage"/include/acl/*/*.h 2>/dev/null |
+	sed -n 's/^ACL_FUNC_VISIBILITY[^(]*[ *]\(acl[A-Za-z0-9_]*\)(.*/\1/p' | sort -u)
+missing=$(printf '%s\n' "$declared" | grep -vxF "$so" | tr '\n' ' ')
+extra=$(printf '%s\n' "$so" | grep -vxF "$declared" | tr '\n' ' ')
+n=$(printf '%s\n' "$declared" | grep -c .)
+[ "$n" -gt 0 ] && [ -z "$missing" ] && [ -z "$extra" ]
+result $? "symbols: libascendcl.so exports the $n acl* functions its headers declare, only" \
+	"declared, not exported: $missing; exported, not declared: $extra"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
