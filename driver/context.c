@@ -140,6 +140,8 @@ static void npu_mem_handle_destroy(struct npu_mem_ctx *ctx,
 	if (h->share) {
 		if (h->imported)
 			npu_mem_share_drop_importer(h->share, h);
+		else if (h->share->kind == NPU_MEM_SHARE_IPC_KEY)
+			npu_mem_obj_unshare(h->obj, h->share);
 		npu_mem_share_put(h->share);
 	}
 	npu_mem_obj_unhold(h->obj);

@@ -62,6 +62,7 @@ struct npu_mem_sys *npu_mem_sys_create(unsigned int num_devices, u64 dev_size,
 	xa_init(&sys->shares);
 	atomic64_set(&sys->next_index, 0);
 	npu_mem_value_key_init(sys);
+	npu_mem_fabric_init(sys);
 	xa_init(&sys->guess_budgets);
 	atomic_set(&sys->nr_objs, 0);
 	xa_init_flags(&sys->objs, XA_FLAGS_ALLOC1);

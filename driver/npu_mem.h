@@ -160,6 +160,8 @@ struct npu_mem_dev {
  *	there (kref_get_unless_zero); records are freed after a grace period.
  * @next_index: last export index handed out; indexes are never reused
  * @value_key: the key of the permutation from indexes to values (value.c)
+ * @instance: random bytes drawn at load that name this machine in fabric
+ *	handles (struct npu_mem_fabric_handle)
  * @guess_budgets: uid -> struct npu_mem_guess_budget (guess_budget.c)
  * @nr_objs: physical objects not yet freed (for leak checks)
  * @objs: object id -> struct npu_mem_obj whose memory is live.  Its xa_lock
@@ -175,6 +177,7 @@ struct npu_mem_sys {
 	struct xarray shares;
 	atomic64_t next_index;
 	siphash_key_t value_key;
+	u8 instance[16];
 	struct xarray guess_budgets;
 	atomic_t nr_objs;
 	struct xarray objs;
@@ -274,6 +277,8 @@ struct npu_mem_whitelist {
  * @index: its export index, the key in npu_mem_sys.shares
  * @obj: the exported object (holds a kref, not a holder)
  * @exporter: the exporting process
+ * @kind: NPU_MEM_SHARE_IPC_KEY, NPU_MEM_SHARE_FABRIC, or 0 for a VMM value;
+ *	lookups find a value only as its own kind
  * @no_validation: exported with NPU_MEM_EXPORT_DISABLE_PID_VALIDATION
  * @lock: protects @whitelist and @importers
  * @whitelist: the pids that may import
@@ -288,6 +293,7 @@ struct npu_mem_share {
 	u64 index;
 	struct npu_mem_obj *obj;
 	struct npu_mem_owner exporter;
+	u32 kind;
 	bool no_validation;
 	struct mutex lock;		/* protects whitelist, importers */
 	struct npu_mem_whitelist whitelist;
@@ -444,9 +450,17 @@ struct npu_mem_share *npu_mem_share_get(struct npu_mem_sys *sys, u64 value);
 void npu_mem_share_put(struct npu_mem_share *share);
 void npu_mem_share_kill(struct npu_mem_share *share);
 int npu_mem_ctx_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value);
-int npu_mem_ctx_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids,
-		     u32 count);
-int npu_mem_ctx_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle);
+int npu_mem_ctx_set_pids(struct npu_mem_ctx *ctx, u64 value, u32 kind,
+			 s32 *pids, u32 count);
+int npu_mem_ctx_import(struct npu_mem_ctx *ctx, u64 value, u32 kind, u32 device,
+		       u32 *handle);
+int npu_mem_ctx_unexport(struct npu_mem_ctx *ctx, u32 handle);
+void npu_mem_obj_unshare(struct npu_mem_obj *obj, struct npu_mem_share *share);
+void npu_mem_fabric_init(struct npu_mem_sys *sys);
+void npu_mem_fabric_fill(struct npu_mem_sys *sys, u64 value,
+			 struct npu_mem_fabric_handle *fh);
+int npu_mem_fabric_value(struct npu_mem_sys *sys,
+			 const struct npu_mem_fabric_handle *fh, u64 *value);
 void npu_mem_share_drop_importer(struct npu_mem_share *share,
 				 struct npu_mem_handle *h);
 int npu_mem_refusal_errno(u32 reason);

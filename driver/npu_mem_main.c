@@ -174,16 +174,44 @@ static int npu_mem_ioc_free(struct npu_mem_ctx *ctx, void *arg)
 static int npu_mem_ioc_export(struct npu_mem_ctx *ctx, void *arg)
 {
 	struct npu_mem_export *e = arg;
+	int ret;
 
-	return npu_mem_ctx_export(ctx, e->handle, e->flags, &e->shareable);
+	ret = npu_mem_ctx_export(ctx, e->handle, e->flags, &e->shareable);
+	if (!ret && (e->flags & NPU_MEM_SHARE_FABRIC))
+		npu_mem_fabric_fill(ctx->sys, e->shareable, &e->fabric);
+	return ret;
+}
+
+/*
+ * The value SET_PIDS or IMPORT names: @shareable, or with
+ * NPU_MEM_SHARE_FABRIC the one @fabric carries (then @shareable must be 0).
+ * 0, -EINVAL or -EXDEV (npu_mem_fabric_value()).
+ */
+static int npu_mem_named_value(struct npu_mem_ctx *ctx, u32 kind, u64 shareable,
+			       const struct npu_mem_fabric_handle *fabric,
+			       u64 *value)
+{
+	if (hweight32(kind) > 1)
+		return -EINVAL;
+	if (kind != NPU_MEM_SHARE_FABRIC) {
+		*value = shareable;
+		return 0;
+	}
+	if (shareable)
+		return -EINVAL;
+	return npu_mem_fabric_value(ctx->sys, fabric, value);
 }
 
 static int npu_mem_ioc_set_pids(struct npu_mem_ctx *ctx, void *arg)
 {
 	struct npu_mem_set_pids *s = arg;
 	s32 *pids;
+	u64 value;
 	int ret;
 
+	ret = npu_mem_named_value(ctx, s->flags, s->shareable, &s->fabric, &value);
+	if (ret)
+		return ret;
 	if (!s->count)
 		return -EINVAL;
 	if (s->count > NPU_MEM_MAX_PIDS)
@@ -196,7 +224,7 @@ static int npu_mem_ioc_set_pids(struct npu_mem_ctx *ctx, void *arg)
 		ret = -EFAULT;
 		goto out_free;
 	}
-	ret = npu_mem_ctx_set_pids(ctx, s->shareable, pids, s->count);
+	ret = npu_mem_ctx_set_pids(ctx, value, s->flags, pids, s->count);
 out_free:
 	kvfree(pids);
 	return ret;
@@ -205,9 +233,13 @@ out_free:
 static int npu_mem_ioc_import(struct npu_mem_ctx *ctx, void *arg)
 {
 	struct npu_mem_import *im = arg;
+	u64 value;
 	int ret;
 
-	ret = npu_mem_ctx_import(ctx, im->shareable, im->device, &im->handle);
+	ret = npu_mem_named_value(ctx, im->flags, im->shareable, &im->fabric, &value);
+	if (ret)
+		return ret;
+	ret = npu_mem_ctx_import(ctx, value, im->flags, im->device, &im->handle);
 	if (!ret)
 		im->mmap_offset = npu_mem_handle_mmap_offset(im->handle);
 	return ret;
@@ -226,6 +258,13 @@ static int npu_mem_ioc_handle_info(struct npu_mem_ctx *ctx, void *arg)
 	return npu_mem_ctx_handle_info(ctx, arg);
 }
 
+static int npu_mem_ioc_unexport(struct npu_mem_ctx *ctx, void *arg)
+{
+	struct npu_mem_unexport *u = arg;
+
+	return npu_mem_ctx_unexport(ctx, u->handle);
+}
+
 /* Big enough for every ioctl's argument, at this module's struct sizes. */
 union npu_mem_ioctl_arg {
 	struct npu_mem_version version;
@@ -237,6 +276,7 @@ union npu_mem_ioctl_arg {
 	struct npu_mem_import import;
 	struct npu_mem_bare_tgid bare_tgid;
 	struct npu_mem_handle_info handle_info;
+	struct npu_mem_unexport unexport;
 };
 
 /**
@@ -283,16 +323,21 @@ static const struct npu_mem_ioctl_desc npu_mem_ioctls[] = {
 			  npu_mem_free, NPU_MEM_FREE_SIZE_VER0, 0, 0),
 	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_EXPORT, npu_mem_ioc_export,
 			  npu_mem_export, NPU_MEM_EXPORT_SIZE_VER0,
-			  NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, 0),
+			  NPU_MEM_EXPORT_DISABLE_PID_VALIDATION |
+			  NPU_MEM_SHARE_IPC_KEY | NPU_MEM_SHARE_FABRIC, 0),
 	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_SET_PIDS, npu_mem_ioc_set_pids,
-			  npu_mem_set_pids, NPU_MEM_SET_PIDS_SIZE_VER0, 0, 0),
+			  npu_mem_set_pids, NPU_MEM_SET_PIDS_SIZE_VER0,
+			  NPU_MEM_SHARE_IPC_KEY | NPU_MEM_SHARE_FABRIC, 0),
 	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_IMPORT, npu_mem_ioc_import,
-			  npu_mem_import, NPU_MEM_IMPORT_SIZE_VER0, 0,
+			  npu_mem_import, NPU_MEM_IMPORT_SIZE_VER0,
+			  NPU_MEM_SHARE_IPC_KEY | NPU_MEM_SHARE_FABRIC,
 			  offsetof(struct npu_mem_import, reserved)),
 	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_BARE_TGID, npu_mem_ioc_bare_tgid,
 			  npu_mem_bare_tgid, NPU_MEM_BARE_TGID_SIZE_VER0, 0, 0),
 	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_HANDLE_INFO, npu_mem_ioc_handle_info,
 			  npu_mem_handle_info, NPU_MEM_HANDLE_INFO_SIZE_VER0, 0, 0),
+	NPU_MEM_IOCTL_DEF(NPU_MEM_IOCTL_UNEXPORT, npu_mem_ioc_unexport,
+			  npu_mem_unexport, NPU_MEM_UNEXPORT_SIZE_VER0, 0, 0),
 };
 
 /*
@@ -350,6 +395,11 @@ static long npu_mem_ioctl(struct file *file, unsigned int cmd, unsigned long arg
 	if (ret)
 		return ret;
 	if (!npu_mem_ioctl_args_ok(desc, &karg))
+		return -EINVAL;
+	/* A fabric export must be able to hand its handle back. */
+	if (nr == _IOC_NR(NPU_MEM_IOCTL_EXPORT) &&
+	    (karg.export.flags & NPU_MEM_SHARE_FABRIC) &&
+	    usize < NPU_MEM_EXPORT_SIZE_VER1)
 		return -EINVAL;
 	ret = desc->func(ctx, &karg);
 	if (ret)

@@ -239,6 +239,29 @@ static void npu_mem_obj_release_memory(struct npu_mem_obj *obj, bool notify)
 	npu_mem_obj_put(obj);
 }
 
+/**
+ * npu_mem_obj_unshare - kill @obj's shareable value @share before its time
+ * @obj: the object
+ * @share: the value it was exported as
+ *
+ * For an IPC key, which dies with its exporter's handle or at UNEXPORT.  The
+ * memory's last holder may be killing it at the same time: whoever takes it
+ * out of @obj kills it.
+ */
+void npu_mem_obj_unshare(struct npu_mem_obj *obj, struct npu_mem_share *share)
+{
+	spin_lock(&obj->lock);
+	if (obj->share != share) {
+		spin_unlock(&obj->lock);
+		return;
+	}
+	obj->share = NULL;
+	spin_unlock(&obj->lock);
+	npu_mem_share_kill(share);
+	npu_mem_share_put(share);
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_obj_unshare);
+
 /*
  * Drop a holder.  The last one kills the shareable value (no new importer can
  * appear: imports take their holder with refcount_inc_not_zero()), gives the

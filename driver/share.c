@@ -91,20 +91,23 @@ EXPORT_SYMBOL_IF_KUNIT(npu_mem_refusal_errno);
  * npu_mem_ctx_export - NPU_MEM_IOCTL_EXPORT for @ctx
  * @ctx: the caller's context
  * @handle: a handle of @ctx made by alloc
- * @flags: NPU_MEM_EXPORT_* bits
+ * @flags: NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, at most one NPU_MEM_SHARE_*
  * @value: out: the shareable value
  *
- * Return: 0, -ENOENT (no handle), -EPERM (imported handle),
- * -EEXIST (already exported), -ENOMEM, -EBADFD.
+ * Return: 0, -EINVAL (two kinds), -ENOENT (no handle), -EPERM (imported
+ * handle), -EEXIST (already exported), -ENOMEM, -EBADFD.
  */
 int npu_mem_ctx_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *value)
 {
+	u32 kind = flags & (NPU_MEM_SHARE_IPC_KEY | NPU_MEM_SHARE_FABRIC);
 	struct npu_mem_sys *sys = ctx->sys;
 	struct npu_mem_event ev;
 	struct npu_mem_handle *h;
 	struct npu_mem_share *share;
 	int ret;
 
+	if (hweight32(kind) > 1)
+		return -EINVAL;
 	share = kzalloc(sizeof(*share), GFP_KERNEL_ACCOUNT);
 	if (!share)
 		return -ENOMEM;
@@ -113,6 +116,7 @@ int npu_mem_ctx_export(struct npu_mem_ctx *ctx, u32 handle, u32 flags, u64 *valu
 	npu_mem_whitelist_init(&share->whitelist);
 	INIT_LIST_HEAD(&share->importers);
 	share->exporter = ctx->owner;
+	share->kind = kind;
 	share->no_validation = flags & NPU_MEM_EXPORT_DISABLE_PID_VALIDATION;
 
 	mutex_lock(&ctx->lock);
@@ -172,13 +176,17 @@ static int npu_mem_pid_cmp(const void *a, const void *b)
 }
 
 /*
- * npu_mem_share_lookup - the live record for @value, for @ctx's process
+ * npu_mem_share_lookup - the live record for @value of @kind
+ *
+ * A value of another kind is not there: whoever holds a VMM value learns
+ * nothing by trying it as an IPC key, and the other way round.
  *
  * Return: the record with a reference, ERR_PTR(-ENOENT) if there is none
  * (which spends the caller's guess budget), -EAGAIN if the budget is spent
  * (nothing is looked up), -ENOMEM.
  */
-static struct npu_mem_share *npu_mem_share_lookup(struct npu_mem_sys *sys, u64 value)
+static struct npu_mem_share *npu_mem_share_lookup(struct npu_mem_sys *sys, u64 value,
+						  u32 kind)
 {
 	struct npu_mem_guess_budget *budget;
 	struct npu_mem_share *share;
@@ -187,6 +195,10 @@ static struct npu_mem_share *npu_mem_share_lookup(struct npu_mem_sys *sys, u64 v
 	if (IS_ERR(budget))
 		return ERR_CAST(budget);
 	share = npu_mem_share_get(sys, value);
+	if (share && share->kind != kind) {
+		npu_mem_share_put(share);
+		share = NULL;
+	}
 	if (!share) {
 		npu_mem_guess_failed(budget);
 		return ERR_PTR(-ENOENT);
@@ -198,6 +210,7 @@ static struct npu_mem_share *npu_mem_share_lookup(struct npu_mem_sys *sys, u64 v
  * npu_mem_ctx_set_pids - NPU_MEM_IOCTL_SET_PIDS for @ctx
  * @ctx: the caller's context
  * @value: a shareable value
+ * @kind: its NPU_MEM_SHARE_* kind, or 0
  * @pids: @count bare tgids (sorted in place)
  * @count: number of @pids
  *
@@ -212,7 +225,8 @@ static struct npu_mem_share *npu_mem_share_lookup(struct npu_mem_sys *sys, u64 v
  * spent), -EACCES (caller is not the exporter), -EPERM (exported without
  * pid validation), -ENOMEM.
  */
-int npu_mem_ctx_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids, u32 count)
+int npu_mem_ctx_set_pids(struct npu_mem_ctx *ctx, u64 value, u32 kind,
+			 s32 *pids, u32 count)
 {
 	struct npu_mem_share *share;
 	bool any = false;
@@ -232,7 +246,7 @@ int npu_mem_ctx_set_pids(struct npu_mem_ctx *ctx, u64 value, s32 *pids, u32 coun
 	if (!any)
 		return -EINVAL;
 
-	share = npu_mem_share_lookup(ctx->sys, value);
+	share = npu_mem_share_lookup(ctx->sys, value, kind);
 	if (IS_ERR(share))
 		return PTR_ERR(share);
 	if (!npu_mem_owner_equal(&share->exporter, &ctx->owner)) {
@@ -312,6 +326,7 @@ static void npu_mem_import_refused(struct npu_mem_ctx *ctx, u64 value,
  * npu_mem_ctx_import - NPU_MEM_IOCTL_IMPORT for @ctx
  * @ctx: the caller's context
  * @value: the shareable value
+ * @kind: its NPU_MEM_SHARE_* kind, or 0
  * @device: the device to bind the new handle to
  * @handle: out: the new handle's id
  *
@@ -319,7 +334,8 @@ static void npu_mem_import_refused(struct npu_mem_ctx *ctx, u64 value,
  * -ELOOP (caller is the exporter), -EEXIST (caller already imported it),
  * -EACCES (whitelist), -ENOMEM, -EBADFD.
  */
-int npu_mem_ctx_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *handle)
+int npu_mem_ctx_import(struct npu_mem_ctx *ctx, u64 value, u32 kind, u32 device,
+		       u32 *handle)
 {
 	struct npu_mem_event ev;
 	pid_t tgid = ctx->owner.tgid;
@@ -330,7 +346,7 @@ int npu_mem_ctx_import(struct npu_mem_ctx *ctx, u64 value, u32 device, u32 *hand
 
 	if (!npu_mem_sys_dev(ctx->sys, device))
 		return -ENODEV;
-	share = npu_mem_share_lookup(ctx->sys, value);
+	share = npu_mem_share_lookup(ctx->sys, value, kind);
 	if (IS_ERR(share)) {
 		if (PTR_ERR(share) == -ENOENT)
 			npu_mem_import_refused(ctx, value, NULL,
@@ -411,3 +427,42 @@ void npu_mem_share_drop_importer(struct npu_mem_share *share,
 	list_del_init(&h->share_node);
 	mutex_unlock(&share->lock);
 }
+
+/**
+ * npu_mem_ctx_unexport - NPU_MEM_IOCTL_UNEXPORT for @ctx
+ * @ctx: the caller's context
+ * @handle: a handle of @ctx exported as an IPC key
+ *
+ * Kills the key; importers keep their handles, and @handle may be exported
+ * again.
+ *
+ * Return: 0, -ENOENT (no handle, or not exported), -EPERM (imported handle),
+ * -EINVAL (not an IPC key), -EBADFD.
+ */
+int npu_mem_ctx_unexport(struct npu_mem_ctx *ctx, u32 handle)
+{
+	struct npu_mem_share *share = NULL;
+	struct npu_mem_handle *h;
+	int ret = 0;
+
+	mutex_lock(&ctx->lock);
+	h = npu_mem_ctx_handle(ctx, handle);
+	if (IS_ERR(h))
+		ret = PTR_ERR(h);
+	else if (h->imported)
+		ret = -EPERM;
+	else if (!h->share)
+		ret = -ENOENT;
+	else if (h->share->kind != NPU_MEM_SHARE_IPC_KEY)
+		ret = -EINVAL;
+	if (!ret) {
+		share = h->share;
+		h->share = NULL;
+		npu_mem_obj_unshare(h->obj, share);
+	}
+	mutex_unlock(&ctx->lock);
+	if (share)
+		npu_mem_share_put(share);
+	return ret;
+}
+EXPORT_SYMBOL_IF_KUNIT(npu_mem_ctx_unexport);

@@ -47,7 +47,7 @@
  * which drivers/usb/scanner.h registered first) and made structs extensible.
  */
 #define NPU_MEM_ABI_MAJOR	2
-#define NPU_MEM_ABI_MINOR	0
+#define NPU_MEM_ABI_MINOR	1	/* 2.1: value kinds, fabric handles, UNEXPORT */
 
 /*
  * Ioctl type 0xBA, numbers 0x00-0x1F: a range no entry of the kernel's
@@ -165,34 +165,79 @@ struct npu_mem_free {
 /* Import is not checked against a pid whitelist (ACL's 0x1). */
 #define NPU_MEM_EXPORT_DISABLE_PID_VALIDATION	(1U << 0)
 
+/*
+ * The kind of a shareable value, chosen at EXPORT and named again by
+ * SET_PIDS and IMPORT in their flags: a value is found only as its own kind
+ * (any other answers ENOENT, as a value that does not exist).  No kind bit:
+ * a VMM value (aclrtMemExportToShareableHandle).
+ *
+ * NPU_MEM_SHARE_IPC_KEY: an IPC memory key (aclrtIpcMemGetExportKey).  It dies
+ * when its exporter lets go of the handle (FREE, exit) or withdraws it
+ * (UNEXPORT), not when the memory's last holder does; importers keep their
+ * memory either way.
+ * NPU_MEM_SHARE_FABRIC: a fabric handle (ACL_MEM_SHARE_HANDLE_TYPE_FABRIC):
+ * the value travels inside a struct npu_mem_fabric_handle that names this
+ * module instance, and only this instance takes it.
+ */
+#define NPU_MEM_SHARE_IPC_KEY	(1U << 1)
+#define NPU_MEM_SHARE_FABRIC	(1U << 2)
+
+/**
+ * struct npu_mem_fabric_handle - a fabric value as ACL's aclrtMemFabricHandle
+ * @magic: NPU_MEM_FABRIC_MAGIC
+ * @instance: random bytes drawn when the module was loaded: which npu_mem
+ *	(host) exported it
+ * @shareable: the value (kind NPU_MEM_SHARE_FABRIC)
+ * @reserved: zero
+ *
+ * Nothing in it is derived from the memory, the process or a counter: the
+ * value is as unguessable as any, the rest is constant per host.
+ */
+struct npu_mem_fabric_handle {
+	__u8 magic[8];
+	__u8 instance[16];
+	__u64 shareable;
+	__u8 reserved[96];
+};
+
+#define NPU_MEM_FABRIC_MAGIC	"NPUMEMFH"	/* 8 bytes, no NUL */
+
 /**
  * struct npu_mem_export - NPU_MEM_IOCTL_EXPORT argument
- *                         (aclrtMemExportToShareableHandle)
+ *                         (aclrtMemExportToShareableHandle, aclrtIpcMemGetExportKey)
  * @handle: in: a handle this file allocated (not an imported one)
- * @flags: in: NPU_MEM_EXPORT_* bits
+ * @flags: in: NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, at most one
+ *	NPU_MEM_SHARE_* kind
  * @shareable: out: the shareable value: an opaque, unguessable 64-bit number,
  *	never handed out twice while the module is loaded.  It stays valid until
- *	the memory's last holder lets go, then is dead for ever.
+ *	the memory's last holder lets go (an IPC key: see NPU_MEM_SHARE_IPC_KEY),
+ *	then is dead for ever.
+ * @fabric: out, with NPU_MEM_SHARE_FABRIC: the handle that carries @shareable
+ *	(ABI 2.1)
  *
- * Errors: EINVAL unknown @flags; ENOENT no handle @handle in this file;
- * EPERM @handle was imported (only local allocations can be exported);
- * EEXIST @handle has already been exported; ENOMEM out of kernel memory.
+ * Errors: EINVAL unknown @flags, or two kinds; ENOENT no handle @handle in
+ * this file; EPERM @handle was imported (only local allocations can be
+ * exported); EEXIST @handle has already been exported (an IPC key counts
+ * until UNEXPORT); ENOMEM out of kernel memory.
  */
 struct npu_mem_export {
 	__u32 handle;
 	__u32 flags;
 	__u64 shareable;
+	struct npu_mem_fabric_handle fabric;
 };
 
 #define NPU_MEM_EXPORT_SIZE_VER0	16	/* ABI 2.0: the first version */
+#define NPU_MEM_EXPORT_SIZE_VER1	144	/* ABI 2.1: @fabric */
 
 /**
  * struct npu_mem_set_pids - NPU_MEM_IOCTL_SET_PIDS argument
  *                           (aclrtMemSetPidToShareableHandle)
- * @shareable: in: a value exported by this process
+ * @shareable: in: a value exported by this process (0 with NPU_MEM_SHARE_FABRIC)
  * @pids: in: user pointer to @count __s32 bare tgids (init pid namespace)
  * @count: in: 1 .. NPU_MEM_MAX_PIDS
- * @flags: in: must be 0
+ * @flags: in: the value's NPU_MEM_SHARE_* kind, or 0
+ * @fabric: in, with NPU_MEM_SHARE_FABRIC: the handle EXPORT gave (ABI 2.1)
  *
  * Adds the pids to the value's whitelist; pid 0 entries are skipped; adding a
  * pid again refreshes its entry.  An entry authorizes only a process that was
@@ -201,8 +246,9 @@ struct npu_mem_export {
  * runs a process started after the entry was set) are dropped when room is
  * needed.  All or nothing: on error the whitelist is unchanged.
  *
- * Errors: EINVAL @flags not 0, @count 0, a pid below 0 or from
- * NPU_MEM_PID_LIMIT up, or only zero pids; E2BIG @count
+ * Errors: EINVAL unknown @flags or two kinds, @count 0, a pid below 0 or
+ * from NPU_MEM_PID_LIMIT up, or only zero pids, or a malformed @fabric;
+ * EXDEV @fabric names another npu_mem instance; E2BIG @count
  * above NPU_MEM_MAX_PIDS, or the whitelist would exceed NPU_MEM_MAX_PIDS
  * entries that can still authorize someone; ENOENT no live value
  * @shareable; EAGAIN the caller's user has spent its budget of lookups of
@@ -215,22 +261,28 @@ struct npu_mem_set_pids {
 	__u64 pids;
 	__u32 count;
 	__u32 flags;
+	struct npu_mem_fabric_handle fabric;
 };
 
 #define NPU_MEM_SET_PIDS_SIZE_VER0	24	/* ABI 2.0: the first version */
+#define NPU_MEM_SET_PIDS_SIZE_VER1	152	/* ABI 2.1: @fabric */
 
 /**
  * struct npu_mem_import - NPU_MEM_IOCTL_IMPORT argument
  *                         (aclrtMemImportFromShareableHandle)
- * @shareable: in: the value another process exported
+ * @shareable: in: the value another process exported (0 with
+ *	NPU_MEM_SHARE_FABRIC)
  * @device: in: the device the new handle is bound to (any device)
- * @flags: in: must be 0
+ * @flags: in: the value's NPU_MEM_SHARE_* kind, or 0
  * @handle: out: new handle, local to this file
  * @reserved: must be 0
  * @mmap_offset: out: the mmap() offset that maps this object
+ * @fabric: in, with NPU_MEM_SHARE_FABRIC: the handle EXPORT gave (ABI 2.1)
  *
- * Errors, in the order checked: EINVAL @flags or @reserved not 0; ENODEV no
- * device @device; EAGAIN the caller's user has spent its budget of lookups of
+ * Errors, in the order checked: EINVAL unknown @flags or two kinds, @reserved
+ * not 0, @shareable not 0 with a fabric handle, or a malformed @fabric; EXDEV
+ * @fabric names another npu_mem instance (no fabric link); ENODEV no device
+ * @device; EAGAIN the caller's user has spent its budget of lookups of
  * values that do not exist (nothing is looked up: module parameter
  * guess_budget); ENOENT no live value @shareable (never exported, or its
  * memory's last holder has gone); ELOOP the caller exported @shareable itself;
@@ -246,9 +298,11 @@ struct npu_mem_import {
 	__u32 handle;
 	__u32 reserved;
 	__u64 mmap_offset;
+	struct npu_mem_fabric_handle fabric;
 };
 
 #define NPU_MEM_IMPORT_SIZE_VER0	32	/* ABI 2.0: the first version */
+#define NPU_MEM_IMPORT_SIZE_VER1	160	/* ABI 2.1: @fabric */
 
 /**
  * struct npu_mem_bare_tgid - NPU_MEM_IOCTL_BARE_TGID argument
@@ -298,6 +352,27 @@ struct npu_mem_handle_info {
 
 #define NPU_MEM_HANDLE_INFO_SIZE_VER0	48	/* ABI 2.0: the first version */
 
+/**
+ * struct npu_mem_unexport - NPU_MEM_IOCTL_UNEXPORT argument
+ *                           (aclrtIpcMemClose by the exporter)
+ * @handle: in: a handle of this file exported as an IPC key
+ * @flags: in: must be 0
+ *
+ * Withdraws the key: from now on nobody can import it or add pids to it, and
+ * the handle may be exported again.  Processes that imported it keep their
+ * memory.  (ABI 2.1)
+ *
+ * Errors: EINVAL @flags not 0, or @handle's value is not an IPC key; ENOENT
+ * no handle @handle in this file, or it is not exported; EPERM @handle was
+ * imported.
+ */
+struct npu_mem_unexport {
+	__u32 handle;
+	__u32 flags;
+};
+
+#define NPU_MEM_UNEXPORT_SIZE_VER0	8	/* ABI 2.1: the first version */
+
 /*
  * mmap protocol (aclrtMapMem): mmap(addr, size, prot, MAP_SHARED | MAP_FIXED,
  * fd, mmap_offset) with the @mmap_offset a handle reported, normally into a
@@ -332,5 +407,7 @@ struct npu_mem_handle_info {
 	_IOWR(NPU_MEM_IOCTL_BASE, 0x07, struct npu_mem_bare_tgid)
 #define NPU_MEM_IOCTL_HANDLE_INFO \
 	_IOWR(NPU_MEM_IOCTL_BASE, 0x08, struct npu_mem_handle_info)
+#define NPU_MEM_IOCTL_UNEXPORT \
+	_IOW(NPU_MEM_IOCTL_BASE, 0x09, struct npu_mem_unexport)
 
 #endif /* _UAPI_NPU_MEM_H */

@@ -155,7 +155,7 @@ static u64 kt_export(struct kunit *test, struct npu_mem_ctx *ctx, u32 h, u32 fla
 
 static void kt_set_pid(struct kunit *test, struct npu_mem_ctx *ctx, u64 v, s32 pid)
 {
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(ctx, v, &pid, 1), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(ctx, v, 0, &pid, 1), 0);
 }
 
 /* ---- version ---------------------------------------------------------- */
@@ -339,11 +339,11 @@ static void npu_mem_share_values_unique_and_checked(struct kunit *test)
 	v2 = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 1);
 	KUNIT_EXPECT_NE(test, v1, v2);
 	/* Every bit of the value counts. */
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v1 ^ (1ULL << 63), 0, &h), -ENOENT);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v1 ^ (1ULL << 32), 0, &h), -ENOENT);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, lower_32_bits(v1), 0, &h), -ENOENT);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, 0, 0, &h), -ENOENT);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v1, 1, &h), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v1 ^ (1ULL << 63), 0, 0, &h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v1 ^ (1ULL << 32), 0, 0, &h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, lower_32_bits(v1), 0, 0, &h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, 0, 0, 0, &h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v1, 0, 1, &h), 0);
 }
 
 /*
@@ -429,11 +429,11 @@ static void npu_mem_share_value_dies_with_memory(struct kunit *test)
 	h = kt_alloc(test, a, 0, KT_2M);
 	v = kt_export(test, a, h, NPU_MEM_EXPORT_DISABLE_PID_VALIDATION);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_free(a, h), 0);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, &hb), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, 0, &hb), -ENOENT);
 	/* A new export never gets the dead value back. */
 	v2 = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 1);
 	KUNIT_EXPECT_NE(test, v2, v);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, &hb), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, 0, &hb), -ENOENT);
 }
 
 static void npu_mem_share_export_rules(struct kunit *test)
@@ -450,7 +450,7 @@ static void npu_mem_share_export_rules(struct kunit *test)
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_export(a, h, 0, &v2), -EEXIST);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_export(a, h, 1, &v2), -EEXIST);
 	kt_set_pid(test, a, v, 1002);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &hb), 0);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_export(b, hb, 0, &v2), -EPERM);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_export(b, hb, 1, &v2), -EPERM);
 }
@@ -460,8 +460,8 @@ static void npu_mem_share_import_unknown(struct kunit *test)
 	struct npu_mem_ctx *b = kt_proc(test, 1002);
 	u32 h;
 
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, 0x1234567800000001ULL, 0, &h), -ENOENT);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, 0x1234567800000001ULL, 5, &h), -ENODEV);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, 0x1234567800000001ULL, 0, 0, &h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, 0x1234567800000001ULL, 0, 5, &h), -ENODEV);
 }
 
 static void npu_mem_share_self_import(struct kunit *test)
@@ -473,11 +473,11 @@ static void npu_mem_share_self_import(struct kunit *test)
 
 	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
 	kt_set_pid(test, a, v, 1001);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(a, v, 0, &h), -ELOOP);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(a, v, 1, &h), -ELOOP);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(a, v, 0, 0, &h), -ELOOP);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(a, v, 0, 1, &h), -ELOOP);
 	/* Through a second open file of the same process, too. */
 	a2 = kt_proc_at(test, 1001, a->owner.start_time);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(a2, v, 1, &h), -ELOOP);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(a2, v, 0, 1, &h), -ELOOP);
 }
 
 static void npu_mem_share_duplicate_import(struct kunit *test)
@@ -490,13 +490,13 @@ static void npu_mem_share_duplicate_import(struct kunit *test)
 
 	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
 	kt_set_pid(test, a, v, 1002);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, &h), 0);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, &h2), -EEXIST);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 1, &h2), -EEXIST);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b2, v, 1, &h2), -EEXIST);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 0, &h), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, 0, &h2), -EEXIST);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &h2), -EEXIST);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b2, v, 0, 1, &h2), -EEXIST);
 	/* Once freed, the process may import again. */
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_free(b, h), 0);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b2, v, 1, &h2), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b2, v, 0, 1, &h2), 0);
 }
 
 static void npu_mem_share_whitelist(struct kunit *test)
@@ -512,10 +512,10 @@ static void npu_mem_share_whitelist(struct kunit *test)
 	h = kt_alloc(test, a, 0, 2 * KT_2M);
 	v = kt_export(test, a, h, 0);
 	/* Nobody is on an empty whitelist. */
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 1, &h), -EACCES);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, ARRAY_SIZE(pids)), 0);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v, 1, &h), -EACCES);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 1, &h), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &h), -EACCES);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, pids, ARRAY_SIZE(pids)), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v, 0, 1, &h), -EACCES);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &h), 0);
 	info.handle = h;
 	KUNIT_ASSERT_EQ(test, npu_mem_ctx_handle_info(b, &info), 0);
 	KUNIT_EXPECT_EQ(test, info.device, 1);
@@ -554,12 +554,12 @@ static void npu_mem_share_pid_reuse(struct kunit *test)
 	 */
 	kt_wait_for_clock_to_advance();
 	reused = kt_proc_at(test, 1002, ktime_get_ns());
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(reused, v, 0, &h), -EACCES);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(reused, v, 0, 0, &h), -EACCES);
 	/* Re-adding refreshes the entry: the current holder of the pid may. */
 	kt_set_pid(test, a, v, 1002);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(reused, v, 0, &h), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(reused, v, 0, 0, &h), 0);
 	/* One handle per pid: the earlier process with that pid is refused. */
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(old, v, 0, &h), -EEXIST);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(old, v, 0, 0, &h), -EEXIST);
 }
 
 static void npu_mem_share_set_pids_rules(struct kunit *test)
@@ -575,21 +575,21 @@ static void npu_mem_share_set_pids_rules(struct kunit *test)
 	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
 	vn = kt_export(test, a, kt_alloc(test, a, 0, KT_2M),
 		       NPU_MEM_EXPORT_DISABLE_PID_VALIDATION);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(b, v, &pid, 1), -EACCES);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(b, v, 0, &pid, 1), -EACCES);
 	/* Same pid, another process (pid reused): not the exporter either. */
 	a_later->owner.start_time = a->owner.start_time + 1;
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a_later, v, &pid, 1), -EACCES);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, vn, &pid, 1), -EPERM);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, zeros, 3), -EINVAL);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, neg, 2), -EINVAL);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, &pid, 0), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a_later, v, 0, &pid, 1), -EACCES);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, vn, 0, &pid, 1), -EPERM);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, zeros, 3), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, neg, 2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, &pid, 0), -EINVAL);
 	/* No kernel runs pid NPU_MEM_PID_LIMIT. */
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, big, 2), -EINVAL);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, &top, 1), 0);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v ^ (1ULL << 40), &pid, 1), -ENOENT);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, &pid, 1), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, big, 2), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, &top, 1), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v ^ (1ULL << 40), 0, &pid, 1), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, &pid, 1), 0);
 	/* Without validation anyone may import. */
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, vn, 0, &h), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, vn, 0, 0, &h), 0);
 }
 
 static void npu_mem_share_too_many_pids(struct kunit *test)
@@ -605,7 +605,7 @@ static void npu_mem_share_too_many_pids(struct kunit *test)
 	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
 	for (i = 0; i < n; i++)
 		pids[i] = n - i;	/* unsorted on purpose */
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, n), -E2BIG);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, pids, n), -E2BIG);
 	/*
 	 * 65535 entries fit, and refreshing them is fine.  (That one more
 	 * live entry does not fit cannot be shown here: a KUnit machine has
@@ -614,11 +614,11 @@ static void npu_mem_share_too_many_pids(struct kunit *test)
 	 */
 	for (i = 0; i < n; i++)
 		pids[i] = i + 1;
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, n - 1), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, pids, n - 1), 0);
 	share = npu_mem_share_get(a->sys, v);
 	KUNIT_ASSERT_NOT_NULL(test, share);
 	KUNIT_EXPECT_EQ(test, share->whitelist.nr, NPU_MEM_MAX_PIDS);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, 100), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, pids, 100), 0);
 	KUNIT_EXPECT_EQ(test, share->whitelist.nr, NPU_MEM_MAX_PIDS);
 	npu_mem_share_put(share);
 }
@@ -657,12 +657,12 @@ static void npu_mem_share_stale_pids_make_room(struct kunit *test)
 	pids[0] = me.tgid;
 	for (i = 1; i < n; i++)
 		pids[i] = NPU_MEM_PID_LIMIT - i;
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, n), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, pids, n), 0);
 	share = npu_mem_share_get(a->sys, v);
 	KUNIT_ASSERT_NOT_NULL(test, share);
 	KUNIT_EXPECT_EQ(test, share->whitelist.nr, n);
 	/* init is running: adding it drops the dead entries, and only them. */
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, &init, 1), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, &init, 1), 0);
 	KUNIT_EXPECT_EQ(test, share->whitelist.nr, 2);
 	KUNIT_EXPECT_TRUE(test, kt_whitelisted(share, me.tgid, me.start_time));
 	KUNIT_EXPECT_TRUE(test, kt_whitelisted(share, 1, 0));
@@ -678,7 +678,7 @@ static void npu_mem_share_duplicates_count_once(struct kunit *test)
 	u64 v;
 
 	v = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), 0);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, ARRAY_SIZE(pids)), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, pids, ARRAY_SIZE(pids)), 0);
 	share = npu_mem_share_get(a->sys, v);
 	KUNIT_ASSERT_NOT_NULL(test, share);
 	KUNIT_EXPECT_EQ(test, share->whitelist.nr, 2);
@@ -725,22 +725,22 @@ static void npu_mem_life_exporter_frees_first(struct kunit *test)
 
 	h = kt_alloc(test, a, 0, KT_2M);
 	v = kt_export(test, a, h, 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, 2), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, pids, 2), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &hb), 0);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_free(a, h), 0);
 	/* The memory lives and stays importable. */
 	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE - KT_2M);
 	KUNIT_EXPECT_EQ(test, kt_be.frees, 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(c, v, 0, &hc), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(c, v, 0, 0, &hc), 0);
 	/* The exporter can still manage the whitelist. */
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, 1), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, pids, 1), 0);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_free(b, hb), 0);
 	KUNIT_EXPECT_EQ(test, kt_be.frees, 0);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_free(c, hc), 0);
 	KUNIT_EXPECT_EQ(test, kt_be.frees, 1);
 	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb), -ENOENT);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, pids, 1), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &hb), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, pids, 1), -ENOENT);
 }
 
 static void npu_mem_life_process_death(struct kunit *test)
@@ -753,12 +753,12 @@ static void npu_mem_life_process_death(struct kunit *test)
 
 	v = kt_export(test, a, kt_alloc(test, a, 1, 2 * KT_2M),
 		      NPU_MEM_EXPORT_DISABLE_PID_VALIDATION);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, &hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 0, &hb), 0);
 	kt_kill(a);
 	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE - 2 * KT_2M);
 	kt_kill(b);
 	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 1), KT_DEV_SIZE);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v, 0, &hc), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v, 0, 0, &hc), -ENOENT);
 }
 
 static void npu_mem_life_mapping_holds_memory(struct kunit *test)
@@ -779,13 +779,13 @@ static void npu_mem_life_mapping_holds_memory(struct kunit *test)
 	kt_kill(a);
 	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE - KT_2M);
 	/* Still live: a mapping is a holder, the value stays importable. */
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &hb), 0);
 	KUNIT_EXPECT_EQ(test, npu_mem_ctx_free(b, hb), 0);
 	KUNIT_EXPECT_EQ(test, kt_be.frees, 0);
 	npu_mem_obj_unhold(obj);	/* the last munmap */
 	KUNIT_EXPECT_EQ(test, kt_be.frees, 1);
 	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &hb), -ENOENT);
 }
 
 static struct kunit_case npu_mem_life_cases[] = {

@@ -105,15 +105,15 @@ static void npu_mem_nl_refusals_reach_import(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha), 0);
 	KUNIT_ASSERT_EQ(test, npu_mem_ctx_export(a, ha, 0, &v), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, &pid, 1), 0);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(a, v, 0, &hb),
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, &pid, 1), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(a, v, 0, 0, &hb),
 			npu_mem_refusal_errno(NPU_MEM_REFUSAL_SELF_IMPORT));
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v, 0, &hb),
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v, 0, 0, &hb),
 			npu_mem_refusal_errno(NPU_MEM_REFUSAL_NOT_WHITELISTED));
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb), 0);
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb),
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &hb), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &hb),
 			npu_mem_refusal_errno(NPU_MEM_REFUSAL_DUPLICATE));
-	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v ^ (1ULL << 40), 0, &hb),
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v ^ (1ULL << 40), 0, 0, &hb),
 			npu_mem_refusal_errno(NPU_MEM_REFUSAL_DEAD_VALUE));
 }
 
@@ -146,12 +146,12 @@ static void npu_mem_nl_refusal_reasons(struct kunit *test)
 	KUNIT_ASSERT_EQ(test, npu_mem_ctx_alloc(a, 0, NK_2M, NPU_MEM_PAGE_NORMAL, &ha), 0);
 	KUNIT_ASSERT_EQ(test, npu_mem_ctx_export(a, ha, 0, &v), 0);
 	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, 1), NPU_MEM_REFUSAL_NOT_WHITELISTED);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, &pid, 1), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_set_pids(a, v, 0, &pid, 1), 0);
 	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, 1), 0);
 	/* Pid 200 again, but a process started after the entry was set. */
 	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, later), NPU_MEM_REFUSAL_PID_REUSED);
 	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 300, 1), NPU_MEM_REFUSAL_NOT_WHITELISTED);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, &hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 0, &hb), 0);
 	KUNIT_EXPECT_EQ(test, nk_reason(test, v, 200, 1), NPU_MEM_REFUSAL_DUPLICATE);
 
 	/* Without pid validation only the one-to-one rule is left. */
@@ -216,7 +216,7 @@ static void npu_mem_nl_visibility(struct kunit *test)
 
 	KUNIT_ASSERT_EQ(test, npu_mem_ctx_export(a, ha,
 					     NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &v), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &hb), 0);
 	KUNIT_EXPECT_TRUE(test, npu_mem_obj_visible(obj, false, KUIDT_INIT(1001)));
 	KUNIT_EXPECT_FALSE(test, npu_mem_obj_visible(obj, false, KUIDT_INIT(1002)));
 
@@ -251,11 +251,11 @@ static void npu_mem_nl_link_seq(struct kunit *test)
 	obj = nk_obj(test, a, id_a);
 	KUNIT_ASSERT_EQ(test, npu_mem_ctx_export(a, id_a,
 					     NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &v), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, &id_b), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(c, v, 1, &id_c), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 0, &id_b), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(c, v, 0, 1, &id_c), 0);
 	/* b leaves and comes back: it goes to the end, with a new number. */
 	KUNIT_ASSERT_EQ(test, npu_mem_ctx_free(b, id_b), 0);
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, &id_b), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 0, &id_b), 0);
 
 	ha = npu_mem_htab_get(&a->handles, id_a);
 	KUNIT_ASSERT_NOT_NULL(test, ha);
@@ -294,7 +294,7 @@ static void npu_mem_nl_device_counters(struct kunit *test)
 					     NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, &v), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d0->nr_exports), 1);
 	/* An import onto device 1 is still device 0's memory. */
-	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 1, &hb), 0);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, 0, 1, &hb), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&fx->sys->devs[1].nr_objs), 0);
 	KUNIT_ASSERT_EQ(test, npu_mem_ctx_free(a, h1), 0);
 	KUNIT_EXPECT_EQ(test, atomic_read(&d0->nr_objs), 2);

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * ABI 2.0 struct sizes: every ioctl is called the way binaries built against
+ * ABI 2.x struct sizes: every ioctl is called the way binaries built against
  * other headers call it, with the struct size in the ioctl number changed.
  *  - shorter than NPU_MEM_*_SIZE_VER0 (nothing is older than 2.0): EINVAL;
- *  - exactly VER0, VER0 + 8 and 4096 bytes with a zero tail (a newer header):
- *    the same result, and the tail is never written;
- *  - VER0 + 8 with a non-zero tail: E2BIG;
+ *  - exactly VER0 (an older header), this header's size + 8 and 4096 bytes
+ *    with a zero tail (a newer header): the same result, and nothing past
+ *    VER0 is written where this call has nothing to say;
+ *  - this header's size + 8 with a non-zero tail: E2BIG;
  *  - the wrong direction bits, or a 1.x ioctl number: ENOTTY;
  *  - any flags bit the ioctl does not define, or a non-zero reserved field:
  *    EINVAL.
@@ -71,6 +72,7 @@ struct abi_case {
 	const char *name;
 	unsigned long cmd;
 	size_t ver0;
+	size_t cur;		/* sizeof() the struct in this header */
 	size_t flags_off;	/* offsetof() the struct's flags */
 	uint32_t valid_flags;
 	void (*prepare)(struct env *e, void *arg);
@@ -202,6 +204,32 @@ static int unchanged_import(struct env *e, void *arg)
 	return npu_import(e->fd, e->foreign, 1, &h, NULL) == 0 && npu_free(e->fd, h) == 0;
 }
 
+static void prep_unexport(struct env *e, void *arg)
+{
+	struct npu_mem_unexport *u = arg;
+	uint64_t value;
+
+	u->handle = alloc_2m(e);
+	npu_export(e->fd, u->handle, NPU_MEM_SHARE_IPC_KEY, &value);
+}
+
+static int exported(struct env *e, uint32_t h)
+{
+	struct npu_mem_handle_info info;
+
+	return handle_info(e, h, &info) == 0 && (info.info_flags & NPU_MEM_INFO_EXPORTED);
+}
+
+static int done_unexport(struct env *e, void *arg)
+{
+	return !exported(e, *(uint32_t *)arg) && free_handle(e, arg);
+}
+
+static int unchanged_unexport(struct env *e, void *arg)
+{
+	return exported(e, *(uint32_t *)arg) && free_handle(e, arg);
+}
+
 static int done_bare_tgid(struct env *e, void *arg)
 {
 	return ((struct npu_mem_bare_tgid *)arg)->tgid == getpid();
@@ -217,32 +245,38 @@ static int done_handle_info(struct env *e, void *arg)
 
 static const struct abi_case cases[] = {
 	{ "VERSION", NPU_MEM_IOCTL_VERSION, NPU_MEM_VERSION_SIZE_VER0,
-	  offsetof(struct npu_mem_version, flags), 0,
+	  sizeof(struct npu_mem_version), offsetof(struct npu_mem_version, flags), 0,
 	  prep_none, done_version, unchanged_nothing },
 	{ "DEVICE_INFO", NPU_MEM_IOCTL_DEVICE_INFO, NPU_MEM_DEVICE_INFO_SIZE_VER0,
-	  offsetof(struct npu_mem_device_info, flags), 0,
+	  sizeof(struct npu_mem_device_info), offsetof(struct npu_mem_device_info, flags), 0,
 	  prep_none, done_device_info, unchanged_nothing },
 	{ "ALLOC", NPU_MEM_IOCTL_ALLOC, NPU_MEM_ALLOC_SIZE_VER0,
-	  offsetof(struct npu_mem_alloc, flags), 0,
+	  sizeof(struct npu_mem_alloc), offsetof(struct npu_mem_alloc, flags), 0,
 	  prep_alloc, done_alloc, unchanged_nothing },
 	{ "FREE", NPU_MEM_IOCTL_FREE, NPU_MEM_FREE_SIZE_VER0,
-	  offsetof(struct npu_mem_free, flags), 0,
+	  sizeof(struct npu_mem_free), offsetof(struct npu_mem_free, flags), 0,
 	  prep_handle, done_free, free_handle },
 	{ "EXPORT", NPU_MEM_IOCTL_EXPORT, NPU_MEM_EXPORT_SIZE_VER0,
-	  offsetof(struct npu_mem_export, flags), NPU_MEM_EXPORT_DISABLE_PID_VALIDATION,
+	  sizeof(struct npu_mem_export), offsetof(struct npu_mem_export, flags),
+	  NPU_MEM_EXPORT_DISABLE_PID_VALIDATION | NPU_MEM_SHARE_IPC_KEY | NPU_MEM_SHARE_FABRIC,
 	  prep_handle, done_export, unchanged_export },
 	{ "SET_PIDS", NPU_MEM_IOCTL_SET_PIDS, NPU_MEM_SET_PIDS_SIZE_VER0,
-	  offsetof(struct npu_mem_set_pids, flags), 0,
+	  sizeof(struct npu_mem_set_pids), offsetof(struct npu_mem_set_pids, flags),
+	  NPU_MEM_SHARE_IPC_KEY | NPU_MEM_SHARE_FABRIC,
 	  prep_set_pids, release_set_pids, release_set_pids },
 	{ "IMPORT", NPU_MEM_IOCTL_IMPORT, NPU_MEM_IMPORT_SIZE_VER0,
-	  offsetof(struct npu_mem_import, flags), 0,
+	  sizeof(struct npu_mem_import), offsetof(struct npu_mem_import, flags),
+	  NPU_MEM_SHARE_IPC_KEY | NPU_MEM_SHARE_FABRIC,
 	  prep_import, done_import, unchanged_import },
 	{ "BARE_TGID", NPU_MEM_IOCTL_BARE_TGID, NPU_MEM_BARE_TGID_SIZE_VER0,
-	  offsetof(struct npu_mem_bare_tgid, flags), 0,
+	  sizeof(struct npu_mem_bare_tgid), offsetof(struct npu_mem_bare_tgid, flags), 0,
 	  prep_none, done_bare_tgid, unchanged_nothing },
 	{ "HANDLE_INFO", NPU_MEM_IOCTL_HANDLE_INFO, NPU_MEM_HANDLE_INFO_SIZE_VER0,
-	  offsetof(struct npu_mem_handle_info, flags), 0,
+	  sizeof(struct npu_mem_handle_info), offsetof(struct npu_mem_handle_info, flags), 0,
 	  prep_handle, done_handle_info, free_handle },
+	{ "UNEXPORT", NPU_MEM_IOCTL_UNEXPORT, NPU_MEM_UNEXPORT_SIZE_VER0,
+	  sizeof(struct npu_mem_unexport), offsetof(struct npu_mem_unexport, flags), 0,
+	  prep_unexport, done_unexport, unchanged_unexport },
 };
 
 static int tail_is_zero(const uint8_t *buf, size_t from, size_t to)
@@ -375,6 +409,7 @@ FIXTURE_VARIANT_ADD(ioctl, SET_PIDS) { .c = &cases[5] };
 FIXTURE_VARIANT_ADD(ioctl, IMPORT) { .c = &cases[6] };
 FIXTURE_VARIANT_ADD(ioctl, BARE_TGID) { .c = &cases[7] };
 FIXTURE_VARIANT_ADD(ioctl, HANDLE_INFO) { .c = &cases[8] };
+FIXTURE_VARIANT_ADD(ioctl, UNEXPORT) { .c = &cases[9] };
 
 FIXTURE_SETUP(ioctl)
 {
@@ -397,9 +432,10 @@ TEST_F(ioctl, sizes_directions_and_flags)
 
 	run_size(_metadata, e, c, c->ver0 - 1, 0, EINVAL, "one byte short");
 	run_size(_metadata, e, c, c->ver0, 0, 0, "VER0");
-	run_size(_metadata, e, c, c->ver0 + TAIL, 0, 0, "newer, zero tail");
+	run_size(_metadata, e, c, c->cur, 0, 0, "this header's size");
+	run_size(_metadata, e, c, c->cur + TAIL, 0, 0, "newer, zero tail");
 	run_size(_metadata, e, c, BIG, 0, 0, "page-sized, zero tail");
-	run_size(_metadata, e, c, c->ver0 + TAIL, 1, E2BIG, "newer, non-zero tail");
+	run_size(_metadata, e, c, c->cur + TAIL, 1, E2BIG, "newer, non-zero tail");
 	EXPECT_EQ(-ENOTTY, neg_errno(ioctl(e->fd, wrong_dir, zeros)))
 		TH_LOG("%s with the wrong direction bits is ENOTTY", c->name);
 	bad = undefined_flags_refused(e, c);

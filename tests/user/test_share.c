@@ -127,7 +127,7 @@ TEST_F(share, export_and_import_errors)
 	uint32_t h2 = 0;
 	int fd = self->fd;
 
-	EXPECT_EQ(-EINVAL, neg_errno(npu_export(fd, self->h, 2, &value)))
+	EXPECT_EQ(-EINVAL, neg_errno(npu_export(fd, self->h, 8, &value)))
 		TH_LOG("export with unknown flags is EINVAL");
 	EXPECT_EQ(-ENOENT, neg_errno(npu_export(fd, self->h + 100, 0, &value)))
 		TH_LOG("export of an unknown handle is ENOENT");
