@@ -4,7 +4,7 @@
 #  - uapi/npu_mem.h: every ioctl NPU_MEM_IOCTL_X has ioctl$NPU_MEM_IOCTL_X(... const[X] ...);
 #    every struct npu_mem_x has a definition "npu_mem_x {" that lists each of the C struct's
 #    fields, in order, and no other; every other constant (flags, page kinds, limits,
-#    granularities) is used, except the ABI version, the ioctl type and the _SIZE_VER0
+#    granularities) is used, except the ABI version, the ioctl type and the _SIZE_VERn
 #    sizes (no program passes them: the ioctl numbers carry the sizes);
 #  - uapi/npu_mem_netlink.h: every command NPU_MEM_CMD_X (but UNSPEC and the *_MAX
 #    bounds) has sendmsg$NPU_MEM_CMD_X(... msghdr_nl_npu_mem[NPU_MEM_CMD_X ...]); every
@@ -50,7 +50,8 @@ for name in ioctls:
 structs = re.findall(r"struct\s+(npu_mem_\w+)\s*\{(.*?)\};", h, re.S)
 need(len(structs) >= 9, f"found only {len(structs)} structs in uapi/npu_mem.h")
 for name, body in structs:
-    fields = re.findall(r"^\s*__[su]\d+\s+(\w+)\s*;", body, re.M)
+    # scalars, arrays ("__u8 magic[8];") and nested structs ("struct npu_mem_x f;")
+    fields = re.findall(r"^\s*(?:__[su]\d+|struct\s+\w+)\s+(\w+)\s*(?:\[\w+\])?\s*;", body, re.M)
     need(fields, f"struct {name}: no fields parsed")
     m = re.search(r"^" + name + r"\s*\{\n(.*?)^\}", txt, re.M | re.S)
     need(m is not None, f"no definition of struct {name}")
@@ -60,13 +61,18 @@ for name, body in structs:
     for f in fields:
         need(f in got, f"struct {name}: field {f} missing")
     need(got == fields, f"struct {name}: fields {got}, the header has {fields}")
-    # every struct an ioctl takes is one the ioctls point to
-    need(re.search(r"arg ptr\[\w+, " + name + r"\]", txt) is not None,
+    # every struct is one an ioctl takes, or a field of one
+    need(re.search(r"arg ptr\[\w+, " + name + r"\]", txt) is not None or
+         re.search(r"^\t\w+\t+" + name + r"\b", txt, re.M) is not None,
          f"no ioctl takes struct {name}")
 
-skip = re.compile(r"_SIZE_VER0$|^NPU_MEM_ABI_|^NPU_MEM_IOCTL_|^_UAPI_|^NPU_MEM_DEVICE_NAME$")
-for name in re.findall(r"^#define\s+(NPU_MEM_\w+)\s+\S", h, re.M):
-    if not skip.search(name):
+skip = re.compile(r"_SIZE_VER[0-9]+$|^NPU_MEM_ABI_|^NPU_MEM_IOCTL_|^_UAPI_|^NPU_MEM_DEVICE_NAME$")
+for name, value in re.findall(r"^#define\s+(NPU_MEM_\w+)\s+(\S+)", h, re.M):
+    if skip.search(name):
+        continue
+    if value.startswith('"'):	# a string: syzkaller spells its value
+        need(value in txt, f"string constant {name} ({value}) unused")
+    else:
         need(word(name), f"constant {name} unused")
 
 # ---- uapi/npu_mem_netlink.h
