@@ -119,38 +119,49 @@ int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
 	return ret;
 }
 
-int npu_dev_export(int fd, uint64_t id, uint32_t flags, uint64_t *shareable)
+int npu_dev_export(int fd, uint64_t id, int no_validation, struct npu_dev_value *v)
 {
 	struct npu_mem_export a;
 	int ret;
 
+	_Static_assert(sizeof(v->fabric) == sizeof(a.fabric), "fabric handle size");
 	memset(&a, 0, sizeof(a));
 	a.handle = (uint32_t)id;
-	a.flags = flags ? NPU_MEM_EXPORT_DISABLE_PID_VALIDATION : 0;
+	a.flags = v->kind | (no_validation ? NPU_MEM_EXPORT_DISABLE_PID_VALIDATION : 0);
 	ret = xioctl(fd, NPU_MEM_IOCTL_EXPORT, &a);
-	if (!ret)
-		*shareable = a.shareable;
+	if (!ret) {
+		v->value = a.shareable;
+		memcpy(v->fabric, &a.fabric, sizeof(v->fabric));
+	}
 	return ret;
 }
 
-int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n)
+int npu_dev_set_pids(int fd, const struct npu_dev_value *v, const int32_t *pids, uint32_t n)
 {
 	struct npu_mem_set_pids a;
 
 	memset(&a, 0, sizeof(a));
-	a.shareable = shareable;
+	a.flags = v->kind;
+	if (v->kind == NPU_MEM_SHARE_FABRIC)
+		memcpy(&a.fabric, v->fabric, sizeof(a.fabric));
+	else
+		a.shareable = v->value;
 	a.pids = (uintptr_t)pids;
 	a.count = n;
 	return xioctl(fd, NPU_MEM_IOCTL_SET_PIDS, &a);
 }
 
-int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, struct npu_dev_handle *h)
+int npu_dev_import(int fd, const struct npu_dev_value *v, uint32_t dev, struct npu_dev_handle *h)
 {
 	struct npu_mem_import a;
 	int ret;
 
 	memset(&a, 0, sizeof(a));
-	a.shareable = shareable;
+	a.flags = v->kind;
+	if (v->kind == NPU_MEM_SHARE_FABRIC)
+		memcpy(&a.fabric, v->fabric, sizeof(a.fabric));
+	else
+		a.shareable = v->value;
 	a.device = dev;
 	ret = xioctl(fd, NPU_MEM_IOCTL_IMPORT, &a);
 	if (!ret) {
@@ -158,6 +169,15 @@ int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, struct npu_dev_hand
 		h->mmap_offset = a.mmap_offset;
 	}
 	return ret;
+}
+
+int npu_dev_unexport(int fd, uint64_t id)
+{
+	struct npu_mem_unexport a;
+
+	memset(&a, 0, sizeof(a));
+	a.handle = (uint32_t)id;
+	return xioctl(fd, NPU_MEM_IOCTL_UNEXPORT, &a);
 }
 
 int npu_dev_map(int fd, uint64_t offset, void *va, size_t size, int prot)

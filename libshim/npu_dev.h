@@ -44,10 +44,27 @@ int npu_dev_alloc(int fd, uint32_t dev, uint64_t size, uint32_t page_kind,
 int npu_dev_free(int fd, uint64_t id);
 int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info);
 
-/* flags: 1 = no pid whitelist (ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION). */
-int npu_dev_export(int fd, uint64_t id, uint32_t flags, uint64_t *shareable);
-int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n);
-int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, struct npu_dev_handle *h);
+/*
+ * A shared value as the driver names it: its kind (0 for a VMM value, or
+ * NPU_MEM_SHARE_IPC_KEY or _FABRIC) and the value; a fabric value travels
+ * in its 128-byte handle (struct npu_mem_fabric_handle), which is what
+ * SET_PIDS and IMPORT are given.
+ */
+struct npu_dev_value {
+	uint32_t kind;
+	uint64_t value;
+	uint8_t fabric[128];
+};
+
+/*
+ * Export handle @id as a value of @v->kind (fills the rest of @v).
+ * @no_validation: no pid whitelist (ACL's DISABLE_PID_VALIDATION).
+ */
+int npu_dev_export(int fd, uint64_t id, int no_validation, struct npu_dev_value *v);
+int npu_dev_set_pids(int fd, const struct npu_dev_value *v, const int32_t *pids, uint32_t n);
+int npu_dev_import(int fd, const struct npu_dev_value *v, uint32_t dev, struct npu_dev_handle *h);
+/* Withdraw the IPC key handle @id was exported as. */
+int npu_dev_unexport(int fd, uint64_t id);
 
 /*
  * Map the handle at @offset (its mmap_offset from ALLOC or IMPORT) over [va, va + size), which lies

@@ -192,6 +192,19 @@ aclError shim_alloc_handle(const char *func, uint32_t dev, size_t size, aclrtMem
 aclError shim_map_whole(const char *func, struct shim_handle *h, enum shim_resv_owner owner,
 			struct shim_map **mp);
 aclError shim_unmap_whole(const char *func, struct shim_map *m);
+/*
+ * Sharing (shim_mem.c): export @h as @v->kind (fills @v; caller holds the
+ * lock for writing); add pids to a value's whitelist (takes the lock); import
+ * into a new record with one reference on device @dev (caller holds the
+ * lock for writing).
+ */
+struct npu_dev_value;
+aclError shim_export_value(const char *func, struct shim_handle *h, bool no_validation,
+			   struct npu_dev_value *v);
+aclError shim_set_pids_value(const char *func, const struct npu_dev_value *v, const int32_t *pid,
+			     size_t pidNum);
+aclError shim_import_value(const char *func, const struct npu_dev_value *v, int32_t dev,
+			   struct shim_handle **hp);
 /* Drop one reference of @h; at 0 FREE it and forget the record. */
 aclError shim_put_handle(const char *func, struct shim_handle *h);
 

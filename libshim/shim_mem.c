@@ -874,13 +874,25 @@ aclError aclrtMemGetAddressRange(void *ptr, void **pbase, size_t *psize)
 
 /* ---- sharing ---- */
 
-static aclError do_export(const char *func, aclrtDrvMemHandle handle, uint64_t flags, uint64_t *out)
+aclError shim_export_value(const char *func, struct shim_handle *h, bool no_validation,
+			   struct npu_dev_value *v)
 {
-	struct shim_errctx c = { .handle = handle };
-	struct shim_handle *h;
-	uint64_t sh = 0;
-	aclError e;
+	struct shim_errctx c = { .handle = shim_handle_ptr(h), .dev = h->dev, .sh = h->share };
 	int ret;
+
+	/* The driver refuses a second export and an imported handle. */
+	ret = npu_dev_export(shim.fd, h->kid, no_validation, v);
+	if (ret)
+		return shim_fail_errno(func, SHIM_OP_EXPORT, -ret, &c);
+	h->share = v->value;
+	return ACL_SUCCESS;
+}
+
+static aclError do_export(const char *func, aclrtDrvMemHandle handle, uint64_t flags,
+			  struct npu_dev_value *v)
+{
+	struct shim_handle *h;
+	aclError e;
 
 	if (flags > ACL_RT_VMM_EXPORT_FLAG_DISABLE_PID_VALIDATION)
 		return shim_arg_flags(func, ACL_ERROR_RT_PARAM_INVALID, flags, 1);
@@ -888,27 +900,18 @@ static aclError do_export(const char *func, aclrtDrvMemHandle handle, uint64_t f
 	if (e)
 		return e;
 	e = lookup_handle(func, handle, &h);
-	if (e)
-		goto out;
-	/* The driver refuses a second export and an imported handle. */
-	ret = npu_dev_export(shim.fd, h->kid, (uint32_t)flags, &sh);
-	if (ret) {
-		c.dev = h->dev;
-		c.sh = h->share;
-		e = shim_fail_errno(func, SHIM_OP_EXPORT, -ret, &c);
-		goto out;
-	}
-	h->share = sh;
-out:
-	shim_unlock();
 	if (!e)
-		*out = sh;
+		e = shim_export_value(func, h, flags, v);
+	shim_unlock();
 	return e;
 }
 
 aclError aclrtMemExportToShareableHandle(aclrtDrvMemHandle handle, aclrtMemHandleType handleType,
 					 uint64_t flags, uint64_t *shareableHandle)
 {
+	struct npu_dev_value v = { .kind = 0 };
+	aclError e;
+
 	if (!handle)
 		return shim_arg_null(__func__, "handle");
 	if (!shareableHandle)
@@ -916,42 +919,71 @@ aclError aclrtMemExportToShareableHandle(aclrtDrvMemHandle handle, aclrtMemHandl
 	if (handleType != ACL_MEM_HANDLE_TYPE_NONE)
 		return FAIL(ACL_ERROR_INVALID_PARAM, "handleType is %d, must be ACL_MEM_HANDLE_TYPE_NONE",
 			    (int)handleType);
-	return do_export(__func__, handle, flags, shareableHandle);
+	e = do_export(__func__, handle, flags, &v);
+	if (!e)
+		*shareableHandle = v.value;
+	return e;
 }
 
-/* V2 share types: DEFAULT works like V1, FABRIC (cross-server) is not simulated. */
-static aclError check_share_type(const char *func, aclrtMemSharedHandleType t)
+/*
+ * The driver's kind for a V2 share type: a DEFAULT value is 8 bytes at
+ * *shareableHandle (as V1's), a FABRIC one an aclrtMemFabricHandle.
+ */
+static aclError share_kind(const char *func, aclrtMemSharedHandleType t, uint32_t *kind)
 {
-	if (t == ACL_MEM_SHARE_HANDLE_TYPE_FABRIC)
-		return shim_fail(func, ACL_ERROR_RT_FEATURE_NOT_SUPPORT,
-				 "ACL_MEM_SHARE_HANDLE_TYPE_FABRIC is not supported by npu_mem");
-	if (t != ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "shareType %d is not an aclrtMemSharedHandleType",
-				 (int)t);
-	return ACL_SUCCESS;
+	if (t == ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT) {
+		*kind = 0;
+		return ACL_SUCCESS;
+	}
+	if (t == ACL_MEM_SHARE_HANDLE_TYPE_FABRIC) {
+		*kind = NPU_MEM_SHARE_FABRIC;
+		return ACL_SUCCESS;
+	}
+	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "shareType %d is not an aclrtMemSharedHandleType",
+			 (int)t);
+}
+
+/* What names the value a V2 caller passes at @p. */
+static void value_from(struct npu_dev_value *v, uint32_t kind, const void *p)
+{
+	memset(v, 0, sizeof(*v));
+	v->kind = kind;
+	if (kind == NPU_MEM_SHARE_FABRIC)
+		memcpy(v->fabric, p, sizeof(v->fabric));
+	else
+		memcpy(&v->value, p, sizeof(v->value));
 }
 
 aclError aclrtMemExportToShareableHandleV2(aclrtDrvMemHandle handle, uint64_t flags,
 					   aclrtMemSharedHandleType shareType, void *shareableHandle)
 {
-	uint64_t sh;
+	struct npu_dev_value v;
+	uint32_t kind = 0;
 	aclError e;
 
 	if (!handle)
 		return shim_arg_null(__func__, "handle");
 	if (!shareableHandle)
 		return shim_arg_null(__func__, "shareableHandle");
-	e = check_share_type(__func__, shareType);
-	if (!e)
-		e = do_export(__func__, handle, flags, &sh);
-	if (!e)
-		memcpy(shareableHandle, &sh, sizeof(sh));
-	return e;
+	e = share_kind(__func__, shareType, &kind);
+	if (e)
+		return e;
+	memset(&v, 0, sizeof(v));
+	v.kind = kind;
+	e = do_export(__func__, handle, flags, &v);
+	if (e)
+		return e;
+	if (kind == NPU_MEM_SHARE_FABRIC)
+		memcpy(shareableHandle, v.fabric, sizeof(aclrtMemFabricHandle));
+	else
+		memcpy(shareableHandle, &v.value, sizeof(v.value));
+	return ACL_SUCCESS;
 }
 
-static aclError do_set_pids(const char *func, uint64_t sh, const int32_t *pid, size_t pidNum)
+aclError shim_set_pids_value(const char *func, const struct npu_dev_value *v, const int32_t *pid,
+			     size_t pidNum)
 {
-	struct shim_errctx c = { .sh = sh };
+	struct shim_errctx c = { .sh = v->value };
 	bool any = false;
 	aclError e;
 	size_t i;
@@ -968,13 +1000,12 @@ static aclError do_set_pids(const char *func, uint64_t sh, const int32_t *pid, s
 	}
 	if (!any)
 		return shim_fail(func, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
-				 "every pid in the list is 0: nothing to add to shareable handle 0x%llx",
-				 (unsigned long long)sh);
+				 "every pid in the list is 0: nothing to add to the whitelist");
 	e = shim_lock(func, false);
 	if (e)
 		return e;
 	/* The driver refuses a value without a whitelist and a caller that did not export it. */
-	ret = npu_dev_set_pids(shim.fd, sh, pid, (uint32_t)pidNum);
+	ret = npu_dev_set_pids(shim.fd, v, pid, (uint32_t)pidNum);
 	if (ret) {
 		npu_dev_bare_tgid(shim.fd, &c.tgid);
 		e = shim_fail_errno(func, SHIM_OP_SETPID, -ret, &c);
@@ -985,17 +1016,20 @@ static aclError do_set_pids(const char *func, uint64_t sh, const int32_t *pid, s
 
 aclError aclrtMemSetPidToShareableHandle(uint64_t shareableHandle, int32_t *pid, size_t pidNum)
 {
+	struct npu_dev_value v = { .kind = 0, .value = shareableHandle };
+
 	if (!pid)
 		return shim_arg_null(__func__, "pid");
 	if (!pidNum)
 		return shim_arg_zero(__func__, "pidNum");
-	return do_set_pids(__func__, shareableHandle, pid, pidNum);
+	return shim_set_pids_value(__func__, &v, pid, pidNum);
 }
 
 aclError aclrtMemSetPidToShareableHandleV2(void *shareableHandle, aclrtMemSharedHandleType shareType,
 					   int32_t *pid, size_t pidNum)
 {
-	uint64_t sh;
+	struct npu_dev_value v;
+	uint32_t kind = 0;
 	aclError e;
 
 	if (!shareableHandle)
@@ -1004,48 +1038,33 @@ aclError aclrtMemSetPidToShareableHandleV2(void *shareableHandle, aclrtMemShared
 		return shim_arg_null(__func__, "pid");
 	if (!pidNum)
 		return shim_arg_zero(__func__, "pidNum");
-	e = check_share_type(__func__, shareType);
+	e = share_kind(__func__, shareType, &kind);
 	if (e)
 		return e;
-	memcpy(&sh, shareableHandle, sizeof(sh));
-	return do_set_pids(__func__, sh, pid, pidNum);
+	value_from(&v, kind, shareableHandle);
+	return shim_set_pids_value(__func__, &v, pid, pidNum);
 }
 
-/* dev < 0: the calling thread's current device (V2). */
-static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMemHandle *handle)
+aclError shim_import_value(const char *func, const struct npu_dev_value *v, int32_t dev,
+			   struct shim_handle **hp)
 {
-	struct shim_errctx c = { .sh = sh, .dev = dev };
+	struct shim_errctx c = { .sh = v->value, .dev = dev };
 	struct npu_dev_handle_info info;
 	aclrtPhysicalMemProp prop;
 	struct shim_handle *h;
 	struct npu_dev_handle dh;
-	int32_t cur;
-	aclError e;
 	int ret;
 
-	e = shim_lock(func, true);
-	if (e)
-		return e;
-	if (dev >= 0)
-		e = shim_check_dev(func, "device", dev);
-	if (!e)
-		e = shim_need_device(func, &cur);
-	if (e)
-		goto out;
-	if (dev < 0)
-		dev = c.dev = cur;
 	/* The driver refuses the exporter and a second import. */
-	ret = npu_dev_import(shim.fd, sh, (uint32_t)dev, &dh);
+	ret = npu_dev_import(shim.fd, v, (uint32_t)dev, &dh);
 	if (ret) {
 		npu_dev_bare_tgid(shim.fd, &c.tgid);
-		e = shim_fail_errno(func, SHIM_OP_IMPORT, -ret, &c);
-		goto out;
+		return shim_fail_errno(func, SHIM_OP_IMPORT, -ret, &c);
 	}
 	ret = npu_dev_handle_info(shim.fd, dh.id, &info);
 	if (ret) {
 		npu_dev_free(shim.fd, dh.id);
-		e = shim_fail_errno(func, SHIM_OP_PROPS, -ret, &c);
-		goto out;
+		return shim_fail_errno(func, SHIM_OP_PROPS, -ret, &c);
 	}
 	memset(&prop, 0, sizeof(prop));
 	prop.handleType = ACL_MEM_HANDLE_TYPE_NONE;
@@ -1056,12 +1075,32 @@ static aclError do_import(const char *func, uint64_t sh, int32_t dev, aclrtDrvMe
 	h = new_handle(&dh, info.size, dev, &prop);
 	if (!h) {
 		npu_dev_free(shim.fd, dh.id);
-		e = shim_no_host_memory(func);
-		goto out;
+		return shim_no_host_memory(func);
 	}
-	h->share = sh;
-	*handle = shim_handle_ptr(h);
-out:
+	h->share = v->value;
+	*hp = h;
+	return ACL_SUCCESS;
+}
+
+/* dev < 0: the calling thread's current device (V2). */
+static aclError do_import(const char *func, const struct npu_dev_value *v, int32_t dev,
+			  aclrtDrvMemHandle *handle)
+{
+	struct shim_handle *h;
+	int32_t cur;
+	aclError e;
+
+	e = shim_lock(func, true);
+	if (e)
+		return e;
+	if (dev >= 0)
+		e = shim_check_dev(func, "device", dev);
+	if (!e)
+		e = shim_need_device(func, &cur);
+	if (!e)
+		e = shim_import_value(func, v, dev < 0 ? cur : dev, &h);
+	if (!e)
+		*handle = shim_handle_ptr(h);
 	shim_unlock();
 	return e;
 }
@@ -1069,17 +1108,20 @@ out:
 aclError aclrtMemImportFromShareableHandle(uint64_t shareableHandle, int32_t deviceId,
 					   aclrtDrvMemHandle *handle)
 {
+	struct npu_dev_value v = { .kind = 0, .value = shareableHandle };
+
 	if (!handle)
 		return shim_arg_null(__func__, "handle");
 	if (deviceId < 0)	/* before aclInit too */
 		return shim_check_dev(__func__, "device", deviceId);
-	return do_import(__func__, shareableHandle, deviceId, handle);
+	return do_import(__func__, &v, deviceId, handle);
 }
 
 aclError aclrtMemImportFromShareableHandleV2(void *shareableHandle, aclrtMemSharedHandleType shareType,
 					     uint64_t flags, aclrtDrvMemHandle *handle)
 {
-	uint64_t sh;
+	struct npu_dev_value v;
+	uint32_t kind = 0;
 	aclError e;
 
 	if (!shareableHandle)
@@ -1088,9 +1130,9 @@ aclError aclrtMemImportFromShareableHandleV2(void *shareableHandle, aclrtMemShar
 		return shim_arg_null(__func__, "handle");
 	if (flags)
 		return shim_arg_flags(__func__, ACL_ERROR_INVALID_PARAM, flags, 0);
-	e = check_share_type(__func__, shareType);
+	e = share_kind(__func__, shareType, &kind);
 	if (e)
 		return e;
-	memcpy(&sh, shareableHandle, sizeof(sh));
-	return do_import(__func__, sh, -1, handle);
+	value_from(&v, kind, shareableHandle);
+	return do_import(__func__, &v, -1, handle);
 }

@@ -183,21 +183,27 @@ int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
 	return h ? 0 : -ENOENT;
 }
 
-int npu_dev_export(int fd, uint64_t id, uint32_t flags, uint64_t *shareable)
+int npu_dev_export(int fd, uint64_t id, int no_validation, struct npu_dev_value *v)
 {
-	(void)fd; (void)id; (void)flags; (void)shareable;
+	(void)fd; (void)id; (void)no_validation; (void)v;
 	return -ENOTTY;
 }
 
-int npu_dev_set_pids(int fd, uint64_t shareable, const int32_t *pids, uint32_t n)
+int npu_dev_set_pids(int fd, const struct npu_dev_value *v, const int32_t *pids, uint32_t n)
 {
-	(void)fd; (void)shareable; (void)pids; (void)n;
+	(void)fd; (void)v; (void)pids; (void)n;
 	return -ENOTTY;
 }
 
-int npu_dev_import(int fd, uint64_t shareable, uint32_t dev, struct npu_dev_handle *h)
+int npu_dev_import(int fd, const struct npu_dev_value *v, uint32_t dev, struct npu_dev_handle *h)
 {
-	(void)fd; (void)shareable; (void)dev; (void)h;
+	(void)fd; (void)v; (void)dev; (void)h;
+	return -ENOTTY;
+}
+
+int npu_dev_unexport(int fd, uint64_t id)
+{
+	(void)fd; (void)id;
 	return -ENOTTY;
 }
 

@@ -209,7 +209,6 @@ TEST(sharing)
 {
 	aclrtPhysicalMemProp prop = good_prop();
 	aclrtDrvMemHandle h = (aclrtDrvMemHandle)&prop;	/* never dereferenced by the checks below */
-	aclrtMemFabricHandle fab;
 	uint64_t sh = 0x1234;
 	int32_t pid = 1, pids0[2] = { 0, 0 };
 
@@ -221,9 +220,6 @@ TEST(sharing)
 	  "aclrtMemExportToShareableHandle", "handleType");
 	E("Export: flags 2 (107000)", aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 2, &sh),
 	  ACL_ERROR_RT_PARAM_INVALID, "aclrtMemExportToShareableHandle", "flags is 0x2");
-	E("ExportV2: FABRIC (207000)",
-	  aclrtMemExportToShareableHandleV2(h, 0, ACL_MEM_SHARE_HANDLE_TYPE_FABRIC, &fab),
-	  ACL_ERROR_RT_FEATURE_NOT_SUPPORT, "aclrtMemExportToShareableHandleV2", "FABRIC");
 	P("ExportV2: shareType 7", aclrtMemExportToShareableHandleV2(h, 0, (aclrtMemSharedHandleType)7, &sh),
 	  "aclrtMemExportToShareableHandleV2", "shareType 7");
 	P("ExportV2: NULL out", aclrtMemExportToShareableHandleV2(h, 0, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, NULL),
@@ -248,9 +244,6 @@ TEST(sharing)
 	pids0[1] = -5;
 	E("SetPid: negative pid (507899)", aclrtMemSetPidToShareableHandle(sh, pids0, 2),
 	  ACL_ERROR_RT_DRV_INTERNAL_ERROR, "aclrtMemSetPidToShareableHandle", "pid[1] is -5");
-	E("SetPidV2: FABRIC (207000)",
-	  aclrtMemSetPidToShareableHandleV2(&fab, ACL_MEM_SHARE_HANDLE_TYPE_FABRIC, &pid, 1),
-	  ACL_ERROR_RT_FEATURE_NOT_SUPPORT, "aclrtMemSetPidToShareableHandleV2", "FABRIC");
 	P("SetPidV2: NULL handle",
 	  aclrtMemSetPidToShareableHandleV2(NULL, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, &pid, 1),
 	  "aclrtMemSetPidToShareableHandleV2", "shareableHandle is NULL");
@@ -260,9 +253,6 @@ TEST(sharing)
 	  "aclrtMemImportFromShareableHandle", "device -1");
 	P("ImportV2: flags 1", aclrtMemImportFromShareableHandleV2(&sh, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, 1, &h),
 	  "aclrtMemImportFromShareableHandleV2", "flags");
-	E("ImportV2: FABRIC (207000)",
-	  aclrtMemImportFromShareableHandleV2(&fab, ACL_MEM_SHARE_HANDLE_TYPE_FABRIC, 0, &h),
-	  ACL_ERROR_RT_FEATURE_NOT_SUPPORT, "aclrtMemImportFromShareableHandleV2", "FABRIC");
 	P("ImportV2: NULL out", aclrtMemImportFromShareableHandleV2(&sh, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, 0, NULL),
 	  "aclrtMemImportFromShareableHandleV2", "handle is NULL");
 }
