@@ -167,6 +167,11 @@ $(HOST_TEST_DIR)/test_acl_fakedev: libshim/tests/test_acl_fakedev.c $(SHIM_FAKE_
 	$(CC) $(SHIM_TEST_CFLAGS) $(KSFT_CFLAGS) -fsanitize=leak,undefined -fno-sanitize-recover=undefined \
 		-o $@ $< $(SHIM_FAKE_SRCS)
 
+$(HOST_TEST_DIR)/test_acl_compat: libshim/tests/test_acl_compat.c $(SHIM_FAKE_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_TEST_CFLAGS) $(KSFT_CFLAGS) -fsanitize=leak,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< $(SHIM_FAKE_SRCS)
+
 $(HOST_TEST_DIR)/test_acl_tsan: libshim/tests/test_acl_tsan.c $(SHIM_FAKE_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_TEST_CFLAGS) $(KSFT_CFLAGS) -fsanitize=thread -o $@ $< $(SHIM_FAKE_SRCS)
