@@ -1009,7 +1009,7 @@ aclError aclrtMemImportFromShareableHandle(uint64_t shareableHandle, int32_t dev
 {
 	if (!handle)
 		return shim_arg_null(__func__, "handle");
-	if (deviceId < 0)	/* before aclInit too */
+	if (deviceId < 0)	/* without opening the device */
 		return shim_check_dev(__func__, "device", deviceId);
 	return do_import(__func__, shareableHandle, deviceId, handle);
 }
