@@ -82,7 +82,8 @@ SHIM_SRCS := $(wildcard libshim/*.c)
 SHIM_INTERNAL := $(wildcard libshim/*.h)
 SHIM_PUB := $(shell find libshim/include/acl -name '*.h')
 SHIM_STAGED_HDRS := $(patsubst libshim/include/%,$(STAGE)/include/%,$(SHIM_PUB))
-SHIM_CFLAGS := $(CPPFLAGS) $(USER_CFLAGS) -Ilibshim -Ilibshim/include -fvisibility=hidden -pthread
+# FUNC_VISIBILITY: ACL_FUNC_VISIBILITY exports the acl* calls (as in CANN's acl_base_rt.h)
+SHIM_CFLAGS := $(CPPFLAGS) $(USER_CFLAGS) -Ilibshim -Ilibshim/include -DFUNC_VISIBILITY -fvisibility=hidden -pthread
 SHIM_OBJDIR := $(BUILD)/libshim
 SHIM_PIC_OBJS := $(patsubst libshim/%.c,$(SHIM_OBJDIR)/pic/%.o,$(SHIM_SRCS))
 SHIM_OBJS := $(patsubst libshim/%.c,$(SHIM_OBJDIR)/static/%.o,$(SHIM_SRCS))
@@ -93,7 +94,7 @@ ACL_TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(ACL_TEST_SRCS))
 # Host tests of the library (no device, no VM): built here, run by tests/run-all host
 HOST_TEST_DIR := $(BUILD)/host-tests
 HOST_TEST_BINS := $(patsubst libshim/tests/%.c,$(HOST_TEST_DIR)/%,$(wildcard libshim/tests/test_*.c)) \
-	$(HOST_TEST_DIR)/test_acl_layout_cxx $(HOST_TEST_DIR)/test_acl_symbols
+	$(HOST_TEST_DIR)/test_acl_layout_cxx $(HOST_TEST_DIR)/test_acl_symbols $(HOST_TEST_DIR)/test_acl_codes
 # Test-only builds of the library against a stand-in device: its sources with npu_dev.c
 # replaced by libshim/tests/npu_dev_fake.c (memfds); never installed.
 SHIM_FAKE_SRCS := $(filter-out libshim/npu_dev.c,$(SHIM_SRCS)) libshim/tests/npu_dev_fake.c
@@ -166,6 +167,11 @@ $(HOST_TEST_DIR)/test_acl_fakedev: libshim/tests/test_acl_fakedev.c $(SHIM_FAKE_
 	$(CC) $(SHIM_TEST_CFLAGS) $(KSFT_CFLAGS) -fsanitize=leak,undefined -fno-sanitize-recover=undefined \
 		-o $@ $< $(SHIM_FAKE_SRCS)
 
+$(HOST_TEST_DIR)/test_acl_compat: libshim/tests/test_acl_compat.c $(SHIM_FAKE_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_TEST_CFLAGS) $(KSFT_CFLAGS) -fsanitize=leak,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< $(SHIM_FAKE_SRCS)
+
 $(HOST_TEST_DIR)/test_acl_tsan: libshim/tests/test_acl_tsan.c $(SHIM_FAKE_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_TEST_CFLAGS) $(KSFT_CFLAGS) -fsanitize=thread -o $@ $< $(SHIM_FAKE_SRCS)
@@ -174,6 +180,13 @@ $(HOST_TEST_DIR)/test_acl_symbols: libshim/tests/test_acl_symbols.sh $(STAGE)/li
 		$(STAGE)/lib/libascendcl.so $(SHIM_STAGED_HDRS)
 	@mkdir -p $(dir $@)
 	sed -e 's|@STAGE@|$(STAGE)|g' -e 's|@CC@|$(CC)|g' $< >$@
+	chmod 0755 $@
+
+$(HOST_TEST_DIR)/test_acl_codes: libshim/tests/test_acl_codes.sh libshim/tests/acl_codes.txt \
+		$(SHIM_SRCS) $(SHIM_INTERNAL) $(SHIM_STAGED_HDRS)
+	@mkdir -p $(dir $@)
+	sed -e 's|@STAGE@|$(STAGE)|g' -e 's|@CC@|$(CC)|g' -e 's|@CXX@|$(CXX)|g' \
+		-e 's|@CODES@|$(CURDIR)/libshim/tests/acl_codes.txt|g' -e 's|@SRC@|$(CURDIR)/libshim|g' $< >$@
 	chmod 0755 $@
 
 $(HOST_TEST_DIR)/test_acl_layout_cxx: libshim/tests/test_acl_layout.c $(SHIM_PUB) $(TEST_HDRS)

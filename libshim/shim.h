@@ -83,8 +83,9 @@ struct shim_host {
 
 struct shim_state {
 	pthread_rwlock_t lock;
-	bool inited;
-	pid_t pid;			/* the process that called aclInit */
+	bool inited;			/* the device is open: the fields below are valid */
+	bool acl_init;			/* aclInit was called (and not aclFinalize since) */
+	pid_t pid;			/* the process that opened the device */
 	int fd;
 	uint32_t ndev;
 	unsigned int dev_ref[SHIM_MAX_DEV];	/* aclrtSetDevice count */
@@ -151,7 +152,11 @@ aclError shim_fail_errno(const char *func, enum shim_op op, int err, const struc
  * under it, are cancellation points) and shim_unlock() restores it.
  */
 void shim_lock_nocheck(bool write);
-/* Take the lock (write or read) and check aclInit; on error nothing is held. */
+/*
+ * Take the lock (write or read) with the device open, opening it first if
+ * nobody has (as CANN's runtime, no call needs aclInit); on error nothing is
+ * held.
+ */
 aclError shim_lock(const char *func, bool write);
 void shim_unlock(void);
 

@@ -116,6 +116,8 @@ static void atfork_child(void)
 
 	if (shim.inited)
 		shim_release_all(false);
+	/* The child starts afresh: its first call opens the device, aclInit is its own. */
+	shim.acl_init = false;
 	/*
 	 * glibc ties a write lock to the writer's tid, which differs in the
 	 * child: unlocking would corrupt the lock.  The child has one thread
@@ -156,18 +158,28 @@ void shim_unlock(void)
 	pthread_setcancelstate(old, NULL);
 }
 
+static aclError open_device(const char *func);
+
 aclError shim_lock(const char *func, bool write)
 {
-	pid_t pid;
+	aclError e;
 
-	shim_lock_nocheck(write);
-	if (shim.inited)
-		return ACL_SUCCESS;
-	pid = shim.pid;
-	shim_unlock();
-	return shim_fail(func, ACL_ERROR_UNINITIALIZE, "aclInit has not been called%s",
-			 pid && pid != getpid() ?
-			 " in this process (state is not inherited across fork)" : "");
+	for (;;) {
+		shim_lock_nocheck(write);
+		if (shim.inited)
+			return ACL_SUCCESS;
+		shim_unlock();
+		/*
+		 * The first call of the process (or the first after aclFinalize,
+		 * or in a fork child) opens the device: CANN's runtime calls do
+		 * not need aclInit either.  Then take the lock as asked.
+		 */
+		shim_lock_nocheck(true);
+		e = open_device(func);
+		shim_unlock();
+		if (e)
+			return e;
+	}
 }
 
 uint64_t shim_new_token(void)
@@ -304,39 +316,53 @@ static int read_granularity(int fd, uint32_t ndev, uint32_t *bad)
 	return 0;
 }
 
-aclError aclInit(const char *configPath)
+/*
+ * Open the device and read each device's granularity, unless that is done
+ * (caller holds the lock for writing): 0 or the aclError.
+ */
+static aclError open_device(const char *func)
 {
 	struct shim_errctx c = { 0 };
 	uint32_t ndev, bad = 0;
-	aclError e = ACL_SUCCESS;
 	int fd, ret;
 
+	if (shim.inited)
+		return ACL_SUCCESS;
+	/* Before anything is open: a fork child must forget what its parent opens. */
 	pthread_once(&atfork_once, atfork_register);
-	if (configPath && access(configPath, R_OK) != 0)
-		return FAIL(ACL_ERROR_INVALID_FILE, "cannot read config file \"%s\": %s",
-			    configPath, strerror(errno));
-	shim_lock_nocheck(true);
-	if (shim.inited) {
-		e = FAIL(ACL_ERROR_REPEAT_INITIALIZE, "aclInit was already called");
-		goto out;
-	}
 	ret = npu_dev_open(&fd, &ndev);
-	if (ret) {
-		e = FAIL_ERRNO(SHIM_OP_OPEN, -ret, NULL);
-		goto out;
-	}
+	if (ret)
+		return shim_fail_errno(func, SHIM_OP_OPEN, -ret, NULL);
 	ndev = ndev > SHIM_MAX_DEV ? SHIM_MAX_DEV : ndev;
 	ret = read_granularity(fd, ndev, &bad);
 	if (ret) {
 		npu_dev_close(fd);
 		c.dev = (int32_t)bad;
-		e = FAIL_ERRNO(SHIM_OP_INFO, -ret, &c);
-		goto out;
+		return shim_fail_errno(func, SHIM_OP_INFO, -ret, &c);
 	}
 	shim.fd = fd;
 	shim.ndev = ndev;
 	shim.pid = getpid();
 	shim.inited = true;
+	return ACL_SUCCESS;
+}
+
+aclError aclInit(const char *configPath)
+{
+	aclError e = ACL_SUCCESS;
+
+	if (configPath && access(configPath, R_OK) != 0)
+		return FAIL(ACL_ERROR_INVALID_FILE, "cannot read config file \"%s\": %s",
+			    configPath, strerror(errno));
+	shim_lock_nocheck(true);
+	if (shim.acl_init) {
+		e = FAIL(ACL_ERROR_REPEAT_INITIALIZE, "aclInit was already called");
+		goto out;
+	}
+	/* The device may be open already: calls before aclInit open it. */
+	e = open_device(__func__);
+	if (!e)
+		shim.acl_init = true;
 out:
 	shim_unlock();
 	return e;
@@ -347,10 +373,13 @@ aclError aclFinalize(void)
 	aclError e = ACL_SUCCESS;
 
 	shim_lock_nocheck(true);
-	if (shim.inited)
-		shim_release_all(true);
-	else
+	if (shim.acl_init) {
+		if (shim.inited)
+			shim_release_all(true);
+		shim.acl_init = false;
+	} else {
 		e = FAIL(ACL_ERROR_REPEAT_FINALIZE, "aclInit has not been called, or aclFinalize already was");
+	}
 	shim_unlock();
 	return e;
 }
@@ -838,6 +867,9 @@ static aclError do_memcpy(const char *func, void *dst, size_t destMax, const voi
 	bool sdev, ddev, smap = false, dmap = false;
 	aclError e;
 
+	/* As in CANN: nothing to copy succeeds before any other check. */
+	if (!count)
+		return ACL_SUCCESS;
 	if (!dst)
 		return shim_arg_null(func, "dst");
 	if (!src)
@@ -845,8 +877,9 @@ static aclError do_memcpy(const char *func, void *dst, size_t destMax, const voi
 	if ((unsigned int)kind > ACL_MEMCPY_DEFAULT)
 		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "kind %d is not an aclrtMemcpyKind",
 				 (int)kind);
+	/* CANN's runtime checks this one (107000), after the ACL layer's checks. */
 	if (count > destMax)
-		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "count %zu is larger than destMax %zu",
+		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "count %zu is larger than destMax %zu",
 				 count, destMax);
 	e = shim_lock(func, false);
 	if (e)
@@ -855,15 +888,15 @@ static aclError do_memcpy(const char *func, void *dst, size_t destMax, const voi
 		e = check_stream(func, stream);
 	sdev = kind == ACL_MEMCPY_DEVICE_TO_HOST || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
 	ddev = kind == ACL_MEMCPY_HOST_TO_DEVICE || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
-	if (!e && count)
+	if (!e)
 		e = check_side(func, "src", src, count, sdev, false, &smap);
-	if (!e && count)
+	if (!e)
 		e = check_side(func, "dst", dst, count, ddev, true, &dmap);
 	/* Mappings on both sides: device memory never waits on a fault. */
-	if (!e && count && smap && dmap)
+	if (!e && smap && dmap)
 		memmove(dst, src, count);
 	shim_unlock();
-	if (e || !count || (smap && dmap))
+	if (e || (smap && dmap))
 		return e;
 	if (smap || dmap)
 		return copy_bounce(func, dst, src, count, dmap);
@@ -887,19 +920,22 @@ aclError aclrtMemset(void *devPtr, size_t maxCount, int32_t value, size_t count)
 	bool mapped = false;
 	aclError e;
 
+	/* As in CANN: nothing to set succeeds before any other check. */
+	if (!count)
+		return ACL_SUCCESS;
 	if (!devPtr)
 		return shim_arg_null(__func__, "devPtr");
+	/* CANN's driver checks this one (107000). */
 	if (count > maxCount)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "count %zu is larger than maxCount %zu", count, maxCount);
+		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "count %zu is larger than maxCount %zu", count, maxCount);
 	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	if (count)
-		e = check_side(__func__, "devPtr", devPtr, count, false, true, &mapped);
-	if (!e && count && mapped)
+	e = check_side(__func__, "devPtr", devPtr, count, false, true, &mapped);
+	if (!e && mapped)
 		memset(devPtr, value, count);
 	shim_unlock();
-	if (!e && count && !mapped)
+	if (!e && !mapped)
 		memset(devPtr, value, count);	/* host memory: may fault, so not under the lock */
 	return e;
 }

@@ -17,24 +17,28 @@
 /*
  * The one rule from ACL memory attributes to the driver's page kinds: the
  * device memory attributes MallocPhysical accepts (4, 5, 10, 12-17, and 0
- * and 1 for older clients) and the page kind of each.  An imported handle
- * reports the first attribute of its page kind.
+ * and 1 for older clients), the page kind of each, and the attribute
+ * aclrtMemGetAllocationPropertiesFromHandle reports, as CANN rebuilds it from
+ * the page and memory type (acl memory.cpp's table: MEM_HUGE on a device is
+ * HBM huge pages, reported as HBM_MEM_HUGE).  An imported handle reports the
+ * first attribute of its page kind.
  */
 static const struct {
 	aclrtMemAttr attr;
 	uint32_t kind;
+	aclrtMemAttr reported;
 } attr_kinds[] = {
-	{ ACL_HBM_MEM_NORMAL, NPU_MEM_PAGE_NORMAL },
-	{ ACL_HBM_MEM_HUGE, NPU_MEM_PAGE_HUGE },
-	{ ACL_HBM_MEM_HUGE1G, NPU_MEM_PAGE_HUGE1G },
-	{ ACL_DDR_MEM, NPU_MEM_PAGE_NORMAL },
-	{ ACL_HBM_MEM, NPU_MEM_PAGE_NORMAL },
-	{ ACL_MEM_NORMAL, NPU_MEM_PAGE_NORMAL },
-	{ ACL_MEM_P2P_NORMAL, NPU_MEM_PAGE_NORMAL },
-	{ ACL_MEM_HUGE, NPU_MEM_PAGE_HUGE },
-	{ ACL_MEM_P2P_HUGE, NPU_MEM_PAGE_HUGE },
-	{ ACL_MEM_HUGE1G, NPU_MEM_PAGE_HUGE1G },
-	{ ACL_MEM_P2P_HUGE1G, NPU_MEM_PAGE_HUGE1G },
+	{ ACL_HBM_MEM_NORMAL, NPU_MEM_PAGE_NORMAL, ACL_HBM_MEM_NORMAL },
+	{ ACL_HBM_MEM_HUGE, NPU_MEM_PAGE_HUGE, ACL_HBM_MEM_HUGE },
+	{ ACL_HBM_MEM_HUGE1G, NPU_MEM_PAGE_HUGE1G, ACL_HBM_MEM_HUGE1G },
+	{ ACL_DDR_MEM, NPU_MEM_PAGE_NORMAL, ACL_HBM_MEM_NORMAL },
+	{ ACL_HBM_MEM, NPU_MEM_PAGE_NORMAL, ACL_HBM_MEM_NORMAL },
+	{ ACL_MEM_NORMAL, NPU_MEM_PAGE_NORMAL, ACL_HBM_MEM_NORMAL },
+	{ ACL_MEM_P2P_NORMAL, NPU_MEM_PAGE_NORMAL, ACL_MEM_P2P_NORMAL },
+	{ ACL_MEM_HUGE, NPU_MEM_PAGE_HUGE, ACL_HBM_MEM_HUGE },
+	{ ACL_MEM_P2P_HUGE, NPU_MEM_PAGE_HUGE, ACL_MEM_P2P_HUGE },
+	{ ACL_MEM_HUGE1G, NPU_MEM_PAGE_HUGE1G, ACL_HBM_MEM_HUGE1G },
+	{ ACL_MEM_P2P_HUGE1G, NPU_MEM_PAGE_HUGE1G, ACL_MEM_P2P_HUGE1G },
 };
 
 #define N_ATTR_KINDS (sizeof(attr_kinds) / sizeof(attr_kinds[0]))
@@ -48,6 +52,17 @@ static int page_kind(aclrtMemAttr attr)
 		if (attr_kinds[i].attr == attr)
 			return (int)attr_kinds[i].kind;
 	return -1;
+}
+
+/* The attribute CANN reports for memory allocated with @attr. */
+static aclrtMemAttr reported_attr(aclrtMemAttr attr)
+{
+	size_t i;
+
+	for (i = 0; i < N_ATTR_KINDS; i++)
+		if (attr_kinds[i].attr == attr)
+			return attr_kinds[i].reported;
+	return attr;
 }
 
 /* The attribute an imported handle of page kind @kind reports. */
@@ -108,29 +123,45 @@ static aclError check_prop(const char *func, const aclrtPhysicalMemProp *prop)
 	return ACL_SUCCESS;
 }
 
+/*
+ * As CANN: the ACL layer checks memAttr (100000) and not handleType or
+ * allocationType; the runtime the device id (107001); the driver the option
+ * (207000, "not supported") and the rest of the prop.  prop->reserve is
+ * ignored as MallocPhysical ignores it (README: "prop.reserve").
+ */
 aclError aclrtMemGetAllocationGranularity(aclrtPhysicalMemProp *prop, aclrtMemGranularityOptions option,
 					  size_t *granularity)
 {
 	aclError e;
 
+	if (!prop)
+		return shim_arg_null(__func__, "prop");
 	if (!granularity)
 		return shim_arg_null(__func__, "granularity");
-	if (option != ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM && option != ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED)
-		return FAIL(ACL_ERROR_INVALID_PARAM, "option %d is not MINIMUM or RECOMMENDED", (int)option);
-	e = check_prop(__func__, prop);
+	switch (prop->location.type) {
+	case ACL_MEM_LOCATION_TYPE_DEVICE:
+		break;
+	case ACL_MEM_LOCATION_TYPE_HOST:
+	case ACL_MEM_LOCATION_TYPE_HOST_NUMA:
+		return FAIL(ACL_ERROR_RT_FEATURE_NOT_SUPPORT,
+			    "prop->location.type %d: npu_mem simulates device memory only",
+			    (int)prop->location.type);
+	default:	/* the driver's check of the memory side */
+		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "prop->location.type %d is not a memory location",
+			    (int)prop->location.type);
+	}
+	if (page_kind(prop->memAttr) < 0)
+		return FAIL(ACL_ERROR_INVALID_PARAM, "prop->memAttr %d is not valid for device memory",
+			    (int)prop->memAttr);
+	e = shim_lock(__func__, false);
 	if (e)
 		return e;
-	shim_lock_nocheck(false);
-	if (!shim.inited) {
-		/* No device yet: the ABI's granularity, a multiple of every device's. */
-		*granularity = page_kind(prop->memAttr) == NPU_MEM_PAGE_HUGE1G ?
-			       NPU_MEM_GRANULARITY_HUGE1G : NPU_MEM_GRANULARITY;
-		goto out;
-	}
 	e = shim_check_dev(__func__, "prop->location.id", prop->location.id);
+	if (!e && (unsigned int)option > ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED)
+		e = FAIL(ACL_ERROR_RT_FEATURE_NOT_SUPPORT, "option %d is not MINIMUM or RECOMMENDED",
+			 (int)option);
 	if (!e)
 		*granularity = dev_granularity(prop->location.id, prop->memAttr);
-out:
 	shim_unlock();
 	return e;
 }
@@ -290,8 +321,15 @@ aclError aclrtMemGetAllocationPropertiesFromHandle(aclrtDrvMemHandle handle, acl
 	if (e)
 		return e;
 	e = lookup_handle(__func__, handle, &h);
-	if (!e)
-		*prop = h->prop;
+	if (!e) {
+		/* Rebuilt as CANN does, not the prop as given (reserve is not kept). */
+		memset(prop, 0, sizeof(*prop));
+		prop->handleType = ACL_MEM_HANDLE_TYPE_NONE;
+		prop->allocationType = ACL_MEM_ALLOCATION_TYPE_PINNED;
+		prop->memAttr = reported_attr(h->prop.memAttr);
+		prop->location.type = ACL_MEM_LOCATION_TYPE_DEVICE;
+		prop->location.id = (uint32_t)h->dev;
+	}
 	shim_unlock();
 	return e;
 }
@@ -332,7 +370,7 @@ static void *reserve_range(size_t size, size_t align, void *expect)
 	size_t len;
 	void *p;
 
-	if (expect && (uintptr_t)expect % align == 0 && !placeholder_at(expect, size))
+	if (expect && !placeholder_at(expect, size))	/* 2 MiB aligned: checked by the caller */
 		return expect;
 	/* Over-reserve, then trim to an aligned range. */
 	len = size + align;
@@ -361,13 +399,18 @@ aclError aclrtReserveMemAddress(void **virPtr, size_t size, size_t alignment, vo
 		return shim_arg_zero(__func__, "size");
 	if (flags > 1)
 		return shim_arg_flags(__func__, ACL_ERROR_INVALID_PARAM, flags, 1);
+	/* The driver's checks, in its order: a misaligned expectPtr is refused, not moved. */
+	if ((uintptr_t)expectPtr % NPU_MEM_GRANULARITY)
+		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "expectPtr %p is not a multiple of 0x%lx", expectPtr,
+			    (unsigned long)NPU_MEM_GRANULARITY);
 	if (alignment)
 		return FAIL(ACL_ERROR_RT_PARAM_INVALID, "alignment is %zu, must be 0", alignment);
 	/*
-	 * Like the HAL: 2 MiB units, a multiple of every device's granularity;
-	 * ranges above 512 MiB are 1 GiB aligned (and over-reserved by that).
+	 * Like the HAL (v3 svm): 2 MiB units, a multiple of every device's
+	 * granularity; ranges of 1 GiB and more are 1 GiB aligned (and
+	 * over-reserved by that).
 	 */
-	align = size > (512UL << 20) ? NPU_MEM_GRANULARITY_HUGE1G : NPU_MEM_GRANULARITY;
+	align = size >= NPU_MEM_GRANULARITY_HUGE1G ? NPU_MEM_GRANULARITY_HUGE1G : NPU_MEM_GRANULARITY;
 	e = round_size(__func__, &size, NPU_MEM_GRANULARITY, align);
 	if (e)
 		return e;
@@ -1112,7 +1155,7 @@ aclError aclrtMemImportFromShareableHandle(uint64_t shareableHandle, int32_t dev
 
 	if (!handle)
 		return shim_arg_null(__func__, "handle");
-	if (deviceId < 0)	/* before aclInit too */
+	if (deviceId < 0)	/* without opening the device */
 		return shim_check_dev(__func__, "device", deviceId);
 	return do_import(__func__, &v, deviceId, handle);
 }

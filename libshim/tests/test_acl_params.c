@@ -107,31 +107,28 @@ TEST(malloc_physical)
 	  "memAttr 18");
 }
 
-/* Granularity works without a device */
+/* Granularity: what is checked before the device (test_acl_compat checks the rest) */
 TEST(granularity)
 {
 	aclrtPhysicalMemProp prop = good_prop();
 	size_t g;
-	aclError r;
 
 	P("Granularity: NULL prop", aclrtMemGetAllocationGranularity(NULL, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g),
 	  "aclrtMemGetAllocationGranularity", "prop is NULL");
 	P("Granularity: NULL out", aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, NULL),
 	  "aclrtMemGetAllocationGranularity", "granularity is NULL");
-	P("Granularity: option UNDEF", aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_UNDEF, &g),
-	  "aclrtMemGetAllocationGranularity", "option");
-	g = 0;
-	r = aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g);
-	EXPECT_TRUE(r == ACL_SUCCESS && g == 2u << 20)
-		TH_LOG("Granularity: 2 MiB for HBM_MEM_HUGE");
-	prop.memAttr = ACL_MEM_HUGE1G;
-	r = aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_RECOMMENDED, &g);
-	EXPECT_TRUE(r == ACL_SUCCESS && g == 1u << 30) TH_LOG("Granularity: 1 GiB for MEM_HUGE1G");
-	prop.memAttr = ACL_DDR_MEM;	/* lenient for older clients */
-	r = aclrtMemGetAllocationGranularity(&prop, ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g);
-	EXPECT_TRUE(r == ACL_SUCCESS && g == 2u << 20)
-		TH_LOG("Granularity: ACL_DDR_MEM accepted on a device location");
+	prop.memAttr = ACL_DDR_MEM_HUGE;
+	P("Granularity: DDR_MEM_HUGE on a device", aclrtMemGetAllocationGranularity(&prop,
+	  ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g), "aclrtMemGetAllocationGranularity", "memAttr 2");
 	prop = good_prop();
+	prop.location.type = ACL_MEM_LOCATION_TYPE_HOST;
+	E("Granularity: host memory is not simulated (207000)", aclrtMemGetAllocationGranularity(&prop,
+	  ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g), ACL_ERROR_RT_FEATURE_NOT_SUPPORT,
+	  "aclrtMemGetAllocationGranularity", "device memory only");
+	prop.location.type = ACL_MEM_LOCATION_TYPE_MANAGED;
+	E("Granularity: location MANAGED (107000)", aclrtMemGetAllocationGranularity(&prop,
+	  ACL_RT_MEM_ALLOC_GRANULARITY_MINIMUM, &g), ACL_ERROR_RT_PARAM_INVALID,
+	  "aclrtMemGetAllocationGranularity", "location.type 3");
 }
 
 /* FreePhysical, props */
@@ -220,7 +217,8 @@ TEST(sharing)
 	  "aclrtMemExportToShareableHandle", "handleType");
 	E("Export: flags 2 (107000)", aclrtMemExportToShareableHandle(h, ACL_MEM_HANDLE_TYPE_NONE, 2, &sh),
 	  ACL_ERROR_RT_PARAM_INVALID, "aclrtMemExportToShareableHandle", "flags is 0x2");
-	P("ExportV2: shareType 7", aclrtMemExportToShareableHandleV2(h, 0, (aclrtMemSharedHandleType)7, &sh),
+	E("ExportV2: shareType 7 (107000)",
+	  aclrtMemExportToShareableHandleV2(h, 0, (aclrtMemSharedHandleType)7, &sh), ACL_ERROR_RT_PARAM_INVALID,
 	  "aclrtMemExportToShareableHandleV2", "shareType 7");
 	P("ExportV2: NULL out", aclrtMemExportToShareableHandleV2(h, 0, ACL_MEM_SHARE_HANDLE_TYPE_DEFAULT, NULL),
 	  "aclrtMemExportToShareableHandleV2", "shareableHandle is NULL");
@@ -277,35 +275,40 @@ TEST(devices_streams_copies)
 	P("MallocHost: size 0", aclrtMallocHost(&va, 0), "aclrtMallocHost", "size is 0");
 	P("FreeHost: NULL", aclrtFreeHost(NULL), "aclrtFreeHost", "hostPtr is NULL");
 	P("Memcpy: NULL dst", aclrtMemcpy(NULL, 8, buf, 8, ACL_MEMCPY_HOST_TO_HOST), "aclrtMemcpy", "dst is NULL");
-	P("Memcpy: count > destMax", aclrtMemcpy(buf, 4, buf + 4, 8, ACL_MEMCPY_HOST_TO_HOST), "aclrtMemcpy",
-	  "larger than destMax");
+	E("Memcpy: count > destMax (107000)", aclrtMemcpy(buf, 4, buf + 4, 8, ACL_MEMCPY_HOST_TO_HOST),
+	  ACL_ERROR_RT_PARAM_INVALID, "aclrtMemcpy", "larger than destMax");
 	P("Memcpy: kind 9", aclrtMemcpy(buf, 8, buf, 8, (aclrtMemcpyKind)9), "aclrtMemcpy", "kind 9");
 	P("MemcpyAsync: NULL src", aclrtMemcpyAsync(buf, 8, NULL, 8, ACL_MEMCPY_HOST_TO_HOST, NULL),
 	  "aclrtMemcpyAsync", "src is NULL");
-	P("Memset: count > maxCount", aclrtMemset(buf, 4, 0, 8), "aclrtMemset", "larger than maxCount");
+	E("Memset: count > maxCount (107000)", aclrtMemset(buf, 4, 0, 8), ACL_ERROR_RT_PARAM_INVALID, "aclrtMemset",
+	  "larger than maxCount");
 }
 
-/* Valid arguments without aclInit: 100001 */
+/*
+ * Valid arguments without aclInit: as in CANN, no call needs it; each opens
+ * the device itself, here without one: 207004.
+ */
 TEST(valid_arguments_before_aclinit)
 {
 	aclrtPhysicalMemProp prop = good_prop();
 	aclrtDrvMemHandle h = (aclrtDrvMemHandle)&prop;	/* never dereferenced by the checks below */
 	uint32_t cnt;
 
-	E("GetDeviceCount before aclInit (100001)", aclrtGetDeviceCount(&cnt), ACL_ERROR_UNINITIALIZE,
-	  "aclrtGetDeviceCount", "aclInit");
-	E("MallocPhysical before aclInit (100001)", aclrtMallocPhysical(&h, 1 << 21, &prop, 0),
-	  ACL_ERROR_UNINITIALIZE, "aclrtMallocPhysical", "aclInit");
-	E("SetDevice before aclInit (100001)", aclrtSetDevice(0), ACL_ERROR_UNINITIALIZE, "aclrtSetDevice",
-	  "aclInit");
 	E("aclFinalize before aclInit (100037)", aclFinalize(), ACL_ERROR_REPEAT_FINALIZE, "aclFinalize", NULL);
 	E("aclInit with a missing config file (100003)", aclInit("/nonexistent/acl.json"), ACL_ERROR_INVALID_FILE,
 	  "aclInit", "/nonexistent/acl.json");
-	if (access("/dev/npu_mem", F_OK) != 0)
-		E("aclInit without /dev/npu_mem (207004)", aclInit(NULL), ACL_ERROR_RT_NO_DEVICE, "aclInit",
-		  "/dev/npu_mem");
-	else
-		printf("# /dev/npu_mem exists here: skipping the no-device aclInit check\n");
+	if (access("/dev/npu_mem", F_OK) == 0) {
+		printf("# /dev/npu_mem exists here: skipping the no-device checks\n");
+		return;
+	}
+	E("GetDeviceCount without /dev/npu_mem (207004)", aclrtGetDeviceCount(&cnt), ACL_ERROR_RT_NO_DEVICE,
+	  "aclrtGetDeviceCount", "/dev/npu_mem");
+	E("MallocPhysical without /dev/npu_mem (207004)", aclrtMallocPhysical(&h, 1 << 21, &prop, 0),
+	  ACL_ERROR_RT_NO_DEVICE, "aclrtMallocPhysical", "/dev/npu_mem");
+	E("SetDevice without /dev/npu_mem (207004)", aclrtSetDevice(0), ACL_ERROR_RT_NO_DEVICE, "aclrtSetDevice",
+	  "/dev/npu_mem");
+	E("aclInit without /dev/npu_mem (207004)", aclInit(NULL), ACL_ERROR_RT_NO_DEVICE, "aclInit",
+	  "/dev/npu_mem");
 }
 
 TEST_HARNESS_MAIN
