@@ -81,6 +81,25 @@ struct shim_host {
 	void *p;
 };
 
+/* An IPC key: 64 lowercase hex digits and a NUL, as CANN's (its len must be >= 65). */
+#define SHIM_IPC_KEY_LEN	64
+
+/*
+ * An IPC key this process exported (the aclrtMalloc mapping @m carries it) or
+ * imported (@m is the import's own mapping).  @count: exports of the same
+ * allocation with the same flags share one key, as imports of one key in one
+ * process share one mapping; each aclrtIpcMemClose takes one back.
+ */
+struct shim_ipc {
+	struct shim_ipc *next;
+	char key[SHIM_IPC_KEY_LEN + 1];
+	uint64_t value;
+	struct shim_map *m;
+	bool imported;
+	bool no_validation;
+	unsigned int count;
+};
+
 struct shim_state {
 	pthread_rwlock_t lock;
 	bool inited;			/* the device is open: the fields below are valid */
@@ -98,6 +117,7 @@ struct shim_state {
 	struct shim_map *maps;
 	struct shim_stream *streams;
 	struct shim_host *hosts;
+	struct shim_ipc *ipcs;
 	uint64_t last_token;		/* survives aclFinalize and fork */
 };
 
@@ -129,6 +149,10 @@ enum shim_op {
 	SHIM_OP_SETPID,
 	SHIM_OP_IMPORT,
 	SHIM_OP_MAP,
+	SHIM_OP_IPC_EXPORT,	/* the IPC key calls: CANN answers them apart */
+	SHIM_OP_IPC_SETPID,
+	SHIM_OP_IPC_IMPORT,
+	SHIM_OP_IPC_CLOSE,
 	SHIM_OP_COUNT
 };
 
@@ -204,12 +228,14 @@ aclError shim_unmap_whole(const char *func, struct shim_map *m);
  * lock for writing).
  */
 struct npu_dev_value;
-aclError shim_export_value(const char *func, struct shim_handle *h, bool no_validation,
-			   struct npu_dev_value *v);
-aclError shim_set_pids_value(const char *func, const struct npu_dev_value *v, const int32_t *pid,
-			     size_t pidNum);
-aclError shim_import_value(const char *func, const struct npu_dev_value *v, int32_t dev,
-			   struct shim_handle **hp);
+aclError shim_export_value(const char *func, enum shim_op op, struct shim_handle *h,
+			   bool no_validation, struct npu_dev_value *v);
+aclError shim_set_pids_value(const char *func, enum shim_op op, const struct npu_dev_value *v,
+			     const int32_t *pid, size_t pidNum);
+aclError shim_import_value(const char *func, enum shim_op op, const struct npu_dev_value *v,
+			   int32_t dev, struct shim_handle **hp);
+/* aclrtFree of @m: forget the IPC keys it was exported as (the driver kills them). */
+void shim_ipc_forget(const struct shim_map *m);
 /* Drop one reference of @h; at 0 FREE it and forget the record. */
 aclError shim_put_handle(const char *func, struct shim_handle *h);
 

@@ -251,8 +251,13 @@ void shim_release_all(bool kernel)
 	struct shim_handle *h, *hn;
 	struct shim_stream *s, *sn;
 	struct shim_host *hp, *hpn;
+	struct shim_ipc *k, *kn;
 	int i;
 
+	for (k = shim.ipcs; k; k = kn) {
+		kn = k->next;
+		free(k);
+	}
 	for (m = shim.maps; m; m = mn) {
 		mn = m->next;
 		free(m);
@@ -283,6 +288,7 @@ void shim_release_all(bool kernel)
 	shim.handles = NULL;
 	shim.streams = NULL;
 	shim.hosts = NULL;
+	shim.ipcs = NULL;
 	for (i = 0; i < SHIM_MAX_DEV; i++) {
 		shim.dev_ref[i] = 0;
 		shim.dev_gen[i]++;

@@ -66,6 +66,27 @@ static const struct errmap errmap[] = {
 	{ OP(MAP), EAGAIN, ACL_ERROR_RT_MEMORY_ALLOCATION,
 	  "mapping {size} bytes of handle {handle} would exceed the locked-memory limit (mlockall, RLIMIT_MEMLOCK)" },
 	{ OP(MAP), EINVAL, ACL_ERROR_RT_DRV_INTERNAL_ERROR, "the driver refused to map handle {handle}" },
+	{ OP(SETPID) | OP(IMPORT), EXDEV, ACL_ERROR_RT_INVALID_HANDLE,
+	  "the fabric handle comes from another host (another npu_mem instance): no fabric link to it" },
+	{ OP(IMPORT), EINVAL, ACL_ERROR_RT_PARAM_INVALID, "not a valid fabric handle" },
+	/* IPC keys: CANN's driver answers an unknown key and most refusals with EINVAL, 507899. */
+	{ OP(IPC_SETPID) | OP(IPC_IMPORT) | OP(IPC_CLOSE), ENOENT, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+	  "IPC key {sh} does not exist (never exported, closed by its exporter, or its allocation was freed or its exporter exited)" },
+	{ OP(IPC_SETPID), EACCES, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+	  "caller tgid {tgid} did not export IPC key {sh}: only the exporter sets its pids" },
+	{ OP(IPC_SETPID), EPERM, ACL_ERROR_RT_NO_PERMISSION,
+	  "IPC key {sh} was exported with ACL_RT_IPC_MEM_EXPORT_FLAG_DISABLE_PID_VALIDATION: it has no whitelist" },
+	{ OP(IPC_SETPID), E2BIG, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+	  "the whitelist of IPC key {sh} would exceed " XSTR(NPU_MEM_MAX_PIDS) " pids" },
+	{ OP(IPC_SETPID), EINVAL, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+	  "the pid list for IPC key {sh} has a pid no kernel can run (4194304 or more)" },
+	{ OP(IPC_SETPID) | OP(IPC_IMPORT), EAGAIN, ACL_ERROR_RT_OVER_LIMIT,
+	  "this user looked up too many IPC keys that do not exist: lookups are refused for about a second (npu_mem's guess_budget)" },
+	{ OP(IPC_IMPORT), EACCES, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+	  "import refused: caller tgid {tgid} is not on the whitelist of IPC key {sh} (or its entry was set before this process started: pid reuse)" },
+	{ OP(IPC_IMPORT), ELOOP, ACL_ERROR_RT_DRV_INTERNAL_ERROR,
+	  "import refused: this process exported IPC key {sh}" },
+	{ OP(IPC_IMPORT), ENODEV, ACL_ERROR_RT_INVALID_DEVICEID, "device {dev} does not exist" },
 };
 
 /* What each operation is, for messages of errnos without a row. */
@@ -80,6 +101,10 @@ static const char *const op_what[SHIM_OP_COUNT] = {
 	[SHIM_OP_SETPID] = "set pids",
 	[SHIM_OP_IMPORT] = "import",
 	[SHIM_OP_MAP] = "map",
+	[SHIM_OP_IPC_EXPORT] = "IPC key export",
+	[SHIM_OP_IPC_SETPID] = "IPC key set pids",
+	[SHIM_OP_IPC_IMPORT] = "IPC key import",
+	[SHIM_OP_IPC_CLOSE] = "IPC key close",
 };
 
 static const struct errmap *lookup(enum shim_op op, int err)

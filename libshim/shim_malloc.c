@@ -100,8 +100,10 @@ aclError aclrtFree(void *devPtr)
 	if (!m || m->r->owner != SHIM_RESV_MALLOC || m->va != (uintptr_t)devPtr)
 		e = FAIL(ACL_ERROR_RT_PARAM_INVALID, "%p is not the start of an aclrtMalloc allocation",
 			 devPtr);
-	else
+	else {
+		shim_ipc_forget(m);
 		e = shim_unmap_whole(__func__, m);
+	}
 	shim_unlock();
 	return e;
 }

@@ -917,8 +917,8 @@ aclError aclrtMemGetAddressRange(void *ptr, void **pbase, size_t *psize)
 
 /* ---- sharing ---- */
 
-aclError shim_export_value(const char *func, struct shim_handle *h, bool no_validation,
-			   struct npu_dev_value *v)
+aclError shim_export_value(const char *func, enum shim_op op, struct shim_handle *h,
+			   bool no_validation, struct npu_dev_value *v)
 {
 	struct shim_errctx c = { .handle = shim_handle_ptr(h), .dev = h->dev, .sh = h->share };
 	int ret;
@@ -926,7 +926,7 @@ aclError shim_export_value(const char *func, struct shim_handle *h, bool no_vali
 	/* The driver refuses a second export and an imported handle. */
 	ret = npu_dev_export(shim.fd, h->kid, no_validation, v);
 	if (ret)
-		return shim_fail_errno(func, SHIM_OP_EXPORT, -ret, &c);
+		return shim_fail_errno(func, op, -ret, &c);
 	h->share = v->value;
 	return ACL_SUCCESS;
 }
@@ -944,7 +944,7 @@ static aclError do_export(const char *func, aclrtDrvMemHandle handle, uint64_t f
 		return e;
 	e = lookup_handle(func, handle, &h);
 	if (!e)
-		e = shim_export_value(func, h, flags, v);
+		e = shim_export_value(func, SHIM_OP_EXPORT, h, flags, v);
 	shim_unlock();
 	return e;
 }
@@ -1023,8 +1023,8 @@ aclError aclrtMemExportToShareableHandleV2(aclrtDrvMemHandle handle, uint64_t fl
 	return ACL_SUCCESS;
 }
 
-aclError shim_set_pids_value(const char *func, const struct npu_dev_value *v, const int32_t *pid,
-			     size_t pidNum)
+aclError shim_set_pids_value(const char *func, enum shim_op op, const struct npu_dev_value *v,
+			     const int32_t *pid, size_t pidNum)
 {
 	struct shim_errctx c = { .sh = v->value };
 	bool any = false;
@@ -1051,7 +1051,7 @@ aclError shim_set_pids_value(const char *func, const struct npu_dev_value *v, co
 	ret = npu_dev_set_pids(shim.fd, v, pid, (uint32_t)pidNum);
 	if (ret) {
 		npu_dev_bare_tgid(shim.fd, &c.tgid);
-		e = shim_fail_errno(func, SHIM_OP_SETPID, -ret, &c);
+		e = shim_fail_errno(func, op, -ret, &c);
 	}
 	shim_unlock();
 	return e;
@@ -1065,7 +1065,7 @@ aclError aclrtMemSetPidToShareableHandle(uint64_t shareableHandle, int32_t *pid,
 		return shim_arg_null(__func__, "pid");
 	if (!pidNum)
 		return shim_arg_zero(__func__, "pidNum");
-	return shim_set_pids_value(__func__, &v, pid, pidNum);
+	return shim_set_pids_value(__func__, SHIM_OP_SETPID, &v, pid, pidNum);
 }
 
 aclError aclrtMemSetPidToShareableHandleV2(void *shareableHandle, aclrtMemSharedHandleType shareType,
@@ -1085,11 +1085,11 @@ aclError aclrtMemSetPidToShareableHandleV2(void *shareableHandle, aclrtMemShared
 	if (e)
 		return e;
 	value_from(&v, kind, shareableHandle);
-	return shim_set_pids_value(__func__, &v, pid, pidNum);
+	return shim_set_pids_value(__func__, SHIM_OP_SETPID, &v, pid, pidNum);
 }
 
-aclError shim_import_value(const char *func, const struct npu_dev_value *v, int32_t dev,
-			   struct shim_handle **hp)
+aclError shim_import_value(const char *func, enum shim_op op, const struct npu_dev_value *v,
+			   int32_t dev, struct shim_handle **hp)
 {
 	struct shim_errctx c = { .sh = v->value, .dev = dev };
 	struct npu_dev_handle_info info;
@@ -1102,7 +1102,7 @@ aclError shim_import_value(const char *func, const struct npu_dev_value *v, int3
 	ret = npu_dev_import(shim.fd, v, (uint32_t)dev, &dh);
 	if (ret) {
 		npu_dev_bare_tgid(shim.fd, &c.tgid);
-		return shim_fail_errno(func, SHIM_OP_IMPORT, -ret, &c);
+		return shim_fail_errno(func, op, -ret, &c);
 	}
 	ret = npu_dev_handle_info(shim.fd, dh.id, &info);
 	if (ret) {
@@ -1141,7 +1141,7 @@ static aclError do_import(const char *func, const struct npu_dev_value *v, int32
 	if (!e)
 		e = shim_need_device(func, &cur);
 	if (!e)
-		e = shim_import_value(func, v, dev < 0 ? cur : dev, &h);
+		e = shim_import_value(func, SHIM_OP_IMPORT, v, dev < 0 ? cur : dev, &h);
 	if (!e)
 		*handle = shim_handle_ptr(h);
 	shim_unlock();
