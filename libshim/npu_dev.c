@@ -115,6 +115,7 @@ int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
 	if (!ret) {
 		info->size = a.size;
 		info->page_kind = a.page_kind;
+		info->origin_device = a.origin_device;
 	}
 	return ret;
 }

@@ -22,6 +22,7 @@ struct npu_dev_handle {
 struct npu_dev_handle_info {
 	uint64_t size;		/* bytes */
 	uint32_t page_kind;	/* NPU_MEM_PAGE_* */
+	uint32_t origin_device;	/* the device the memory was allocated on */
 };
 
 /* What the driver reports about one device (DEVICE_INFO). */

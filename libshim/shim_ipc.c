@@ -193,6 +193,7 @@ aclError aclrtIpcMemSetImportPid(const char *key, int32_t *pid, size_t num)
 aclError aclrtIpcMemImportByKey(void **devPtr, const char *key, uint64_t flags)
 {
 	struct npu_dev_value v = { .kind = NPU_MEM_SHARE_IPC_KEY };
+	struct npu_dev_handle_info info;
 	struct shim_handle *h;
 	struct shim_ipc *k;
 	struct shim_map *m;
@@ -223,6 +224,11 @@ aclError aclrtIpcMemImportByKey(void **devPtr, const char *key, uint64_t flags)
 	e = shim_import_value(__func__, SHIM_OP_IPC_IMPORT, &v, dev, &h);
 	if (e)
 		goto out;
+	/* As CANN's runtime: peer access from this device to the exporter's. */
+	if (flags & ACL_RT_IPC_MEM_IMPORT_FLAG_ENABLE_PEER_ACCESS &&
+	    !npu_dev_handle_info(shim.fd, h->kid, &info) && info.origin_device != (uint32_t)dev &&
+	    info.origin_device < SHIM_MAX_DEV)
+		shim.peer[dev] |= 1ULL << info.origin_device;
 	e = shim_map_whole(__func__, h, SHIM_RESV_IPC, &m);
 	/* Mapped, the mapping's reference keeps it; if not, this frees it. */
 	shim_put_handle(__func__, h);

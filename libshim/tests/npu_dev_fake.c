@@ -178,6 +178,7 @@ int npu_dev_handle_info(int fd, uint64_t id, struct npu_dev_handle_info *info)
 	if (h) {
 		info->size = h->size;
 		info->page_kind = h->page_kind;
+		info->origin_device = h->dev;
 	}
 	pthread_mutex_unlock(&fake_lock);
 	return h ? 0 : -ENOENT;
