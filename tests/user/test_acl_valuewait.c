@@ -24,6 +24,8 @@ static const size_t G = 2 * MIB;
 #define PONG 24
 #define DATA 4096
 #define DATA_LEN 256
+#define LOG_B 8192	/* ping as B saw it when round i ran, per round */
+#define LOG_A 16384	/* pong as A saw it */
 
 static long now_ms(void)
 {
@@ -188,9 +190,11 @@ static void child_pong(struct __test_metadata *_metadata, struct chan *c)
 
 	h = import_map(_metadata, recv_u64(c->to_child[0]), &va);
 	ASSERT_ACL_OK(aclrtCreateStream(&s));
-	/* All queued at once: answer each ping i with pong i. */
+	/* All queued at once: answer each ping i with pong i, logging the ping seen. */
 	for (i = 1; i <= ROUNDS; i++) {
 		EXPECT_ACL_OK(aclrtValueWait((char *)va + PING, i, ACL_STREAM_WAIT_VALUE_GEQ, s));
+		EXPECT_ACL_OK(aclrtMemcpyAsync((char *)va + LOG_B + 8 * i, 8, (char *)va + PING, 8,
+					       ACL_MEMCPY_DEVICE_TO_DEVICE, s));
 		EXPECT_ACL_OK(aclrtValueWrite((char *)va + PONG, i, 0, s));
 	}
 	send_u64(c->to_parent[1], 1);
@@ -207,7 +211,7 @@ TEST(ping_pong_across_processes)
 	aclrtStream s = NULL;
 	struct chan c;
 	void *va = NULL;
-	uint64_t sh, i, pong = 0;
+	uint64_t sh, i, pong = 0, log[2], bad;
 	long t0, took;
 	size_t f0 = dev0_free();
 	pid_t pid;
@@ -229,14 +233,22 @@ TEST(ping_pong_across_processes)
 	for (i = 1; i <= ROUNDS; i++) {
 		EXPECT_ACL_OK(aclrtValueWrite((char *)va + PING, i, 0, s));
 		EXPECT_ACL_OK(aclrtValueWait((char *)va + PONG, i, ACL_STREAM_WAIT_VALUE_EQ, s));
+		EXPECT_ACL_OK(aclrtMemcpyAsync((char *)va + LOG_A + 8 * i, 8, (char *)va + PONG, 8,
+					       ACL_MEMCPY_DEVICE_TO_DEVICE, s));
 	}
 	EXPECT_ACL_OK(aclrtSynchronizeStreamWithTimeout(s, 120000)) TH_LOG("A: all rounds done");
 	took = now_ms() - t0;
 	EXPECT_ACL_OK(aclrtMemcpy(&pong, 8, (char *)va + PONG, 8, ACL_MEMCPY_DEVICE_TO_HOST));
 	EXPECT_EQ(ROUNDS, pong) TH_LOG("B answered the last ping");
+	EXPECT_EQ(0, wait_child(pid)) TH_LOG("B failed (above)");
+	for (i = 1, bad = 0; i <= ROUNDS; i++) {
+		EXPECT_ACL_OK(aclrtMemcpy(log, 16, (char *)va + LOG_A + 8 * i, 8, ACL_MEMCPY_DEVICE_TO_HOST));
+		EXPECT_ACL_OK(aclrtMemcpy(log + 1, 8, (char *)va + LOG_B + 8 * i, 8, ACL_MEMCPY_DEVICE_TO_HOST));
+		bad += log[0] != i || log[1] < i;
+	}
+	EXPECT_EQ(0, bad) TH_LOG("each round's copy ran after its wait: A saw pong i, B a ping >= i");
 	ksft_print_msg("%d round trips between two processes in %ld ms (%.0f/s)\n", ROUNDS, took,
 		       took ? ROUNDS * 1000.0 / took : 0.0);
-	EXPECT_EQ(0, wait_child(pid)) TH_LOG("B failed (above)");
 	EXPECT_ACL_OK(aclrtDestroyStream(s));
 	unmap_free(_metadata, "A", h, va);
 	EXPECT_ACL_OK(aclFinalize());
