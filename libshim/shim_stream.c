@@ -151,9 +151,11 @@ static aclError resolve(const char *func, aclrtStream p, bool same_dev, struct s
 /* ---- the value a wait reads ---- */
 
 /*
- * 8 bytes of device memory, 8-byte aligned (CANN's docs: "devAddr要求8字节对齐，
- * 有效内存位宽为64bit", api_ref/11-09_stream_memory_operation.md), readable, and
- * for a write writable.  Caller holds the lock.
+ * 8 bytes of device memory, readable, and for a write writable; 8-byte
+ * aligned.  CANN's api_ref/11-09_stream_memory_operation.md asks alignment of
+ * aclrtValueWrite ("devAddr要求8字节对齐") and a 64-bit width of both; its
+ * runtime checks neither.  Here both are aligned: an aligned 64-bit load or
+ * store is atomic, so a wait never sees half a write.  Caller holds the lock.
  */
 static aclError check_value_addr(const char *func, void *addr, bool write)
 {
