@@ -94,7 +94,8 @@ ACL_TEST_BINS := $(patsubst tests/user/%.c,$(STAGE)/tests/%,$(ACL_TEST_SRCS))
 # Host tests of the library (no device, no VM): built here, run by tests/run-all host
 HOST_TEST_DIR := $(BUILD)/host-tests
 HOST_TEST_BINS := $(patsubst libshim/tests/%.c,$(HOST_TEST_DIR)/%,$(wildcard libshim/tests/test_*.c)) \
-	$(HOST_TEST_DIR)/test_acl_layout_cxx $(HOST_TEST_DIR)/test_acl_symbols $(HOST_TEST_DIR)/test_acl_codes
+	$(HOST_TEST_DIR)/test_acl_layout_cxx $(HOST_TEST_DIR)/test_acl_symbols $(HOST_TEST_DIR)/test_acl_codes \
+	$(HOST_TEST_DIR)/test_acl_stream_tsan
 # Test-only builds of the library against a stand-in device: its sources with npu_dev.c
 # replaced by libshim/tests/npu_dev_fake.c (memfds); never installed.
 SHIM_FAKE_SRCS := $(filter-out libshim/npu_dev.c,$(SHIM_SRCS)) libshim/tests/npu_dev_fake.c
@@ -173,6 +174,15 @@ $(HOST_TEST_DIR)/test_acl_compat: libshim/tests/test_acl_compat.c $(SHIM_FAKE_DE
 		-o $@ $< $(SHIM_FAKE_SRCS)
 
 $(HOST_TEST_DIR)/test_acl_tsan: libshim/tests/test_acl_tsan.c $(SHIM_FAKE_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_TEST_CFLAGS) $(KSFT_CFLAGS) -fsanitize=thread -o $@ $< $(SHIM_FAKE_SRCS)
+
+$(HOST_TEST_DIR)/test_acl_stream: libshim/tests/test_acl_stream.c $(SHIM_FAKE_DEPS)
+	@mkdir -p $(dir $@)
+	$(CC) $(SHIM_TEST_CFLAGS) $(KSFT_CFLAGS) -fsanitize=leak,undefined -fno-sanitize-recover=undefined \
+		-o $@ $< $(SHIM_FAKE_SRCS)
+
+$(HOST_TEST_DIR)/test_acl_stream_tsan: libshim/tests/test_acl_stream.c $(SHIM_FAKE_DEPS)
 	@mkdir -p $(dir $@)
 	$(CC) $(SHIM_TEST_CFLAGS) $(KSFT_CFLAGS) -fsanitize=thread -o $@ $< $(SHIM_FAKE_SRCS)
 

@@ -70,10 +70,42 @@ struct shim_map {
 	uint8_t acc_dev[SHIM_MAX_DEV];	/* ... and for each device */
 };
 
+/*
+ * Work queued on a stream behind an aclrtValueWait that still waits
+ * (shim_stream.c).  Everything else runs at once, in the caller.
+ */
+enum shim_task_op {
+	SHIM_TASK_WAIT,
+	SHIM_TASK_WRITE,
+	SHIM_TASK_COPY,
+};
+
+struct shim_task {
+	struct shim_task *next;
+	struct shim_stream *s;		/* while the worker runs it; NULL once the stream is gone */
+	enum shim_task_op op;
+	void *addr;			/* WAIT, WRITE: a device address; COPY: dst */
+	uint64_t value;
+	uint32_t flag;
+	const void *src;		/* COPY */
+	size_t destMax;
+	size_t count;
+	aclrtMemcpyKind kind;
+	void *buf;			/* COPY from a buffer the task owns (HOST_TO_BUF_TO_DEVICE) */
+};
+
 struct shim_stream {
 	struct shim_stream *next;
 	uint64_t token;			/* what aclrtStream is, as for handles */
 	int32_t dev;
+	/*
+	 * The queue and what the worker ran last: under the shared lock and
+	 * shim_stream_mu (shim_stream.c), or under the exclusive lock.
+	 */
+	struct shim_task *head, *tail;
+	struct shim_task *running;	/* a COPY the worker runs without the lock */
+	aclError err;			/* the first failure of queued work, for the next sync */
+	char errmsg[256];
 };
 
 struct shim_host {
@@ -241,6 +273,33 @@ aclError shim_put_handle(const char *func, struct shim_handle *h);
 
 /* Tear down everything (aclFinalize); @kernel false after fork. */
 void shim_release_all(bool kernel);
+
+/*
+ * 0 if [p, p + n) is device memory this process may read (write: and write),
+ * else 107000; @what names the pointer (caller holds the lock).
+ */
+aclError shim_check_dev_range(const char *func, const char *what, const void *p, size_t n, bool write);
+
+/* 0 and stream @p's record in *s, or 107000 (caller holds the lock). */
+aclError shim_lookup_stream(const char *func, aclrtStream p, struct shim_stream **s);
+
+/* shim_stream.c: stream queues. */
+/* Free a stream record and the work still queued on it (caller holds the lock exclusively). */
+void shim_stream_free(struct shim_stream *s);
+/* Discard the default stream of @dev, or of every device for -1 (exclusive lock). */
+void shim_stream_reset_default(int32_t dev);
+/* After fork: no worker thread, a fresh mutex. */
+void shim_stream_atfork_child(void);
+/* Wait until @stream (NULL: the current device's default) has run its work. */
+aclError shim_stream_sync(const char *func, aclrtStream stream, int32_t timeout_ms);
+/*
+ * Queue a copy behind the work already waiting on @stream (caller holds the
+ * shared lock and has checked the arguments): *queued says whether it did.
+ * @buf, if set, is the task's own copy of the source, freed with it.
+ */
+aclError shim_stream_queue_copy(const char *func, aclrtStream stream, void *dst, size_t destMax,
+				const void *src, size_t count, aclrtMemcpyKind kind, void *buf,
+				bool *queued);
 
 
 #endif /* NPU_MEM_SHIM_H */

@@ -118,6 +118,7 @@ static void atfork_child(void)
 		shim_release_all(false);
 	/* The child starts afresh: its first call opens the device, aclInit is its own. */
 	shim.acl_init = false;
+	shim_stream_atfork_child();
 	/*
 	 * glibc ties a write lock to the writer's tid, which differs in the
 	 * child: unlocking would corrupt the lock.  The child has one thread
@@ -275,8 +276,9 @@ void shim_release_all(bool kernel)
 	}
 	for (s = shim.streams; s; s = sn) {
 		sn = s->next;
-		free(s);
+		shim_stream_free(s);
 	}
+	shim_stream_reset_default(-1);
 	for (hp = shim.hosts; hp; hp = hpn) {
 		hpn = hp->next;
 		if (kernel)
@@ -478,11 +480,12 @@ static void destroy_streams_of(int32_t dev)
 	while ((s = *pp)) {
 		if (s->dev == dev) {
 			*pp = s->next;
-			free(s);
+			shim_stream_free(s);
 		} else {
 			pp = &s->next;
 		}
 	}
+	shim_stream_reset_default(dev);
 }
 
 static aclError reset_device(const char *func, int32_t dev, bool force)
@@ -625,7 +628,10 @@ aclError aclrtDeviceDisablePeerAccess(int32_t peerDeviceId)
 	return peer_access(__func__, peerDeviceId, false);
 }
 
-/* ---- streams: the simulated devices finish every operation at once ---- */
+/*
+ * ---- streams: the simulated devices finish every operation at once, but
+ * for work queued behind an aclrtValueWait (shim_stream.c) ----
+ */
 
 /* The link to stream @p in the list, or 107000 (caller holds the lock). */
 static aclError lookup_stream(const char *func, aclrtStream p, struct shim_stream ***ppp)
@@ -640,6 +646,15 @@ static aclError lookup_stream(const char *func, aclrtStream p, struct shim_strea
 		return ACL_SUCCESS;
 	return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "stream %p is not a live stream of this process",
 			 p);
+}
+
+aclError shim_lookup_stream(const char *func, aclrtStream p, struct shim_stream **s)
+{
+	struct shim_stream **pp;
+	aclError e = lookup_stream(func, p, &pp);
+
+	*s = *pp;
+	return e;
 }
 
 aclError aclrtCreateStream(aclrtStream *stream)
@@ -673,13 +688,20 @@ out:
 	return e;
 }
 
-static aclError destroy_stream(const char *func, aclrtStream stream)
+/*
+ * aclrtDestroyStream waits for the stream's work to finish; the Force variant
+ * discards it (CANN's docs/zh/api_ref/06_stream_management.md).  An error of
+ * that work is not the destroy's: the stream goes either way.
+ */
+static aclError destroy_stream(const char *func, aclrtStream stream, bool force)
 {
 	struct shim_stream **pp, *s;
 	aclError e;
 
 	if (!stream)
 		return shim_arg_null(func, "stream");
+	if (!force && shim_stream_sync(func, stream, -1))
+		aclGetRecentErrMsg();	/* a failure is the lookup's below, or not the destroy's */
 	e = shim_lock(func, true);
 	if (e)
 		return e;
@@ -687,7 +709,7 @@ static aclError destroy_stream(const char *func, aclrtStream stream)
 	if (!e) {
 		s = *pp;
 		*pp = s->next;
-		free(s);
+		shim_stream_free(s);
 	}
 	shim_unlock();
 	return e;
@@ -695,12 +717,12 @@ static aclError destroy_stream(const char *func, aclrtStream stream)
 
 aclError aclrtDestroyStream(aclrtStream stream)
 {
-	return destroy_stream(__func__, stream);
+	return destroy_stream(__func__, stream, false);
 }
 
 aclError aclrtDestroyStreamForce(aclrtStream stream)
 {
-	return destroy_stream(__func__, stream);
+	return destroy_stream(__func__, stream, true);
 }
 
 /* NULL is the default stream of the current device. */
@@ -714,13 +736,7 @@ static aclError check_stream(const char *func, aclrtStream stream)
 
 aclError aclrtSynchronizeStream(aclrtStream stream)
 {
-	aclError e = shim_lock(__func__, false);
-
-	if (e)
-		return e;
-	e = check_stream(__func__, stream);
-	shim_unlock();
-	return e;
+	return shim_stream_sync(__func__, stream, -1);
 }
 
 /* ---- host memory ---- */
@@ -833,6 +849,32 @@ static aclError check_side(const char *func, const char *what, const void *p, si
 	return ACL_SUCCESS;
 }
 
+aclError shim_check_dev_range(const char *func, const char *what, const void *p, size_t n, bool write)
+{
+	bool mapped;
+
+	return check_side(func, what, p, n, true, write, &mapped);
+}
+
+/*
+ * ACL_MEMCPY_HOST_TO_BUF_TO_DEVICE: the source must not be device memory
+ * (CANN's api_error.cc MemcpyAsyncCheckExLocation: 107000).
+ */
+static aclError check_buf_src(const char *func, const void *src, size_t count)
+{
+	bool mapped = false;
+	aclError e = shim_lock(func, false);
+
+	if (e)
+		return e;
+	e = check_side(func, "src", src, count, false, false, &mapped);
+	if (!e && mapped)
+		e = shim_fail(func, ACL_ERROR_RT_PARAM_INVALID,
+			      "src %p of ACL_MEMCPY_HOST_TO_BUF_TO_DEVICE is device memory", src);
+	shim_unlock();
+	return e;
+}
+
 /*
  * Copy between host memory and a mapping through a buffer, a piece at a
  * time: host memory without the lock, the mapping under it (checked again
@@ -870,7 +912,8 @@ static aclError copy_bounce(const char *func, char *dst, const char *src, size_t
 static aclError do_memcpy(const char *func, void *dst, size_t destMax, const void *src, size_t count,
 			  aclrtMemcpyKind kind, bool async, aclrtStream stream)
 {
-	bool sdev, ddev, smap = false, dmap = false;
+	bool sdev, ddev, smap = false, dmap = false, queued = false;
+	void *buf = NULL;
 	aclError e;
 
 	/* As in CANN: nothing to copy succeeds before any other check. */
@@ -880,34 +923,64 @@ static aclError do_memcpy(const char *func, void *dst, size_t destMax, const voi
 		return shim_arg_null(func, "dst");
 	if (!src)
 		return shim_arg_null(func, "src");
-	if ((unsigned int)kind > ACL_MEMCPY_DEFAULT)
+	if ((unsigned int)kind > ACL_MEMCPY_INTER_DEVICE_TO_DEVICE)
 		return shim_fail(func, ACL_ERROR_INVALID_PARAM, "kind %d is not an aclrtMemcpyKind",
+				 (int)kind);
+	/* CANN's MemcpyKindTranslate (aclrt_impl/memory.cpp) takes kinds 0-5 only. */
+	if (kind == ACL_MEMCPY_INNER_DEVICE_TO_DEVICE || kind == ACL_MEMCPY_INTER_DEVICE_TO_DEVICE)
+		return shim_fail(func, ACL_ERROR_INVALID_PARAM,
+				 "kind %d is for descriptor copies only: use ACL_MEMCPY_DEVICE_TO_DEVICE (3), within a device or between devices",
 				 (int)kind);
 	/* CANN's runtime checks this one (107000), after the ACL layer's checks. */
 	if (count > destMax)
 		return shim_fail(func, ACL_ERROR_RT_PARAM_INVALID, "count %zu is larger than destMax %zu",
 				 count, destMax);
+	if (kind == ACL_MEMCPY_HOST_TO_BUF_TO_DEVICE && count) {
+		e = check_buf_src(func, src, count);
+		if (e)
+			return e;
+		/* The runtime's own copy of the source: the caller may reuse it at once. */
+		if (async) {
+			buf = malloc(count);
+			if (!buf)
+				return shim_no_host_memory(func);
+			memcpy(buf, src, count);
+			src = buf;
+		}
+	}
 	e = shim_lock(func, false);
-	if (e)
+	if (e) {
+		free(buf);
 		return e;
+	}
 	if (async)
 		e = check_stream(func, stream);
 	sdev = kind == ACL_MEMCPY_DEVICE_TO_HOST || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
-	ddev = kind == ACL_MEMCPY_HOST_TO_DEVICE || kind == ACL_MEMCPY_DEVICE_TO_DEVICE;
+	ddev = kind == ACL_MEMCPY_HOST_TO_DEVICE || kind == ACL_MEMCPY_DEVICE_TO_DEVICE ||
+	       kind == ACL_MEMCPY_HOST_TO_BUF_TO_DEVICE;
 	if (!e)
 		e = check_side(func, "src", src, count, sdev, false, &smap);
 	if (!e)
 		e = check_side(func, "dst", dst, count, ddev, true, &dmap);
+	/* Behind a wait that still waits: the stream's worker copies later. */
+	if (!e && count && async)
+		e = shim_stream_queue_copy(func, stream, dst, destMax, src, count, kind, buf, &queued);
+	if (queued)
+		buf = NULL;	/* the task's now */
 	/* Mappings on both sides: device memory never waits on a fault. */
-	if (!e && smap && dmap)
+	if (!e && !queued && smap && dmap)
 		memmove(dst, src, count);
 	shim_unlock();
-	if (e || (smap && dmap))
+	if (e || queued || (smap && dmap)) {
+		free(buf);
 		return e;
+	}
 	if (smap || dmap)
-		return copy_bounce(func, dst, src, count, dmap);
-	memmove(dst, src, count);	/* host memory on both sides */
-	return ACL_SUCCESS;
+		e = copy_bounce(func, dst, src, count, dmap);
+	else
+		memmove(dst, src, count);	/* host memory on both sides */
+	free(buf);
+	return e;
 }
 
 aclError aclrtMemcpy(void *dst, size_t destMax, const void *src, size_t count, aclrtMemcpyKind kind)
