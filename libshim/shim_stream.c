@@ -30,9 +30,6 @@
 
 #include "shim.h"
 
-/* CANN's ACL_ERROR_RT_STREAM_SYNC_TIMEOUT (acl/error_codes/rt_error_codes.h). */
-#define SHIM_STREAM_SYNC_TIMEOUT 507046
-
 /* Polling interval: from 20 us, doubled while nothing changes, up to 1 ms. */
 #define POLL_MIN_NS 20000L
 #define POLL_MAX_NS 1000000L
@@ -486,7 +483,7 @@ static aclError sync_poll(const char *func, aclrtStream stream, bool device, int
 		if (done)
 			return ACL_SUCCESS;
 		if (timeout_ms >= 0 && elapsed_ms(&t0) >= timeout_ms)
-			return shim_fail(func, SHIM_STREAM_SYNC_TIMEOUT,
+			return shim_fail(func, ACL_ERROR_RT_STREAM_SYNC_TIMEOUT,
 					 "%s still waits after %d ms (an aclrtValueWait whose condition does not hold)",
 					 device ? "a stream of the current device" : "the stream", (int)timeout_ms);
 		nap(delay);
