@@ -280,7 +280,8 @@ static int npu_mem_nl_fill_object(struct sk_buff *skb, struct netlink_callback *
 	    nla_put_u64_64bit(skb, NPU_MEM_A_OBJ_PMD_BYTES, obj->pmd_bytes,
 			      NPU_MEM_A_OBJ_PAD) ||
 	    (hlist && nla_put_flag(skb, NPU_MEM_A_OBJ_CONTINUED)) ||
-	    (share && nla_put_flag(skb, NPU_MEM_A_OBJ_EXPORTED)))
+	    (share && (nla_put_flag(skb, NPU_MEM_A_OBJ_EXPORTED) ||
+		       nla_put_u32(skb, NPU_MEM_A_OBJ_SHARE_KIND, share->kind))))
 		goto err_cancel;
 	if (full &&
 	    (nla_put_u32(skb, NPU_MEM_A_OBJ_OWNER_TGID, obj->owner.tgid) ||

@@ -102,6 +102,7 @@ enum {
 	NPU_MEM_A_OBJ_HOLDER,		/* nest, repeated: NPU_MEM_A_HOLDER_* */
 	NPU_MEM_A_OBJ_CONTINUED,	/* flag: more holders of the previous object */
 	NPU_MEM_A_OBJ_PMD_BYTES,	/* u64: bytes in 2 MiB chunks (one PMD each) */
+	NPU_MEM_A_OBJ_SHARE_KIND,	/* u32: the value's NPU_MEM_SHARE_* kind, 0 VMM */
 
 	__NPU_MEM_A_OBJ_MAX,
 	NPU_MEM_A_OBJ_MAX = __NPU_MEM_A_OBJ_MAX - 1

@@ -403,6 +403,19 @@ static const char *whitelist_text(struct nlattr **tb, char *buf, size_t len)
 	return buf;
 }
 
+/* What kind of value an exported object has: "vmm", "ipc-key" or "fabric". */
+static const char *share_kind_name(struct nlattr **tb)
+{
+	switch (has(tb, NPU_MEM_A_OBJ_SHARE_KIND) ? get_u32(tb, NPU_MEM_A_OBJ_SHARE_KIND) : 0) {
+	case NPU_MEM_SHARE_IPC_KEY:
+		return "ipc-key";
+	case NPU_MEM_SHARE_FABRIC:
+		return "fabric";
+	default:
+		return "vmm";
+	}
+}
+
 /* Export state, value and whitelist: where JSON and the table want them. */
 static void object_export(struct nlattr **tb)
 {
@@ -410,7 +423,7 @@ static void object_export(struct nlattr **tb)
 	char wl[32];
 
 	print_bool(PRINT_JSON, "exported", NULL, exported);
-	print_string(PRINT_FP, NULL, " %-8s", exported ? "yes" : "no");
+	print_string(PRINT_FP, NULL, " %-8s", exported ? share_kind_name(tb) : "no");
 	if (has(tb, NPU_MEM_A_OBJ_SHAREABLE))
 		print_0xhex(PRINT_JSON, "shareable", NULL, get_u64(tb, NPU_MEM_A_OBJ_SHAREABLE));
 	if (exported && has(tb, NPU_MEM_A_OBJ_WHITELIST)) {
@@ -418,6 +431,8 @@ static void object_export(struct nlattr **tb)
 		print_u32(PRINT_JSON, "whitelist_size", NULL,
 			  get_u32(tb, NPU_MEM_A_OBJ_WHITELIST_SIZE));
 	}
+	if (exported)
+		print_string(PRINT_JSON, "share_kind", NULL, share_kind_name(tb));
 	print_string(PRINT_FP, NULL, " %-8s", whitelist_text(tb, wl, sizeof(wl)));
 }
 
