@@ -536,6 +536,8 @@ static const struct idesc idescs[] = {
 	{ "HANDLE_INFO", NPU_MEM_IOCTL_HANDLE_INFO, sizeof(struct npu_mem_handle_info),
 	  NPU_MEM_HANDLE_INFO_SIZE_VER0, offsetof(struct npu_mem_handle_info, flags), 0, -1,
 	  false },
+	{ "UNEXPORT", NPU_MEM_IOCTL_UNEXPORT, sizeof(struct npu_mem_unexport),
+	  NPU_MEM_UNEXPORT_SIZE_VER0, offsetof(struct npu_mem_unexport, flags), 0, -1, false },
 };
 #define NIOCTLS	((int)(sizeof(idescs) / sizeof(idescs[0])))
 
@@ -663,7 +665,7 @@ static void taint(struct file *f)
  */
 static int pick_ioctl(void)
 {
-	static const unsigned int w[] = { 8, 8, 1, 10, 6, 7, 14, 6, 14 };
+	static const unsigned int w[] = { 8, 8, 1, 10, 6, 7, 14, 6, 14, 0 };
 	unsigned int x = below(74);
 	int nr = 0;
 
