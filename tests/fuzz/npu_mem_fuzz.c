@@ -104,6 +104,7 @@
 #define MAX_LIVE	4	/* live handles per file */
 #define NSTALE		16
 #define NOWN		16	/* values this process exported */
+#define NDEAD		16	/* IPC keys this process withdrew or freed */
 #define MAX_MAPS	3
 #define POOL		64	/* shared pool of exported values */
 #define MAX_ERRNO	160
@@ -133,8 +134,15 @@ struct wstats {
 	char fail[MSG_LEN];
 };
 
+/* A shared value and its kind (the pair may tear: only a generator's hint). */
+struct pooled {
+	uint64_t value;
+	uint32_t kind;
+};
+
 struct shared {
-	uint64_t pool[POOL];
+	struct pooled pool[POOL];
+	uint8_t instance[16];	/* this module instance's fabric id, learnt by main */
 	int32_t pids[MAX_PROCS * 2];
 	struct wstats ws[MAX_PROCS];
 };
@@ -142,8 +150,11 @@ struct shared {
 struct hnd {
 	uint32_t h;
 	bool imported, exported, nopid;
+	uint32_t kind;		/* NPU_MEM_SHARE_* of the value exported or imported */
 	uint64_t size, off, value;
 };
+
+#define KINDS	(NPU_MEM_SHARE_IPC_KEY | NPU_MEM_SHARE_FABRIC)
 
 struct file {
 	int fd;
@@ -177,6 +188,7 @@ static struct file files[NFILES];
 static struct map maps[MAX_MAPS];
 static int nmaps;
 static uint64_t own[NOWN];	/* values exported through files[] whose handle is live */
+static uint64_t dead[NDEAD];	/* IPC keys of ours that died (UNEXPORT, FREE): for ever */
 static int nl_fd = -1;
 static bool nl_joined;
 static char *arena;		/* page RW, then page PROT_NONE */
@@ -277,14 +289,33 @@ static void expect(const char *what, int want, int got)
 		fail("%s: expected %s, got %s", what, ename(want), ename(got));
 }
 
-static void pool_put(uint64_t v)
+static void pool_put(uint64_t v, uint32_t kind)
 {
-	__atomic_store_n(&sh->pool[below(POOL)], v, __ATOMIC_RELAXED);
+	struct pooled *p = &sh->pool[below(POOL)];
+
+	__atomic_store_n(&p->value, v, __ATOMIC_RELAXED);
+	__atomic_store_n(&p->kind, kind, __ATOMIC_RELAXED);
 }
 
-static uint64_t pool_get(void)
+static uint64_t pool_get(uint32_t *kind)
 {
-	return __atomic_load_n(&sh->pool[below(POOL)], __ATOMIC_RELAXED);
+	struct pooled *p = &sh->pool[below(POOL)];
+
+	*kind = __atomic_load_n(&p->kind, __ATOMIC_RELAXED);
+	return __atomic_load_n(&p->value, __ATOMIC_RELAXED);
+}
+
+static void dead_add(uint64_t v)
+{
+	dead[below(NDEAD)] = v;
+}
+
+static bool is_dead(uint64_t v)
+{
+	for (int i = 0; i < NDEAD; i++)
+		if (v && dead[i] == v)
+			return true;
+	return false;
 }
 
 static void own_add(uint64_t v)
@@ -304,25 +335,40 @@ static void own_del(uint64_t v)
 			own[i] = 0;
 }
 
-/* Is @v, exported by this process, certainly live (its handle in files[])? */
-static bool own_live(uint64_t v)
+/* The live handle of files[] that exported @v (certainly live), or NULL. */
+static struct hnd *own_live(uint64_t v)
 {
 	for (int f = 0; f < NFILES; f++)
 		for (int i = 0; i < files[f].nlive; i++)
 			if (files[f].live[i].exported && !files[f].live[i].imported &&
 			    files[f].live[i].value == v)
-				return true;
-	return false;
+				return &files[f].live[i];
+	return NULL;
 }
 
-/* Does this process hold an import of @v (in any of its files)? */
-static bool imported_live(uint64_t v)
+/* This process's import of @v (in any of its files), or NULL. */
+static struct hnd *imported_live(uint64_t v)
 {
 	for (int f = 0; f < NFILES; f++)
 		for (int i = 0; i < files[f].nlive; i++)
 			if (files[f].live[i].imported && files[f].live[i].value == v)
-				return true;
-	return false;
+				return &files[f].live[i];
+	return NULL;
+}
+
+static struct hnd *find_live(struct file *f, uint32_t h)
+{
+	for (int i = 0; i < f->nlive; i++)
+		if (f->live[i].h == h)
+			return &f->live[i];
+	return NULL;
+}
+
+/* FREE of handle @h of ours succeeded: an IPC key it was exported as is dead. */
+static void freed(const struct hnd *h)
+{
+	if (h->exported && !h->imported && h->kind == NPU_MEM_SHARE_IPC_KEY)
+		dead_add(h->value);
 }
 
 static void live_drop(struct file *f, int i)
@@ -443,24 +489,33 @@ static uint32_t pick_handle(struct file *f, struct hnd **hp)
 	}
 }
 
-/* A value: own live one, someone else's, random, zero. */
-static uint64_t pick_value(bool *random_value)
+/*
+ * A value: own live one, someone else's, one of our dead IPC keys, random,
+ * zero; *kind is the kind it was exported as, as far as we know.
+ */
+static uint64_t pick_value(bool *random_value, uint32_t *kind)
 {
+	static const uint32_t kinds[] = { 0, NPU_MEM_SHARE_IPC_KEY, NPU_MEM_SHARE_FABRIC };
+	struct hnd *h;
 	uint64_t v;
 
 	*random_value = false;
-	switch (below(10)) {
+	*kind = kinds[below(3)];
+	switch (below(11)) {
 	case 0:
 	case 1:
 		v = own[below(NOWN)];
-		if (v)
+		h = v ? own_live(v) : NULL;
+		if (h) {
+			*kind = h->kind;
 			return v;
+		}
 		/* fall through */
 	case 2:
 	case 3:
 	case 4:
 	case 5:
-		v = pool_get();
+		v = pool_get(kind);
 		if (v)
 			return v;
 		/* fall through */
@@ -470,10 +525,55 @@ static uint64_t pick_value(bool *random_value)
 		return rnd() | 1;
 	case 8:
 		return 0;
+	case 9:
+		v = dead[below(NDEAD)];
+		if (v) {
+			*kind = NPU_MEM_SHARE_IPC_KEY;
+			return v;
+		}
+		/* fall through */
 	default:
-		v = pool_get();
+		v = pool_get(kind);
 		return v ^ (1ULL << below(64));
 	}
+}
+
+/* The kind a SET_PIDS or IMPORT names for a value of kind @k: mostly @k. */
+static uint32_t pick_kind(uint32_t k)
+{
+	static const uint32_t kinds[] = { 0, NPU_MEM_SHARE_IPC_KEY, NPU_MEM_SHARE_FABRIC };
+
+	if (chance(80))
+		return k;
+	return chance(80) ? kinds[below(3)] : KINDS;
+}
+
+/*
+ * With kind FABRIC the value travels in a fabric handle: a good one mostly,
+ * else a tampered one.  Returns what the driver must answer for the handle
+ * alone (0: it is well formed; EINVAL; EXDEV) in a 2.1-sized struct.
+ */
+static int pick_fabric(struct npu_mem_fabric_handle *fh, __u64 *shareable, uint64_t v)
+{
+	memcpy(fh->magic, NPU_MEM_FABRIC_MAGIC, sizeof(fh->magic));
+	memcpy(fh->instance, sh->instance, sizeof(fh->instance));
+	fh->shareable = v;
+	*shareable = 0;
+	switch (below(40)) {
+	case 0:
+		*shareable = v ? v : 1;		/* both places */
+		return EINVAL;
+	case 1:
+		fh->magic[below(8)] ^= 1 + below(255);
+		return EINVAL;
+	case 2:
+		fh->reserved[below(sizeof(fh->reserved))] = 1 + below(255);
+		return EINVAL;
+	case 3:
+		fh->instance[below(16)] ^= 1 + below(255);
+		return v ? EXDEV : EINVAL;
+	}
+	return v ? 0 : EINVAL;
 }
 
 static uint64_t pick_size(uint32_t *kind)
@@ -525,11 +625,12 @@ static const struct idesc idescs[] = {
 	  offsetof(struct npu_mem_free, flags), 0, -1, false },
 	{ "EXPORT", NPU_MEM_IOCTL_EXPORT, sizeof(struct npu_mem_export),
 	  NPU_MEM_EXPORT_SIZE_VER0, offsetof(struct npu_mem_export, flags),
-	  NPU_MEM_EXPORT_DISABLE_PID_VALIDATION, -1, true },
+	  NPU_MEM_EXPORT_DISABLE_PID_VALIDATION | KINDS, -1, true },
 	{ "SET_PIDS", NPU_MEM_IOCTL_SET_PIDS, sizeof(struct npu_mem_set_pids),
-	  NPU_MEM_SET_PIDS_SIZE_VER0, offsetof(struct npu_mem_set_pids, flags), 0, -1, true },
+	  NPU_MEM_SET_PIDS_SIZE_VER0, offsetof(struct npu_mem_set_pids, flags), KINDS, -1,
+	  true },
 	{ "IMPORT", NPU_MEM_IOCTL_IMPORT, sizeof(struct npu_mem_import),
-	  NPU_MEM_IMPORT_SIZE_VER0, offsetof(struct npu_mem_import, flags), 0,
+	  NPU_MEM_IMPORT_SIZE_VER0, offsetof(struct npu_mem_import, flags), KINDS,
 	  offsetof(struct npu_mem_import, reserved), false },
 	{ "BARE_TGID", NPU_MEM_IOCTL_BARE_TGID, sizeof(struct npu_mem_bare_tgid),
 	  NPU_MEM_BARE_TGID_SIZE_VER0, offsetof(struct npu_mem_bare_tgid, flags), 0, -1, false },
@@ -554,6 +655,7 @@ struct call {
 		struct npu_mem_import im;
 		struct npu_mem_bare_tgid bt;
 		struct npu_mem_handle_info hi;
+		struct npu_mem_unexport ux;
 		uint8_t raw[4096 + 64];
 	} a;
 	uint32_t usize;
@@ -590,6 +692,10 @@ static int frame(struct call *c, struct file *f)
 		break;
 	case 3:
 		c->usize = d->ksize + 1 + below(64);
+		break;
+	case 4:
+		/* a 2.0 binary: SET_PIDS and IMPORT without @fabric, EXPORT without room */
+		c->usize = d->min;
 		break;
 	}
 	if (chance(6)) {
@@ -645,10 +751,20 @@ static int issue(struct call *c, int fd)
 	return r;
 }
 
-/* Did the call succeed with its results written back where we read them? */
+/*
+ * Did the call succeed with its results written back where we read them?
+ * (ALLOC's and IMPORT's out fields are all in their first version.)
+ */
 static bool results_seen(const struct call *c, int r)
 {
-	return !r && c->place == P_OK && c->usize >= c->d->ksize;
+	return !r && c->place == P_OK && c->usize >= c->d->min;
+}
+
+/* A lookup that finds nothing: ENOENT, or EAGAIN while a guess budget counts. */
+static void expect_enoent(const char *what, int r)
+{
+	if (budget_off || r != EAGAIN)
+		expect(what, ENOENT, r);
 }
 
 static void do_free(struct file *f, int i);
@@ -665,8 +781,8 @@ static void taint(struct file *f)
  */
 static int pick_ioctl(void)
 {
-	static const unsigned int w[] = { 8, 8, 1, 10, 6, 7, 14, 6, 14, 0 };
-	unsigned int x = below(74);
+	static const unsigned int w[] = { 8, 8, 1, 10, 6, 7, 14, 6, 14, 4 };
+	unsigned int x = below(78);
 	int nr = 0;
 
 	while (x >= w[nr])
@@ -681,8 +797,9 @@ static void op_ioctl(void)
 	const struct idesc *d;
 	struct hnd *h = NULL;
 	bool rv = false, nopid = false, pids_ok = true;
-	int nr, want, r;
-	uint32_t kind = 0;
+	int nr, want, r, fab = 0, name_err = 0;
+	uint32_t kind = 0, vkind = 0, fkind = 0;
+	uint64_t v = 0;
 	char what[160];
 
 	if (f->fd < 0)
@@ -707,15 +824,27 @@ static void op_ioctl(void)
 	case 3:
 		c.a.fr.handle = pick_handle(f, &h);
 		break;
-	case 4:
+	case 4: {
+		uint32_t x;
+
 		c.a.ex.handle = pick_handle(f, &h);
 		c.a.ex.flags = chance(30) ? NPU_MEM_EXPORT_DISABLE_PID_VALIDATION : 0;
 		nopid = c.a.ex.flags;
+		/* a kind, sometimes two (EINVAL) */
+		x = below(20);
+		fkind = !x ? KINDS : x < 7 ? NPU_MEM_SHARE_IPC_KEY : x < 13 ? NPU_MEM_SHARE_FABRIC : 0;
+		c.a.ex.flags |= fkind;
 		break;
+	}
 	case 5: {
 		uint32_t n;
 
-		c.a.sp.shareable = pick_value(&rv);
+		v = pick_value(&rv, &vkind);
+		fkind = c.a.sp.flags = pick_kind(vkind);
+		if (fkind == NPU_MEM_SHARE_FABRIC)
+			fab = pick_fabric(&c.a.sp.fabric, &c.a.sp.shareable, v);
+		else
+			c.a.sp.shareable = v;
 		switch (below(50)) {
 		case 0:
 			n = 0;
@@ -771,11 +900,19 @@ static void op_ioctl(void)
 		break;
 	}
 	case 6:
-		c.a.im.shareable = pick_value(&rv);
+		v = pick_value(&rv, &vkind);
+		fkind = c.a.im.flags = pick_kind(vkind);
+		if (fkind == NPU_MEM_SHARE_FABRIC)
+			fab = pick_fabric(&c.a.im.fabric, &c.a.im.shareable, v);
+		else
+			c.a.im.shareable = v;
 		c.a.im.device = pick_dev();
 		break;
 	case 8:
 		c.a.hi.handle = pick_handle(f, &h);
+		break;
+	case 9:
+		c.a.ux.handle = pick_handle(f, &h);
 		break;
 	}
 	if (chance(3)) {
@@ -810,9 +947,15 @@ static void op_ioctl(void)
 		}
 	}
 	want = frame(&c, f);
+	/* What naming a value (SET_PIDS, IMPORT) answers: a 2.0 struct has no @fabric. */
+	if (fkind == KINDS)
+		name_err = EINVAL;
+	else if (fkind == NPU_MEM_SHARE_FABRIC && (nr == 5 || nr == 6))
+		name_err = c.usize < d->ksize ? EINVAL : fab;
 	r = issue(&c, f->fd);
-	snprintf(what, sizeof(what), "%s fd %d usize %u place %s flags %s", d->name, f->fd,
-		 c.usize, place_names[c.place], c.bad_flags ? "bad" : "ok");
+	snprintf(what, sizeof(what), "%s fd %d usize %u place %s flags %#x%s", d->name, f->fd,
+		 c.usize, place_names[c.place], *(uint32_t *)(c.a.raw + d->flags_off),
+		 c.bad_flags ? " (bad)" : "");
 	trace("%s -> %s", what, ename(r));
 
 	if (want == -2) {
@@ -888,12 +1031,19 @@ static void op_ioctl(void)
 
 			for (i = 0; i < f->nlive && f->live[i].h != c.a.fr.handle; i++)
 				;
-			if (i < f->nlive)
+			if (i < f->nlive) {
+				freed(&f->live[i]);
 				live_drop(f, i);
+			}
 		}
 		break;
 	case 4:
-		if (!c.a.ex.handle || c.a.ex.handle >= BIG_HANDLE)
+		/* kinds and room are checked before the handle is looked up */
+		if (fkind == NPU_MEM_SHARE_FABRIC && c.usize < NPU_MEM_EXPORT_SIZE_VER1)
+			expect("EXPORT with FABRIC in a 2.0-sized struct", EINVAL, r);
+		else if (fkind == KINDS)
+			expect(what, EINVAL, r);
+		else if (!c.a.ex.handle || c.a.ex.handle >= BIG_HANDLE)
 			expect(what, ENOENT, r);
 		else if (h && h->imported)
 			expect(what, EPERM, r);
@@ -902,24 +1052,35 @@ static void op_ioctl(void)
 		else if (h && r != ENOMEM)
 			expect(what, 0, r);
 		if (!r && h && c.place == P_OK) {
+			const struct npu_mem_fabric_handle *fh = &c.a.ex.fabric;
+			static const uint8_t zero[sizeof(fh->reserved)];
+
 			h->exported = true;
 			h->nopid = nopid;
+			h->kind = fkind;
 			h->value = c.a.ex.shareable;
 			own_add(h->value);
-			pool_put(h->value);
+			pool_put(h->value, fkind);
+			if (fkind == NPU_MEM_SHARE_FABRIC &&
+			    (memcmp(fh->magic, NPU_MEM_FABRIC_MAGIC, sizeof(fh->magic)) ||
+			     memcmp(fh->instance, sh->instance, sizeof(fh->instance)) ||
+			     fh->shareable != h->value ||
+			     memcmp(fh->reserved, zero, sizeof(zero))))
+				fail("%s: a malformed fabric handle for %#" PRIx64, what, h->value);
 		} else if (!r) {
 			taint(f);
 		}
 		break;
 	case 5: {
 		uint32_t n = c.a.sp.count;
-		bool mine = own_live(c.a.sp.shareable);
-
+		struct hnd *mine = own_live(v);
 		bool allzero = true;
 
 		for (uint32_t i = 0; i < n && i <= NPU_MEM_MAX_PIDS; i++)
 			allzero &= !pidbuf[i];
-		if (!n)
+		if (name_err)
+			expect(what, name_err, r);
+		else if (!n)
 			expect(what, EINVAL, r);
 		else if (n > NPU_MEM_MAX_PIDS)
 			expect(what, E2BIG, r);
@@ -929,29 +1090,33 @@ static void op_ioctl(void)
 			expect(what, EINVAL, r);
 		else if (rv && budget_off && pids_ok)
 			expect(what, ENOENT, r);
-		else if (mine && pids_ok && n <= 8) {
-			bool np = false;
-
-			for (int fi = 0; fi < NFILES; fi++)
-				for (int i = 0; i < files[fi].nlive; i++)
-					if (files[fi].live[i].value == c.a.sp.shareable &&
-					    !files[fi].live[i].imported)
-						np = files[fi].live[i].nopid;
-			if (r != ENOMEM && r != E2BIG)
-				expect(what, np ? EPERM : 0, r);
-		}
+		else if (pids_ok && is_dead(v))
+			expect_enoent("SET_PIDS of a dead IPC key", r);
+		else if (pids_ok && mine && mine->kind != fkind)
+			expect_enoent("SET_PIDS of our value as another kind", r);
+		else if (mine && pids_ok && n <= 8 && r != ENOMEM && r != E2BIG)
+			expect(what, mine->nopid ? EPERM : 0, r);
 		break;
 	}
 	case 6: {
-		uint64_t v = c.a.im.shareable;
+		struct hnd *mine = own_live(v), *imp = imported_live(v);
 
-		if (c.a.im.device >= ndev)
+		if (name_err)
+			expect(what, name_err, r);
+		else if (c.a.im.device >= ndev)
 			expect(what, ENODEV, r);
 		else if (rv && budget_off)
 			expect(what, ENOENT, r);
-		else if (own_live(v))
+		else if (is_dead(v))
+			expect_enoent("IMPORT of a dead IPC key", r);
+		else if (mine && mine->kind != fkind)
+			expect_enoent("IMPORT of our value as another kind", r);
+		else if (mine)
 			expect(what, ELOOP, r);
-		else if (imported_live(v))
+		else if (imp && imp->kind != fkind)
+			expect_enoent("IMPORT of a held value as another kind", r);
+		else if (imp && (fkind != NPU_MEM_SHARE_IPC_KEY || r != ENOENT))
+			/* an IPC key may have died meanwhile: ENOENT then */
 			expect(what, EEXIST, r);
 		if (!r && !results_seen(&c, r)) {
 			taint(f);
@@ -959,8 +1124,8 @@ static void op_ioctl(void)
 			struct hnd *n = &f->live[f->nlive++];
 			struct npu_mem_handle_info hi = { .handle = c.a.im.handle };
 
-			*n = (struct hnd){ .h = c.a.im.handle, .imported = true, .value = v,
-					   .off = c.a.im.mmap_offset };
+			*n = (struct hnd){ .h = c.a.im.handle, .imported = true, .kind = fkind,
+					   .value = v, .off = c.a.im.mmap_offset };
 			if (ioctl(f->fd, NPU_MEM_IOCTL_HANDLE_INFO, &hi))
 				fail("HANDLE_INFO of a fresh import: %s", ename(errno));
 			n->size = hi.size;
@@ -985,6 +1150,29 @@ static void op_ioctl(void)
 			     h->h, (uint64_t)c.a.hi.size, (uint64_t)c.a.hi.mmap_offset,
 			     c.a.hi.info_flags, h->size, h->off, h->imported);
 		break;
+	case 9: {
+		struct hnd *u = find_live(f, c.a.ux.handle);
+
+		if (!c.a.ux.handle || c.a.ux.handle >= BIG_HANDLE)
+			expect(what, ENOENT, r);
+		else if (u && u->imported)
+			expect("UNEXPORT of an imported handle", EPERM, r);
+		else if (u && !u->exported)
+			expect("UNEXPORT of a handle not exported", ENOENT, r);
+		else if (u && u->kind != NPU_MEM_SHARE_IPC_KEY)
+			expect("UNEXPORT of a value that is no IPC key", EINVAL, r);
+		else if (u)
+			expect(what, 0, r);
+		if (!r && u && !u->imported) {
+			/* the key is dead for ever; the handle may be exported again */
+			own_del(u->value);
+			dead_add(u->value);
+			u->exported = false;
+		} else if (!r) {
+			taint(f);
+		}
+		break;
+	}
 	}
 }
 
@@ -996,6 +1184,8 @@ static void do_free(struct file *f, int i)
 
 	count_err(r);
 	expect("FREE of a live handle", 0, r);
+	if (!r)
+		freed(&f->live[i]);
 	live_drop(f, i);
 }
 
@@ -1995,6 +2185,39 @@ static void check_usable(void)
 	close(fd);
 }
 
+/*
+ * This module instance's fabric id, which the workers put in the fabric
+ * handles they make; on the way, a 2.0-sized fabric EXPORT is refused and
+ * exports nothing (the 2.1-sized one after it succeeds).
+ */
+static void learn_instance(void)
+{
+	struct npu_mem_export ex = { .flags = NPU_MEM_SHARE_FABRIC };
+	int fd = npu_open(), r;
+	uint64_t off;
+
+	if (fd < 0 || npu_alloc(fd, 0, NPU_MEM_GRANULARITY, &ex.handle, &off)) {
+		not_ok("ALLOC before the run: %s", ename(errno));
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	r = ioctl(fd, cmd_with_size(NPU_MEM_IOCTL_EXPORT, NPU_MEM_EXPORT_SIZE_VER0), &ex) ?
+		    errno : 0;
+	if (r != EINVAL)
+		not_ok("a 2.0-sized EXPORT with FABRIC: %s, not EINVAL", ename(r));
+	r = ioctl(fd, NPU_MEM_IOCTL_EXPORT, &ex) ? errno : 0;
+	if (r || memcmp(ex.fabric.magic, NPU_MEM_FABRIC_MAGIC, sizeof(ex.fabric.magic)) ||
+	    !ex.shareable || ex.fabric.shareable != ex.shareable)
+		not_ok("EXPORT with FABRIC: %s, value %#" PRIx64 ", handle's %#" PRIx64,
+		       ename(r), (uint64_t)ex.shareable, (uint64_t)ex.fabric.shareable);
+	else
+		memcpy(sh->instance, ex.fabric.instance, sizeof(sh->instance));
+	if (npu_free(fd, ex.handle))
+		not_ok("FREE before the run: %s", ename(errno));
+	close(fd);
+}
+
 static void usage(int status)
 {
 	fprintf(status ? stderr : stdout,
@@ -2080,6 +2303,7 @@ int main(int argc, char **argv)
 	}
 	if (!budget_off)
 		printf("# guess_budget left as is: random values may give EAGAIN, not judged\n");
+	learn_instance();
 	/* Fork children whose worker died are reparented here and reaped. */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 
