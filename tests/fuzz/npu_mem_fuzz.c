@@ -122,6 +122,12 @@ static const char *const kind_names[K_NR] = {
 	"reopen", "netlink",
 };
 
+/* The value-kind oracles, counted when judged. */
+enum { KO_WRONG_KIND, KO_DEAD_KEY, KO_UNEXPORT, KO_FABRIC, KO_NR };
+static const char *const ko_names[KO_NR] = {
+	"wrong-kind", "dead-key", "unexport", "fabric-handle",
+};
+
 /* Per-worker figures and first failure, in memory shared with the main process. */
 struct wstats {
 	uint64_t kind[K_NR];
@@ -129,6 +135,7 @@ struct wstats {
 	uint64_t ioctl_nr[16];
 	uint64_t ioctl_ns[16];
 	uint64_t err[MAX_ERRNO + 1];	/* [0]: success; [MAX_ERRNO]: larger errnos */
+	uint64_t kinds[KO_NR];	/* value-kind oracles judged */
 	uint64_t fails;
 	uint64_t race_ops;	/* the racer thread's calls (--race) */
 	char fail[MSG_LEN];
@@ -489,26 +496,39 @@ static uint32_t pick_handle(struct file *f, struct hnd **hp)
 	}
 }
 
+/* A live handle of ours with a value: exported by us or imported, or NULL. */
+static struct hnd *held_pick(void)
+{
+	struct hnd *c[NFILES * MAX_LIVE];
+	int n = 0;
+
+	for (int f = 0; f < NFILES; f++)
+		for (int i = 0; i < files[f].nlive; i++)
+			if (files[f].live[i].exported || files[f].live[i].imported)
+				c[n++] = &files[f].live[i];
+	return n ? c[below(n)] : NULL;
+}
+
 /*
- * A value: own live one, someone else's, one of our dead IPC keys, random,
- * zero; *kind is the kind it was exported as, as far as we know.
+ * A value: one we exported or hold, someone else's, one of our dead IPC keys,
+ * random, zero; *kind is the kind it was exported as, as far as we know.
  */
-static uint64_t pick_value(bool *random_value, uint32_t *kind)
+static uint64_t pick_value(bool *random_value, uint32_t *kind, bool *held)
 {
 	static const uint32_t kinds[] = { 0, NPU_MEM_SHARE_IPC_KEY, NPU_MEM_SHARE_FABRIC };
 	struct hnd *h;
 	uint64_t v;
 
-	*random_value = false;
+	*random_value = *held = false;
 	*kind = kinds[below(3)];
 	switch (below(11)) {
 	case 0:
 	case 1:
-		v = own[below(NOWN)];
-		h = v ? own_live(v) : NULL;
+		h = held_pick();
 		if (h) {
+			*held = true;
 			*kind = h->kind;
-			return v;
+			return h->value;
 		}
 		/* fall through */
 	case 2:
@@ -538,14 +558,17 @@ static uint64_t pick_value(bool *random_value, uint32_t *kind)
 	}
 }
 
-/* The kind a SET_PIDS or IMPORT names for a value of kind @k: mostly @k. */
-static uint32_t pick_kind(uint32_t k)
+/*
+ * The kind a SET_PIDS or IMPORT names for a value of kind @k: mostly @k;
+ * @held: one we exported or hold, whose kind the oracles know.
+ */
+static uint32_t pick_kind(uint32_t k, bool held)
 {
 	static const uint32_t kinds[] = { 0, NPU_MEM_SHARE_IPC_KEY, NPU_MEM_SHARE_FABRIC };
 
-	if (chance(80))
+	if (chance(held ? 60 : 85))
 		return k;
-	return chance(80) ? kinds[below(3)] : KINDS;
+	return chance(85) ? kinds[below(3)] : KINDS;
 }
 
 /*
@@ -760,9 +783,13 @@ static bool results_seen(const struct call *c, int r)
 	return !r && c->place == P_OK && c->usize >= c->d->min;
 }
 
-/* A lookup that finds nothing: ENOENT, or EAGAIN while a guess budget counts. */
-static void expect_enoent(const char *what, int r)
+/*
+ * A lookup that finds nothing: ENOENT, or EAGAIN while a guess budget counts;
+ * @ko: which value-kind oracle it is.
+ */
+static void expect_enoent(const char *what, int r, int ko)
 {
+	ws->kinds[ko]++;
 	if (budget_off || r != EAGAIN)
 		expect(what, ENOENT, r);
 }
@@ -796,7 +823,7 @@ static void op_ioctl(void)
 	struct file *f = pick_file();
 	const struct idesc *d;
 	struct hnd *h = NULL;
-	bool rv = false, nopid = false, pids_ok = true;
+	bool rv = false, nopid = false, pids_ok = true, held = false;
 	int nr, want, r, fab = 0, name_err = 0;
 	uint32_t kind = 0, vkind = 0, fkind = 0;
 	uint64_t v = 0;
@@ -839,8 +866,8 @@ static void op_ioctl(void)
 	case 5: {
 		uint32_t n;
 
-		v = pick_value(&rv, &vkind);
-		fkind = c.a.sp.flags = pick_kind(vkind);
+		v = pick_value(&rv, &vkind, &held);
+		fkind = c.a.sp.flags = pick_kind(vkind, held);
 		if (fkind == NPU_MEM_SHARE_FABRIC)
 			fab = pick_fabric(&c.a.sp.fabric, &c.a.sp.shareable, v);
 		else
@@ -900,8 +927,8 @@ static void op_ioctl(void)
 		break;
 	}
 	case 6:
-		v = pick_value(&rv, &vkind);
-		fkind = c.a.im.flags = pick_kind(vkind);
+		v = pick_value(&rv, &vkind, &held);
+		fkind = c.a.im.flags = pick_kind(vkind, held);
 		if (fkind == NPU_MEM_SHARE_FABRIC)
 			fab = pick_fabric(&c.a.im.fabric, &c.a.im.shareable, v);
 		else
@@ -952,6 +979,8 @@ static void op_ioctl(void)
 		name_err = EINVAL;
 	else if (fkind == NPU_MEM_SHARE_FABRIC && (nr == 5 || nr == 6))
 		name_err = c.usize < d->ksize ? EINVAL : fab;
+	if (want == -1 && (fkind & NPU_MEM_SHARE_FABRIC))
+		ws->kinds[KO_FABRIC]++;
 	r = issue(&c, f->fd);
 	snprintf(what, sizeof(what), "%s fd %d usize %u place %s flags %#x%s", d->name, f->fd,
 		 c.usize, place_names[c.place], *(uint32_t *)(c.a.raw + d->flags_off),
@@ -1091,9 +1120,9 @@ static void op_ioctl(void)
 		else if (rv && budget_off && pids_ok)
 			expect(what, ENOENT, r);
 		else if (pids_ok && is_dead(v))
-			expect_enoent("SET_PIDS of a dead IPC key", r);
+			expect_enoent("SET_PIDS of a dead IPC key", r, KO_DEAD_KEY);
 		else if (pids_ok && mine && mine->kind != fkind)
-			expect_enoent("SET_PIDS of our value as another kind", r);
+			expect_enoent("SET_PIDS of our value as another kind", r, KO_WRONG_KIND);
 		else if (mine && pids_ok && n <= 8 && r != ENOMEM && r != E2BIG)
 			expect(what, mine->nopid ? EPERM : 0, r);
 		break;
@@ -1108,13 +1137,13 @@ static void op_ioctl(void)
 		else if (rv && budget_off)
 			expect(what, ENOENT, r);
 		else if (is_dead(v))
-			expect_enoent("IMPORT of a dead IPC key", r);
+			expect_enoent("IMPORT of a dead IPC key", r, KO_DEAD_KEY);
 		else if (mine && mine->kind != fkind)
-			expect_enoent("IMPORT of our value as another kind", r);
+			expect_enoent("IMPORT of our value as another kind", r, KO_WRONG_KIND);
 		else if (mine)
 			expect(what, ELOOP, r);
 		else if (imp && imp->kind != fkind)
-			expect_enoent("IMPORT of a held value as another kind", r);
+			expect_enoent("IMPORT of a held value as another kind", r, KO_WRONG_KIND);
 		else if (imp && (fkind != NPU_MEM_SHARE_IPC_KEY || r != ENOENT))
 			/* an IPC key may have died meanwhile: ENOENT then */
 			expect(what, EEXIST, r);
@@ -1153,6 +1182,7 @@ static void op_ioctl(void)
 	case 9: {
 		struct hnd *u = find_live(f, c.a.ux.handle);
 
+		ws->kinds[KO_UNEXPORT] += u != NULL;
 		if (!c.a.ux.handle || c.a.ux.handle >= BIG_HANDLE)
 			expect(what, ENOENT, r);
 		else if (u && u->imported)
@@ -2396,6 +2426,14 @@ int main(int argc, char **argv)
 		for (int i = 0; i < procs; i++)
 			ns += sh->ws[i].ioctl_ns[k];
 		printf(" %s %.0f", idescs[k].name, nr_ioctl[k] ? (double)ns / nr_ioctl[k] / 1000 : 0.0);
+	}
+	printf("\n# value-kind oracles judged:");
+	for (int k = 0; k < KO_NR; k++) {
+		uint64_t n = 0;
+
+		for (int i = 0; i < procs; i++)
+			n += sh->ws[i].kinds[k];
+		printf(" %s %" PRIu64, ko_names[k], n);
 	}
 	printf("\n# results:");
 	for (int e = 0; e <= MAX_ERRNO; e++)
