@@ -260,6 +260,7 @@ static const char *ename(int e)
 	case EEXIST: return "EEXIST";
 	case ELOOP: return "ELOOP";
 	case EBADFD: return "EBADFD";
+	case EXDEV: return "EXDEV";
 	case ENODEV: return "ENODEV";
 	case EFAULT: return "EFAULT";
 	case E2BIG: return "E2BIG";
@@ -293,7 +294,9 @@ static int slot_pick(struct slot *copy)
 	return -1;
 }
 
-static void dead_push(uint64_t value, uint64_t size, uint32_t s)
+static int dead_read(uint32_t i, struct dead *copy);
+
+static void dead_push(uint64_t value, uint64_t size, uint32_t s, uint32_t kind, int withdrawn)
 {
 	uint32_t i = __atomic_fetch_add(&B->dead_next, 1, __ATOMIC_RELAXED) % NDEAD;
 	struct dead *d = &B->dead[i];
@@ -301,7 +304,20 @@ static void dead_push(uint64_t value, uint64_t size, uint32_t s)
 	__atomic_store_n(&d->value, 0, __ATOMIC_RELEASE);
 	d->size = size;
 	d->seed = s;
+	d->kind = kind;
+	d->withdrawn = withdrawn;
 	__atomic_store_n(&d->value, value, __ATOMIC_RELEASE);
+}
+
+/* Is @v an IPC key its exporter has certainly killed (as far as the board remembers)? */
+static int withdrawn_key(uint64_t v)
+{
+	struct dead d;
+
+	for (uint32_t i = 0; i < NDEAD; i++)
+		if (dead_read(i, &d) && d.value == v && d.withdrawn)
+			return 1;
+	return 0;
 }
 
 static int dead_read(uint32_t i, struct dead *copy)
@@ -316,14 +332,17 @@ static int dead_read(uint32_t i, struct dead *copy)
 	return v1 == __atomic_load_n(&d->value, __ATOMIC_RELAXED) && copy->value == v1;
 }
 
-/* Take a published value off the board (owner, or main for a dead owner). */
-static void slot_retract(int i)
+/*
+ * Take a published value off the board (owner, or main for a dead owner);
+ * @push: into the dead values (else the caller does, once the key is killed).
+ */
+static void slot_retract(int i, int push)
 {
 	struct slot *s = &B->slots[i];
 	uint64_t v = __atomic_exchange_n(&s->value, 0, __ATOMIC_ACQ_REL);
 
-	if (v)
-		dead_push(v, s->size, s->seed);
+	if (v && push)
+		dead_push(v, s->size, s->seed, s->kind, 0);
 	__atomic_store_n(&s->importing, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&s->owner, 0, __ATOMIC_RELEASE);
 }
@@ -337,6 +356,7 @@ struct obj {
 	uint32_t device;
 	void *va;		/* mapped here, or NULL */
 	int imported, exported, validated;
+	uint32_t kind;		/* NPU_MEM_SHARE_* of the value exported or imported */
 	uint64_t value;
 	uint32_t seed;
 	int slot;		/* board slot it is published in, or -1 */
@@ -409,8 +429,86 @@ static struct obj *obj_by_value(struct worker *w, uint64_t v)
 static void obj_unpublish(struct obj *o)
 {
 	if (o->slot >= 0)
-		slot_retract(o->slot);
+		slot_retract(o->slot, 1);
 	o->slot = -1;
+}
+
+/* Our IPC key: it dies with the handle (FREE) or at UNEXPORT. */
+static int own_key(const struct obj *o)
+{
+	return o->exported && !o->imported && o->kind == NPU_MEM_SHARE_IPC_KEY;
+}
+
+/* ---- the ioctls of a value kind */
+
+/* With NPU_MEM_SHARE_FABRIC @value travels in @fh (@foreign: another instance's). */
+static void name_value(struct npu_mem_fabric_handle *fh, __u64 *shareable, uint64_t value,
+		       uint32_t kind, int foreign)
+{
+	if (kind != NPU_MEM_SHARE_FABRIC) {
+		*shareable = value;
+		return;
+	}
+	memcpy(fh->magic, NPU_MEM_FABRIC_MAGIC, sizeof(fh->magic));
+	memcpy(fh->instance, B->instance, sizeof(fh->instance));
+	if (foreign)
+		fh->instance[rnd_n(16)] ^= 1 + rnd_n(255);
+	fh->shareable = value;
+}
+
+/* EXPORT with @flags (a kind among them); a fabric handle must be well formed. */
+static int export_k(int fd, uint32_t h, uint32_t flags, uint64_t *value)
+{
+	struct npu_mem_export e = { .handle = h, .flags = flags };
+	static const uint8_t zero[sizeof(e.fabric.reserved)];
+
+	if (ioctl(fd, NPU_MEM_IOCTL_EXPORT, &e))
+		return -1;
+	*value = e.shareable;
+	if ((flags & NPU_MEM_SHARE_FABRIC) &&
+	    (memcmp(e.fabric.magic, NPU_MEM_FABRIC_MAGIC, sizeof(e.fabric.magic)) ||
+	     memcmp(e.fabric.instance, B->instance, sizeof(e.fabric.instance)) ||
+	     e.fabric.shareable != e.shareable || memcmp(e.fabric.reserved, zero, sizeof(zero))))
+		violation("EXPORT: a malformed fabric handle for %" PRIx64, *value);
+	return 0;
+}
+
+static int set_pids_k(int fd, uint64_t value, uint32_t kind, const int32_t *pids, uint32_t n)
+{
+	struct npu_mem_set_pids sp = { .pids = (uintptr_t)pids, .count = n, .flags = kind };
+
+	name_value(&sp.fabric, &sp.shareable, value, kind, 0);
+	return ioctl(fd, NPU_MEM_IOCTL_SET_PIDS, &sp);
+}
+
+static int import_k(int fd, uint64_t value, uint32_t kind, int foreign, uint32_t dev,
+		    uint32_t *h, uint64_t *off)
+{
+	struct npu_mem_import im = { .device = dev, .flags = kind };
+
+	name_value(&im.fabric, &im.shareable, value, kind, foreign);
+	if (ioctl(fd, NPU_MEM_IOCTL_IMPORT, &im))
+		return -1;
+	*h = im.handle;
+	if (off)
+		*off = im.mmap_offset;
+	return 0;
+}
+
+static int unexport(int fd, uint32_t h)
+{
+	struct npu_mem_unexport u = { .handle = h };
+
+	return ioctl(fd, NPU_MEM_IOCTL_UNEXPORT, &u);
+}
+
+/* A kind other than @k. */
+static uint32_t other_kind(uint32_t k)
+{
+	static const uint32_t kinds[] = { 0, NPU_MEM_SHARE_IPC_KEY, NPU_MEM_SHARE_FABRIC };
+	uint32_t i = rnd_n(3);
+
+	return kinds[i] != k ? kinds[i] : kinds[(i + 1) % 3];
 }
 
 static int obj_map(struct worker *w, struct obj *o, const char *what)
@@ -441,15 +539,43 @@ static void obj_unmap(struct obj *o)
 	o->va = NULL;
 }
 
+/*
+ * Our IPC key @v has just been killed (by FREE or UNEXPORT; the memory may
+ * live on in our mapping or importers): nobody finds it, not even we (not ELOOP).
+ */
+static void key_gone(struct worker *w, uint64_t v, const char *how)
+{
+	uint32_t h;
+
+	count(&B->ops[OP_IMPORT_DEAD]);
+	if (!import_k(w->fd, v, NPU_MEM_SHARE_IPC_KEY, 0, 0, &h, NULL)) {
+		violation("IMPORT of our IPC key after %s succeeded", how);
+		npu_free(w->fd, h);
+	} else if (errno != ENOENT && errno != EAGAIN) {
+		violation("IMPORT of our IPC key after %s: %s, want ENOENT", how, ename(errno));
+	}
+}
+
 /* FREE (with the mapping kept or not); the object leaves the table. */
 static void obj_free(struct worker *w, struct obj *o, int keep_mapping)
 {
+	int key = own_key(o);
+
+	/* our IPC key dies with the handle: among the dead values once it has */
+	if (key && o->slot >= 0) {
+		slot_retract(o->slot, 0);
+		o->slot = -1;
+	}
 	obj_unpublish(o);
 	if (!keep_mapping)
 		obj_unmap(o);
 	count(&B->ops[OP_FREE]);
 	if (npu_free(w->fd, o->handle))
 		lost("FREE of own handle %u: %s", o->handle, ename(errno));
+	else if (key) {
+		key_gone(w, o->value, "FREE");
+		dead_push(o->value, o->size, o->seed, o->kind, 1);
+	}
 	if (o->va) {
 		/* The mapping holds the memory: it is still the object's. */
 		pattern_check(o->va, o->size, o->seed, "after FREE, still mapped");
@@ -600,6 +726,7 @@ static void publish(struct worker *w, struct obj *o, const int32_t *pids, uint32
 		s->device = o->device;
 		s->size = o->size;
 		s->validated = o->validated;
+		s->kind = o->kind;
 		s->npids = 0;
 		s->overflow = 0;
 		s->importing = 0;
@@ -656,9 +783,12 @@ static void op_export(struct worker *w)
 	if (!o)
 		return;
 	o->validated = rnd_n(2);
+	/* a VMM value, an IPC key or a fabric handle */
+	o->kind = (uint32_t[]){ 0, NPU_MEM_SHARE_IPC_KEY, NPU_MEM_SHARE_FABRIC }[rnd_n(3)];
 	count(&B->ops[OP_EXPORT]);
-	if (npu_export(w->fd, o->handle, o->validated ? 0 : NPU_MEM_EXPORT_DISABLE_PID_VALIDATION,
-		       &o->value)) {
+	if (export_k(w->fd, o->handle,
+		     (o->validated ? 0 : NPU_MEM_EXPORT_DISABLE_PID_VALIDATION) | o->kind,
+		     &o->value)) {
 		if (errno == ENOMEM) {
 			count(&B->ex[EX_ENOMEM]);
 			return;
@@ -672,7 +802,7 @@ static void op_export(struct worker *w)
 		uint64_t v2;
 
 		count(&B->ops[OP_EXPORT]);
-		if (!npu_export(w->fd, o->handle, 0, &v2))
+		if (!export_k(w->fd, o->handle, o->kind, &v2))
 			violation("second EXPORT of handle %u succeeded", o->handle);
 		else if (errno != EEXIST)
 			violation("second EXPORT: %s, want EEXIST", ename(errno));
@@ -685,7 +815,7 @@ static void op_export(struct worker *w)
 				pids[i] = __atomic_load_n(&B->w[rnd_n(B->nworkers)].pid, __ATOMIC_RELAXED);
 		t = now_ns();
 		count(&B->ops[OP_SET_PIDS]);
-		if (npu_set_pids(w->fd, o->value, pids, n)) {
+		if (set_pids_k(w->fd, o->value, o->kind, pids, n)) {
 			if (errno == EINVAL) {	/* only zero pids: fine if so */
 				int any = 0;
 
@@ -719,7 +849,7 @@ static void op_set_pids(struct worker *w)
 	n = pick_pids(pids, 4);
 	count(&B->ops[OP_SET_PIDS]);
 	if (!o->validated) {
-		if (!npu_set_pids(w->fd, o->value, pids, n))
+		if (!set_pids_k(w->fd, o->value, o->kind, pids, n))
 			violation("SET_PIDS of a value exported without validation succeeded");
 		else if (errno != EPERM && errno != EAGAIN)
 			violation("SET_PIDS of an unvalidated value: %s, want EPERM", ename(errno));
@@ -727,7 +857,7 @@ static void op_set_pids(struct worker *w)
 	}
 	if (rnd_n(4) == 0) {	/* invalid pids: all or nothing, refused */
 		pids[rnd_n(n)] = rnd_n(2) ? -1 - (int32_t)rnd_n(5) : NPU_MEM_PID_LIMIT + (int32_t)rnd_n(100);
-		if (!npu_set_pids(w->fd, o->value, pids, n))
+		if (!set_pids_k(w->fd, o->value, o->kind, pids, n))
 			violation("SET_PIDS with an invalid pid succeeded");
 		else if (errno != EINVAL)
 			violation("SET_PIDS with an invalid pid: %s, want EINVAL", ename(errno));
@@ -741,7 +871,7 @@ static void op_set_pids(struct worker *w)
 	if (s)
 		__atomic_store_n(&s->value, 0, __ATOMIC_SEQ_CST);
 	t = now_ns();
-	if (npu_set_pids(w->fd, o->value, pids, n)) {
+	if (set_pids_k(w->fd, o->value, o->kind, pids, n)) {
 		if (errno == ENOMEM)
 			count(&B->ex[EX_ENOMEM]);
 		else if (errno == EAGAIN)
@@ -784,7 +914,7 @@ static void op_set_pids_foreign(struct worker *w)
 	if (slot_pick(&s) < 0 || s.owner == w->pid)
 		return;
 	count(&B->ops[OP_SET_PIDS]);
-	if (!npu_set_pids(w->fd, s.value, &pid, 1))
+	if (!set_pids_k(w->fd, s.value, s.kind, &pid, 1))
 		violation("SET_PIDS on another process's value succeeded");
 	else if (errno != EACCES && errno != ENOENT && errno != EAGAIN)
 		violation("SET_PIDS on another process's value: %s, want EACCES", ename(errno));
@@ -812,8 +942,8 @@ static int admitted(struct worker *w, const struct slot *s)
 }
 
 /* Map and verify a freshly imported object, keep it. */
-static void keep_import(struct worker *w, uint32_t h, uint64_t off, uint64_t value, uint64_t size,
-			uint32_t s, uint32_t dev, const char *what)
+static void keep_import(struct worker *w, uint32_t h, uint64_t off, uint64_t value, uint32_t kind,
+			uint64_t size, uint32_t s, uint32_t dev, const char *what)
 {
 	struct obj *o = obj_new(w);
 	struct npu_mem_handle_info hi = { .handle = h };
@@ -827,6 +957,7 @@ static void keep_import(struct worker *w, uint32_t h, uint64_t off, uint64_t val
 	o->size = size;
 	o->device = dev;
 	o->imported = 1;
+	o->kind = kind;
 	o->value = value;
 	o->seed = s;
 	count(&B->ops[OP_INFO]);
@@ -856,12 +987,34 @@ static void op_import(struct worker *w)
 		int want = mine->imported ? EEXIST : ELOOP;
 
 		count(&B->ops[mine->imported ? OP_IMPORT_DUP : OP_IMPORT_SELF]);
-		if (!npu_import(w->fd, s.value, dev, &h, &off)) {
+		if (!import_k(w->fd, s.value, s.kind, 0, dev, &h, &off)) {
 			violation("IMPORT of a value %s succeeded", mine->imported ? "already held" : "exported by self");
 			npu_free(w->fd, h);
+		} else if (errno == ENOENT && mine->imported && s.kind == NPU_MEM_SHARE_IPC_KEY) {
+			count(&B->ex[EX_GONE]);	/* its exporter withdrew the key meanwhile */
 		} else if (errno != want && errno != EAGAIN) {
 			violation("IMPORT of a value %s: %s, want %s",
 				  mine->imported ? "already held" : "exported by self", ename(errno), ename(want));
+		}
+		return;
+	}
+	if (rnd_n(10) == 0) {
+		/*
+		 * As another kind it is not there (ENOENT, as a value that never
+		 * was); a fabric handle of another instance has no link (EXDEV).
+		 */
+		int foreign = s.kind == NPU_MEM_SHARE_FABRIC && rnd_n(2);
+		uint32_t k = foreign ? s.kind : other_kind(s.kind);
+
+		count(&B->ops[OP_IMPORT_KIND]);
+		if (!import_k(w->fd, s.value, k, foreign, dev, &h, &off)) {
+			violation("IMPORT of value %" PRIx64 " (kind %#x) as kind %#x%s succeeded",
+				  s.value, s.kind, k, foreign ? " from another instance" : "");
+			npu_free(w->fd, h);
+		} else if (foreign ? errno != EXDEV : errno != ENOENT && errno != EAGAIN) {
+			violation("IMPORT of value %" PRIx64 " (kind %#x) as kind %#x%s: %s, want %s",
+				  s.value, s.kind, k, foreign ? " from another instance" : "",
+				  ename(errno), foreign ? "EXDEV" : "ENOENT");
 		}
 		return;
 	}
@@ -870,7 +1023,7 @@ static void op_import(struct worker *w)
 	must = admitted(w, &s);
 	__atomic_store_n(&B->slots[i].importing, w->pid, __ATOMIC_RELAXED);
 	count(&B->ops[OP_IMPORT]);
-	ret = npu_import(w->fd, s.value, dev, &h, &off);
+	ret = import_k(w->fd, s.value, s.kind, 0, dev, &h, &off);
 	err = errno;
 	/* The whitelist changed meanwhile: either outcome is right. */
 	if (!slot_read(i, &again) || again.gen != s.gen)
@@ -882,7 +1035,7 @@ static void op_import(struct worker *w)
 			violation("IMPORT of value %" PRIx64 " by pid %d, not on its whitelist, succeeded",
 				  s.value, w->pid);
 		count(&B->imports_ok);
-		keep_import(w, h, off, s.value, s.size, s.seed, dev, "IMPORT");
+		keep_import(w, h, off, s.value, s.kind, s.size, s.seed, dev, "IMPORT");
 		return;
 	}
 	__atomic_store_n(&B->slots[i].importing, 0, __ATOMIC_RELAXED);
@@ -927,13 +1080,18 @@ static void op_import_dead(struct worker *w)
 	if (obj_count(w) >= MAX_OBJS)
 		return;
 	count(&B->ops[OP_IMPORT_DEAD]);
-	if (!npu_import(w->fd, d.value, 0, &h, &off)) {
+	if (!import_k(w->fd, d.value, d.kind, 0, 0, &h, &off)) {
+		if (d.withdrawn)
+			violation("IMPORT of IPC key %" PRIx64 " after its exporter's UNEXPORT or FREE "
+				  "succeeded", d.value);
 		count(&B->ex[EX_DEAD_REVIVED]);
-		keep_import(w, h, off, d.value, d.size, d.seed, 0, "IMPORT of a retracted value");
+		keep_import(w, h, off, d.value, d.kind, d.size, d.seed, 0, "IMPORT of a retracted value");
 		return;
 	}
 	if (errno == EAGAIN)
 		count(&B->ex[EX_BUDGET]);
+	else if (d.withdrawn && errno != ENOENT)
+		violation("IMPORT of a withdrawn IPC key: %s, want ENOENT", ename(errno));
 	else if (errno == ENOMEM)
 		count(&B->ex[EX_ENOMEM]);
 	else if (errno == ENOENT || errno == EACCES || errno == ELOOP || errno == EEXIST)
@@ -956,7 +1114,9 @@ static void op_guess(struct worker *w)
 	w->last_guess_ns = t;
 	for (int i = 0; i < n; i++, v = rnd()) {
 		count(&B->ops[OP_IMPORT_GUESS]);
-		if (!npu_import(w->fd, v, rnd_n(B->ndev), &h, NULL)) {
+		if (!import_k(w->fd, v, (uint32_t[]){ 0, NPU_MEM_SHARE_IPC_KEY,
+						      NPU_MEM_SHARE_FABRIC }[rnd_n(3)], 0,
+			      rnd_n(B->ndev), &h, NULL)) {
 			violation("IMPORT of guessed value %" PRIx64 " succeeded", v);
 			npu_free(w->fd, h);
 		} else if (errno == EAGAIN) {
@@ -1160,7 +1320,7 @@ static void op_fork(struct worker *w)
 		}
 		if (have && !s.validated && rnd_n(2)) {
 			fd = npu_open();
-			va = fd >= 0 && !npu_import(fd, s.value, 0, &h, &off) ?
+			va = fd >= 0 && !import_k(fd, s.value, s.kind, 0, 0, &h, &off) ?
 			     npu_map(fd, off, s.size) : NULL;
 			if (va && pattern_check(va, s.size, s.seed, "IMPORT in a fork child"))
 				bad = 1;
@@ -1186,7 +1346,8 @@ static void op_exec(struct worker *w)
 	pid_t c;
 	int st;
 
-	if (slot_pick(&s) < 0 || s.validated || s.owner == w->pid)
+	/* the exec'd image imports a VMM value (no kind to pass) */
+	if (slot_pick(&s) < 0 || s.validated || s.owner == w->pid || s.kind)
 		s.value = 0;
 	count(&B->ops[OP_EXEC]);
 	c = fork();
@@ -1280,15 +1441,72 @@ static void op_check(struct worker *w)
 	struct obj *o = obj_pick(w, 1, -1);
 	struct npu_mem_device_info info = { .device = rnd_n(B->ndev) };
 
+	/* Mostly an import of an IPC key its exporter has withdrawn, if we hold one. */
+	for (int i = 0; i < MAX_OBJS && rnd_n(4); i++) {
+		struct obj *c = &w->o[i];
+
+		if (c->used && c->va && c->imported && c->kind == NPU_MEM_SHARE_IPC_KEY &&
+		    withdrawn_key(c->value)) {
+			o = c;
+			break;
+		}
+	}
 	count(&B->ops[OP_CHECK]);
-	if (o)
+	if (o && o->imported && o->kind == NPU_MEM_SHARE_IPC_KEY && withdrawn_key(o->value)) {
+		/* the importer keeps the memory after the key is gone */
+		count(&B->ops[OP_CHECK_DEAD_KEY]);
+		pattern_check(o->va, o->size, o->seed, "import of a withdrawn IPC key");
+	} else if (o) {
 		pattern_check(o->va, o->size, o->seed, "re-check");
+	}
 	count(&B->ops[OP_INFO]);
 	if (ioctl(w->fd, NPU_MEM_IOCTL_DEVICE_INFO, &info))
 		lost("DEVICE_INFO: %s", ename(errno));
 	else if (info.free > info.total || info.total != B->total[info.device])
 		violation("DEVICE_INFO: free %" PRIu64 " of total %" PRIu64, (uint64_t)info.free,
 			  (uint64_t)info.total);
+}
+
+/*
+ * UNEXPORT: of our IPC key it succeeds (off the board first, among the dead
+ * values after: importers then must get ENOENT, and keep their memory), and
+ * the handle may be exported again; of anything else it is refused.
+ */
+static void op_unexport(struct worker *w)
+{
+	struct obj *o = obj_pick(w, -1, rnd_n(4) ? 1 : 0);
+	int want;
+
+	if (!o)
+		return;
+	count(&B->ops[OP_UNEXPORT]);
+	if (!own_key(o)) {
+		want = o->imported ? EPERM : !o->exported ? ENOENT : EINVAL;
+		if (!unexport(w->fd, o->handle))
+			violation("UNEXPORT of a handle %s succeeded", o->imported ? "imported" :
+				  !o->exported ? "not exported" : "exported as no IPC key");
+		else if (errno != want)
+			violation("UNEXPORT of a handle %s: %s, want %s", o->imported ? "imported" :
+				  !o->exported ? "not exported" : "exported as no IPC key",
+				  ename(errno), ename(want));
+		return;
+	}
+	if (o->slot >= 0)
+		slot_retract(o->slot, 0);
+	o->slot = -1;
+	if (unexport(w->fd, o->handle)) {
+		lost("UNEXPORT of own IPC key: %s", ename(errno));
+		return;
+	}
+	key_gone(w, o->value, "UNEXPORT");
+	dead_push(o->value, o->size, o->seed, o->kind, 1);
+	o->exported = 0;
+	o->value = 0;
+	count(&B->ops[OP_UNEXPORT]);
+	if (!unexport(w->fd, o->handle))
+		violation("a second UNEXPORT succeeded");
+	else if (errno != ENOENT)
+		violation("a second UNEXPORT: %s, want ENOENT", ename(errno));
 }
 
 /* ---- races on one fd (multi-threaded workers) */
@@ -1298,7 +1516,7 @@ struct race {
 	pthread_barrier_t bar;
 	struct obj o;
 	uint64_t value;
-	uint32_t dev;
+	uint32_t kind, dev;
 	int res[3], err[3];
 	uint32_t h[3];
 	uint64_t off[3];
@@ -1346,7 +1564,7 @@ static void *race_import_one(void *p)
 	struct race *r = a->r;
 
 	pthread_barrier_wait(&r->bar);
-	r->res[a->i] = npu_import(r->w->fd, r->value, r->dev, &r->h[a->i], &r->off[a->i]);
+	r->res[a->i] = import_k(r->w->fd, r->value, r->kind, 0, r->dev, &r->h[a->i], &r->off[a->i]);
 	r->err[a->i] = errno;
 	return NULL;
 }
@@ -1401,6 +1619,7 @@ static void race_import2(struct worker *w)
 	    obj_count(w) >= MAX_OBJS)
 		return;
 	r.value = s.value;
+	r.kind = s.kind;
 	r.dev = rnd_n(B->ndev);
 	pthread_barrier_init(&r.bar, NULL, 2);
 	count(&B->ops[OP_RACE]);
@@ -1414,7 +1633,7 @@ static void race_import2(struct worker *w)
 		if (r.res[i] == 0) {
 			if (ok++)
 				violation("two IMPORTs of one value on one fd both succeeded");
-			keep_import(w, r.h[i], r.off[i], s.value, s.size, s.seed, r.dev,
+			keep_import(w, r.h[i], r.off[i], s.value, s.kind, s.size, s.seed, r.dev,
 				    "IMPORT racing IMPORT");
 		} else if (r.err[i] == EEXIST) {
 			count(&B->ex[EX_EEXIST]);
@@ -1504,8 +1723,10 @@ static void worker_main(int idx, int gen)
 			op_exec(&w);
 		else if (r < 873)
 			op_close(&w);
-		else if (r < 950)
+		else if (r < 930)
 			op_check(&w);
+		else if (r < 950)
+			op_unexport(&w);
 		else if (w.threads && r < 975)
 			race_free_map(&w);
 		else if (w.threads)
@@ -1790,7 +2011,8 @@ static int kmemleak_npu(void)
 static const char *const op_names[NR_OPS] = {
 	"alloc", "alloc-bad", "free", "export", "set-pids", "import", "import-dup",
 	"import-self", "import-dead", "import-guess", "mmap", "munmap", "split/move",
-	"madvise", "fork", "exec", "close", "check", "info", "race",
+	"madvise", "fork", "exec", "close", "check", "info", "race", "unexport",
+	"import-wrong-kind", "check-after-key-died",
 };
 
 static const char *const ex_names[NR_EX] = {
@@ -1856,7 +2078,7 @@ static void reaped(pid_t p, int st)
 	/* Its values off the board before "dying" is cleared: importers rely on it. */
 	for (int k = 0; k < NSLOTS; k++)
 		if (__atomic_load_n(&B->slots[k].owner, __ATOMIC_ACQUIRE) == p)
-			slot_retract(k);
+			slot_retract(k, 1);
 	__atomic_store_n(&B->w[i].pid, 0, __ATOMIC_SEQ_CST);
 	__atomic_store_n(&B->w[i].dying, 0, __ATOMIC_SEQ_CST);
 	run.wpid[i] = spawn(i, ++run.wgen[i], NULL);
@@ -2119,6 +2341,19 @@ static int probe_devices(void)
 		if (info.free != info.total)
 			printf("# stress: device %u is not free at the start (%" PRIu64 " of %" PRIu64 ")\n",
 			       d, (uint64_t)info.free, (uint64_t)info.total);
+	}
+	/* This instance's fabric id, for the fabric handles workers make. */
+	{
+		struct npu_mem_export e = { .flags = NPU_MEM_SHARE_FABRIC };
+		uint64_t off;
+
+		if (npu_alloc(fd, 0, B->granule, &e.handle, &off) ||
+		    ioctl(fd, NPU_MEM_IOCTL_EXPORT, &e) || npu_free(fd, e.handle)) {
+			printf("not ok - stress: a fabric EXPORT: %s\n", strerror(errno));
+			close(fd);
+			return -1;
+		}
+		memcpy(B->instance, e.fabric.instance, sizeof(B->instance));
 	}
 	close(fd);
 	return 0;

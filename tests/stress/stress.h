@@ -27,6 +27,7 @@ struct slot {
 	int32_t owner;		/* exporter's pid, claimed with a CAS from 0 */
 	int32_t worker;		/* exporter's worker index */
 	uint32_t seed, device, validated, npids, overflow;
+	uint32_t kind;		/* NPU_MEM_SHARE_* it was exported as */
 	uint64_t size;
 	int32_t pids[SLOT_PIDS];	/* what SET_PIDS was given (not 0) */
 	uint64_t pids_ns[SLOT_PIDS];	/* CLOCK_MONOTONIC just before that SET_PIDS */
@@ -34,11 +35,14 @@ struct slot {
 	uint32_t gen;		/* changes when the whitelist changes */
 };
 
-/* A value whose exporter let go of it: alive only while someone still holds it. */
+/*
+ * A value whose exporter let go of it: alive only while someone still holds
+ * it, or, @withdrawn, an IPC key its exporter's UNEXPORT or FREE has killed.
+ */
 struct dead {
 	uint64_t value;		/* written last, as in struct slot */
 	uint64_t size;
-	uint32_t seed;
+	uint32_t seed, kind, withdrawn;
 };
 
 struct wslot {
@@ -52,7 +56,8 @@ struct wslot {
 enum {
 	OP_ALLOC, OP_ALLOC_BAD, OP_FREE, OP_EXPORT, OP_SET_PIDS, OP_IMPORT, OP_IMPORT_DUP,
 	OP_IMPORT_SELF, OP_IMPORT_DEAD, OP_IMPORT_GUESS, OP_MMAP, OP_MUNMAP, OP_PARTIAL,
-	OP_MADVISE, OP_FORK, OP_EXEC, OP_CLOSE, OP_CHECK, OP_INFO, OP_RACE, NR_OPS
+	OP_MADVISE, OP_FORK, OP_EXEC, OP_CLOSE, OP_CHECK, OP_INFO, OP_RACE, OP_UNEXPORT,
+	OP_IMPORT_KIND, OP_CHECK_DEAD_KEY, NR_OPS
 };
 
 /* Outcomes that are allowed, counted for the report. */
@@ -67,6 +72,7 @@ struct board {
 	uint32_t ndev, nworkers;
 	uint64_t total[MAX_DEVICES];
 	uint64_t granule;
+	uint8_t instance[16];	/* this module instance's fabric id */
 	struct slot slots[NSLOTS];
 	struct dead dead[NDEAD];
 	uint32_t dead_next;
