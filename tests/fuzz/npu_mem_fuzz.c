@@ -56,7 +56,13 @@
  * (a second EXPORT EEXIST, EXPORT of an import EPERM, importing one's own
  * value ELOOP, a second import EEXIST, a value never exported ENOENT, SET_PIDS
  * on a value exported without pid validation EPERM, a private or wrongly
- * sized mmap, partial munmap/mprotect and any mremap fail); a _IOWR ioctl
+ * sized mmap, partial munmap/mprotect and any mremap fail); value kinds
+ * (ABI 2.1): two kinds, a FABRIC EXPORT too short for its handle, a malformed
+ * fabric handle or one with a value in @shareable EINVAL, another instance's
+ * EXDEV, a known value named as another kind ENOENT, an IPC key of ours after
+ * its UNEXPORT or FREE ENOENT, UNEXPORT of an import EPERM, of a handle not
+ * exported ENOENT, of another kind EINVAL, and a fabric EXPORT's handle is
+ * well formed (magic, this instance, the value, zeros); a _IOWR ioctl
  * whose argument cannot be written back never reports success; a netlink
  * dump without attributes succeeds, a request with attributes is refused
  * (EINVAL), an unprivileged caller never sees a shareable value and may not

@@ -22,9 +22,14 @@
  * and invalid requests that must be refused.
  *
  * Values travel through the board (stress.h), a MAP_SHARED anonymous region:
- * an exporter publishes value, size, pattern seed and whitelist there; any
- * worker may import it.  The exporter writes the pattern before exporting,
- * importers only read and verify it.
+ * an exporter publishes value, kind, size, pattern seed and whitelist there;
+ * any worker may import it.  The exporter writes the pattern before exporting,
+ * importers only read and verify it.  Kinds (ABI 2.1): a third of the exports
+ * are IPC keys, a third fabric handles; a tenth of the imports name another
+ * kind (must be ENOENT) or another instance's fabric handle (EXDEV).  IPC keys
+ * die at UNEXPORT or FREE (off the board first, then among the dead values as
+ * "withdrawn": nobody may import them, the exporter gets ENOENT, not ELOOP)
+ * or with their killed exporter; importers keep and verify their memory.
  *
  * The main process is the killer: every 0.3-1.5 s it SIGKILLs a random
  * worker, a third of the time the exporter of a value being imported right
