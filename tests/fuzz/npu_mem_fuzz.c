@@ -11,9 +11,9 @@
  * "--seed S --ops N" replays the same operations in each worker (the
  * interleaving of the workers is the scheduler's).  A worker keeps two open
  * files of /dev/npu_mem, the handles it knows are live in each (with their
- * size, mmap offset, whether imported or exported), the handles it freed
- * (stale), the values it exported, its mappings of the device, and a
- * generic netlink socket.  Workers share, through an anonymous shared
+ * size, mmap offset, whether imported or exported, the value's kind), the
+ * handles it freed (stale), its IPC keys that died, its mappings of the
+ * device, and a generic netlink socket.  Workers share, through an anonymous shared
  * mapping, a pool of recently exported values (so that they import each
  * other's memory) and their pids (for whitelists).  Each operation is one of:
  *
@@ -109,7 +109,6 @@
 #define NFILES		2	/* open files per worker */
 #define MAX_LIVE	4	/* live handles per file */
 #define NSTALE		16
-#define NOWN		16	/* values this process exported */
 #define NDEAD		16	/* IPC keys this process withdrew or freed */
 #define MAX_MAPS	3
 #define POOL		64	/* shared pool of exported values */
@@ -200,7 +199,6 @@ static long page;
 static struct file files[NFILES];
 static struct map maps[MAX_MAPS];
 static int nmaps;
-static uint64_t own[NOWN];	/* values exported through files[] whose handle is live */
 static uint64_t dead[NDEAD];	/* IPC keys of ours that died (UNEXPORT, FREE): for ever */
 static int nl_fd = -1;
 static bool nl_joined;
@@ -331,23 +329,6 @@ static bool is_dead(uint64_t v)
 	return false;
 }
 
-static void own_add(uint64_t v)
-{
-	for (int i = 0; i < NOWN; i++)
-		if (!own[i]) {
-			own[i] = v;
-			return;
-		}
-	own[below(NOWN)] = v;
-}
-
-static void own_del(uint64_t v)
-{
-	for (int i = 0; i < NOWN; i++)
-		if (own[i] == v)
-			own[i] = 0;
-}
-
 /* The live handle of files[] that exported @v (certainly live), or NULL. */
 static struct hnd *own_live(uint64_t v)
 {
@@ -388,8 +369,6 @@ static void live_drop(struct file *f, int i)
 {
 	struct hnd *h = &f->live[i];
 
-	if (h->exported && !h->imported)
-		own_del(h->value);
 	if (f->nstale < NSTALE)
 		f->stale[f->nstale++] = h->h;
 	else
@@ -1094,7 +1073,6 @@ static void op_ioctl(void)
 			h->nopid = nopid;
 			h->kind = fkind;
 			h->value = c.a.ex.shareable;
-			own_add(h->value);
 			pool_put(h->value, fkind);
 			if (fkind == NPU_MEM_SHARE_FABRIC &&
 			    (memcmp(fh->magic, NPU_MEM_FABRIC_MAGIC, sizeof(fh->magic)) ||
@@ -1201,7 +1179,6 @@ static void op_ioctl(void)
 			expect(what, 0, r);
 		if (!r && u && !u->imported) {
 			/* the key is dead for ever; the handle may be exported again */
-			own_del(u->value);
 			dead_add(u->value);
 			u->exported = false;
 		} else if (!r) {
@@ -1851,7 +1828,6 @@ static void child_ops(uint64_t seed)
 		files[i].nlive = files[i].nstale = 0;
 		files[i].fd = -1;
 	}
-	memset(own, 0, sizeof(own));
 	nmaps = 0;		/* the parent's device mappings are not inherited */
 	file_open(&files[0], false);
 	file_open(&files[1], false);
