@@ -170,6 +170,9 @@ static void client(struct __test_metadata *_metadata, uint16_t port, const struc
 	aclrtPhysicalMemProp prop;
 	struct msg m = { .type = MSG_HELLO };
 	int fd = connect_local(port);
+	char value[32];
+	uint64_t inner;
+	int32_t me = 0;
 	void *va = NULL;
 
 	if (fd < 0) {
@@ -177,17 +180,25 @@ static void client(struct __test_metadata *_metadata, uint16_t port, const struc
 		_exit(2);
 	}
 	EXPECT_ACL_OK(aclrtSetDevice(cp->dev));
-	EXPECT_ACL_OK(aclrtDeviceGetBareTgid(&m.pid));
+	EXPECT_ACL_OK(aclrtDeviceGetBareTgid(&me));
+	m.pid = me;
 	send_msg(fd, &m);
 	recv_msg(fd, &m, MSG_GO);
 	if (cp->whitelist) {
+		/* the message names the value the handle carries (bytes 24..31) */
+		memcpy(&inner, m.fh.data + 24, sizeof(inner));
+		snprintf(value, sizeof(value), "0x%llx ", (unsigned long long)inner);
 		EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "whitelist",
 			       aclrtMemImportFromShareableHandleV2(&m.fh, ACL_MEM_SHARE_HANDLE_TYPE_FABRIC, 0, &h))
 			TH_LOG("client: import before the server whitelists it");
+		EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, value,
+			       aclrtMemImportFromShareableHandleV2(&m.fh, ACL_MEM_SHARE_HANDLE_TYPE_FABRIC, 0, &h))
+			TH_LOG("client: the refusal names the handle's value");
 		EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "not the exporter",
-			       aclrtMemSetPidToShareableHandleV2(&m.fh, ACL_MEM_SHARE_HANDLE_TYPE_FABRIC, &m.pid, 1))
+			       aclrtMemSetPidToShareableHandleV2(&m.fh, ACL_MEM_SHARE_HANDLE_TYPE_FABRIC, &me, 1))
 			TH_LOG("client: SetPid by a non-exporter");
 		m.type = MSG_HELLO;
+		m.pid = me;
 		send_msg(fd, &m);	/* "add me" */
 		recv_msg(fd, &m, MSG_GO);
 	}
