@@ -182,6 +182,9 @@ static void importer_whitelisted(struct __test_metadata *_metadata, int rd, int 
 	recv_key(rd, key);
 	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "whitelist", aclrtIpcMemImportByKey(&q, key, 0))
 		TH_LOG("importer: before SetImportPid");
+	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "not exported or imported by this process",
+		       aclrtIpcMemClose(key))
+		TH_LOG("importer: Close of a key it neither exported nor imported");
 	EXPECT_ACL_OK(aclrtDeviceGetBareTgid(&me));
 	EXPECT_ACL_MSG(ACL_ERROR_RT_DRV_INTERNAL_ERROR, "only the exporter", aclrtIpcMemSetImportPid(key, &me, 1))
 		TH_LOG("importer: SetImportPid by a non-exporter");
