@@ -208,6 +208,8 @@ TEST_F(acl_malloc, huge1g)
 	}
 	if (self->total < HUGE1G)
 		ksft_print_msg("device 0 has %zu bytes: the 1 GiB success path needs mem_mb >= 1024\n", self->total);
+	else
+		ksft_print_msg("huge1g: 1 GiB allocations on a %zu-byte device\n", self->total);
 }
 
 /* aclrtMemset and aclrtMemcpy (H2D, D2H, D2D) on aclrtMalloc memory, at its edges too. */
