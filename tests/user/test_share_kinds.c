@@ -256,6 +256,17 @@ static int32_t do_pid(struct agent *a)
 	return (int32_t)call(a, (struct req){ .op = OP_PID }).ok;
 }
 
+/* HANDLE_INFO of this process's slot @slot: its shareable and info_flags. */
+static int local_info(struct agent *a, uint32_t slot, uint64_t *value, uint32_t *flags)
+{
+	struct npu_mem_handle_info info = { .handle = a->s[slot].h };
+	int r = ioctl(a->fd, NPU_MEM_IOCTL_HANDLE_INFO, &info);
+
+	*value = info.shareable;
+	*flags = info.info_flags;
+	return r;
+}
+
 /* ---- names ------------------------------------------------------------- */
 
 static uint64_t value_of(const struct name *n)
@@ -528,6 +539,8 @@ TEST_F(kinds, unexport_withdraws_the_key_and_the_handle_exports_again)
 {
 	struct agent *me = &self->me, *b = &self->ag[0], *c = &self->ag[1];
 	struct name n, n2, n3;
+	uint64_t shown = 0;
+	uint32_t iflags = 0;
 
 	ASSERT_LT(0, spawn_agent(b, 0));
 	ASSERT_LT(0, spawn_agent(c, 0));
@@ -536,6 +549,9 @@ TEST_F(kinds, unexport_withdraws_the_key_and_the_handle_exports_again)
 	ASSERT_EQ(0, do_import(b, 0, &n));
 	EXPECT_EQ(EEXIST, do_export(me, 0, IPC | NOVAL, &n2)) TH_LOG("exported: EEXIST");
 	EXPECT_EQ(0, do_unexport(me, 0, 0)) TH_LOG("UNEXPORT");
+	EXPECT_EQ(0, local_info(me, 0, &shown, &iflags));
+	EXPECT_EQ(0, shown) TH_LOG("HANDLE_INFO: no value after UNEXPORT");
+	EXPECT_EQ(0, iflags & NPU_MEM_INFO_EXPORTED) TH_LOG("HANDLE_INFO: not exported");
 	EXPECT_EQ(ENOENT, do_import(c, 0, &n)) TH_LOG("a new import of the key is ENOENT");
 	EXPECT_EQ(ENOENT, do_set_pids(me, &n, do_pid(c))) TH_LOG("SET_PIDS of it is ENOENT");
 	EXPECT_EQ(ENOENT, do_unexport(me, 0, 0)) TH_LOG("a second UNEXPORT is ENOENT");
@@ -545,6 +561,9 @@ TEST_F(kinds, unexport_withdraws_the_key_and_the_handle_exports_again)
 
 	ASSERT_EQ(0, do_export(me, 0, IPC | NOVAL, &n2)) TH_LOG("export again after UNEXPORT");
 	EXPECT_NE(value_of(&n), value_of(&n2)) TH_LOG("a new value");
+	EXPECT_EQ(0, local_info(me, 0, &shown, &iflags));
+	EXPECT_EQ(value_of(&n2), shown) TH_LOG("HANDLE_INFO: the new value");
+	EXPECT_EQ(NPU_MEM_INFO_EXPORTED, iflags & NPU_MEM_INFO_EXPORTED);
 	EXPECT_EQ(ENOENT, do_import(c, 0, &n)) TH_LOG("the old key stays dead");
 	EXPECT_EQ(0, do_import(c, 0, &n2)) TH_LOG("the new key imports");
 	EXPECT_TRUE(do_check(c, 0, 0x32));
@@ -726,6 +745,8 @@ TEST_F(kinds, fabric_needs_the_abi_2_1_structs)
 	struct agent *me = &self->me, *b = &self->ag[0];
 	struct npu_mem_export e = { .flags = FABRIC };
 	struct npu_mem_import im = { .flags = FABRIC };
+	struct npu_mem_set_pids sp = { .count = 1, .flags = FABRIC };
+	int32_t pid = 1;
 	struct name n;
 
 	ASSERT_LT(0, spawn_agent(b, 0));
@@ -744,6 +765,10 @@ TEST_F(kinds, fabric_needs_the_abi_2_1_structs)
 	EXPECT_EQ(-EINVAL, neg_errno(ioctl(me->fd, sized(NPU_MEM_IOCTL_IMPORT,
 							 NPU_MEM_IMPORT_SIZE_VER0), &im)))
 		TH_LOG("a 2.0-sized fabric IMPORT is EINVAL");
+	sp.pids = (uintptr_t)&pid;
+	EXPECT_EQ(-EINVAL, neg_errno(ioctl(me->fd, sized(NPU_MEM_IOCTL_SET_PIDS,
+							 NPU_MEM_SET_PIDS_SIZE_VER0), &sp)))
+		TH_LOG("a 2.0-sized fabric SET_PIDS is EINVAL");
 	EXPECT_EQ(0, do_import(b, 0, &n)) TH_LOG("the fabric value imports");
 	do_unmap(b, 0);
 	EXPECT_EQ(0, stop_agent(b));
