@@ -726,6 +726,17 @@ TEST_F(kinds, malformed_and_foreign_fabric_handles_are_refused)
 	EXPECT_EQ(0, do_import(b, 0, &n)) TH_LOG("IMPORT by the fabric handle");
 	EXPECT_TRUE(do_check(b, 0, 0x51));
 	do_unmap(b, 0);
+
+	/* Without the FABRIC bit, the fabric field is reserved: any byte set is EINVAL. */
+	ASSERT_EQ(0, do_alloc(me, 1, 0x52));
+	ASSERT_EQ(0, do_export(me, 1, IPC, &n));
+	m = n;
+	m.fh.reserved[0] = 1;
+	EXPECT_EQ(EINVAL, do_set_pids(me, &m, do_pid(b))) TH_LOG("SET_PIDS of an IPC key with fabric bytes");
+	EXPECT_EQ(EINVAL, do_import(b, 1, &m)) TH_LOG("IMPORT of an IPC key with fabric bytes");
+	EXPECT_EQ(0, do_set_pids(me, &n, do_pid(b))) TH_LOG("... and without them, both work");
+	EXPECT_EQ(0, do_import(b, 1, &n));
+	do_unmap(b, 1);
 	EXPECT_EQ(0, stop_agent(b));
 }
 
