@@ -184,7 +184,8 @@ static int npu_mem_ioc_export(struct npu_mem_ctx *ctx, void *arg)
 
 /*
  * The value SET_PIDS or IMPORT names: @shareable, or with
- * NPU_MEM_SHARE_FABRIC the one @fabric carries (then @shareable must be 0).
+ * NPU_MEM_SHARE_FABRIC the one @fabric carries (then @shareable must be 0;
+ * without it, @fabric is reserved and must be zero).
  * 0, -EINVAL or -EXDEV (npu_mem_fabric_value()).
  */
 static int npu_mem_named_value(struct npu_mem_ctx *ctx, u32 kind, u64 shareable,
@@ -194,6 +195,8 @@ static int npu_mem_named_value(struct npu_mem_ctx *ctx, u32 kind, u64 shareable,
 	if (hweight32(kind) > 1)
 		return -EINVAL;
 	if (kind != NPU_MEM_SHARE_FABRIC) {
+		if (memchr_inv(fabric, 0, sizeof(*fabric)))
+			return -EINVAL;
 		*value = shareable;
 		return 0;
 	}

@@ -53,7 +53,7 @@ static const struct errmap errmap[] = {
 	{ OP(SETPID), E2BIG, ACL_ERROR_RT_PARAM_INVALID,
 	  "the whitelist of shareable handle {sh} would exceed " XSTR(NPU_MEM_MAX_PIDS) " pids" },
 	{ OP(SETPID), EINVAL, ACL_ERROR_RT_PARAM_INVALID,
-	  "the pid list for {sh} has a negative pid, a pid no kernel can run (4194304 or more), or only zeros" },
+	  "the pid list for {sh} has a negative pid, a pid no kernel can run (4194304 or more), or only zeros; or the fabric handle is malformed" },
 	{ OP(SETPID) | OP(IMPORT), EAGAIN, ACL_ERROR_RT_OVER_LIMIT,
 	  "this user looked up too many shareable handles that do not exist: lookups are refused for about a second (npu_mem's guess_budget)" },
 	{ OP(IMPORT), EEXIST, ACL_ERROR_RT_INVALID_HANDLE,

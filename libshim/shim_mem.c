@@ -991,10 +991,14 @@ static void value_from(struct npu_dev_value *v, uint32_t kind, const void *p)
 {
 	memset(v, 0, sizeof(*v));
 	v->kind = kind;
-	if (kind == NPU_MEM_SHARE_FABRIC)
+	if (kind == NPU_MEM_SHARE_FABRIC) {
 		memcpy(v->fabric, p, sizeof(v->fabric));
-	else
+		/* The value it carries, for messages and the handle's record (the driver reads @fabric). */
+		memcpy(&v->value, v->fabric + offsetof(struct npu_mem_fabric_handle, shareable),
+		       sizeof(v->value));
+	} else {
 		memcpy(&v->value, p, sizeof(v->value));
+	}
 }
 
 aclError aclrtMemExportToShareableHandleV2(aclrtDrvMemHandle handle, uint64_t flags,

@@ -237,7 +237,8 @@ struct npu_mem_export {
  * @pids: in: user pointer to @count __s32 bare tgids (init pid namespace)
  * @count: in: 1 .. NPU_MEM_MAX_PIDS
  * @flags: in: the value's NPU_MEM_SHARE_* kind, or 0
- * @fabric: in, with NPU_MEM_SHARE_FABRIC: the handle EXPORT gave (ABI 2.1)
+ * @fabric: in, with NPU_MEM_SHARE_FABRIC: the handle EXPORT gave; zero
+ *	without it (ABI 2.1)
  *
  * Adds the pids to the value's whitelist; pid 0 entries are skipped; adding a
  * pid again refreshes its entry.  An entry authorizes only a process that was
@@ -277,7 +278,8 @@ struct npu_mem_set_pids {
  * @handle: out: new handle, local to this file
  * @reserved: must be 0
  * @mmap_offset: out: the mmap() offset that maps this object
- * @fabric: in, with NPU_MEM_SHARE_FABRIC: the handle EXPORT gave (ABI 2.1)
+ * @fabric: in, with NPU_MEM_SHARE_FABRIC: the handle EXPORT gave; zero
+ *	without it (ABI 2.1)
  *
  * Errors, in the order checked: EINVAL unknown @flags or two kinds, @reserved
  * not 0, @shareable not 0 with a fabric handle, or a malformed @fabric; EXDEV

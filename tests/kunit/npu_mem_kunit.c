@@ -688,6 +688,132 @@ static void npu_mem_share_duplicates_count_once(struct kunit *test)
 	npu_mem_share_put(share);
 }
 
+/* ---- kinds, fabric handles, UNEXPORT (ABI 2.1) ------------------------ */
+
+static void npu_mem_share_fabric_value(struct kunit *test)
+{
+	struct kt_fixture *fx = test->priv;
+	struct npu_mem_fabric_handle fh, bad;
+	struct npu_mem_sys *other;
+	u64 v = 0x0123456789abcdefULL, got;
+
+	npu_mem_fabric_fill(fx->sys, v, &fh);
+	KUNIT_EXPECT_EQ(test, memcmp(fh.magic, "NPUMEMFH", 8), 0);
+	KUNIT_EXPECT_EQ(test, memcmp(fh.instance, fx->sys->instance, 16), 0);
+	KUNIT_EXPECT_EQ(test, fh.shareable, v);
+	KUNIT_EXPECT_NULL(test, memchr_inv(fh.reserved, 0, sizeof(fh.reserved)));
+	got = 0;
+	KUNIT_EXPECT_EQ(test, npu_mem_fabric_value(fx->sys, &fh, &got), 0);
+	KUNIT_EXPECT_EQ(test, got, v);
+
+	/* Malformed: EINVAL, and the value is not written. */
+	got = 1;
+	bad = fh;
+	bad.magic[0] ^= 0x20;
+	KUNIT_EXPECT_EQ(test, npu_mem_fabric_value(fx->sys, &bad, &got), -EINVAL);
+	bad = fh;
+	bad.reserved[sizeof(bad.reserved) - 1] = 1;
+	KUNIT_EXPECT_EQ(test, npu_mem_fabric_value(fx->sys, &bad, &got), -EINVAL);
+	bad = fh;
+	bad.shareable = 0;
+	KUNIT_EXPECT_EQ(test, npu_mem_fabric_value(fx->sys, &bad, &got), -EINVAL);
+	/* Malformed and foreign: malformed wins. */
+	bad.instance[3] ^= 1;
+	KUNIT_EXPECT_EQ(test, npu_mem_fabric_value(fx->sys, &bad, &got), -EINVAL);
+	bad = fh;
+	bad.instance[15] ^= 0x80;
+	KUNIT_EXPECT_EQ(test, npu_mem_fabric_value(fx->sys, &bad, &got), -EXDEV);
+	KUNIT_EXPECT_EQ(test, got, 1);
+
+	/* Another machine (another load of the module) draws its own instance. */
+	other = npu_mem_sys_create(1, KT_DEV_SIZE, NPU_MEM_GRANULARITY, 0, &kt_backend);
+	KUNIT_ASSERT_FALSE(test, IS_ERR(other));
+	KUNIT_EXPECT_NE(test, memcmp(other->instance, fx->sys->instance, 16), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_fabric_value(other, &fh, &got), -EXDEV);
+	npu_mem_fabric_fill(other, v, &bad);
+	KUNIT_EXPECT_EQ(test, npu_mem_fabric_value(fx->sys, &bad, &got), -EXDEV);
+	KUNIT_EXPECT_EQ(test, npu_mem_fabric_value(other, &bad, &got), 0);
+	npu_mem_sys_destroy(other);
+}
+
+static void npu_mem_share_kind_mismatch_is_enoent(struct kunit *test)
+{
+	static const u32 kinds[3] = { 0, NPU_MEM_SHARE_IPC_KEY, NPU_MEM_SHARE_FABRIC };
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
+	s32 pid = 1002;
+	u64 v[3];
+	u32 h;
+	int k, j;
+
+	for (k = 0; k < 3; k++)
+		v[k] = kt_export(test, a, kt_alloc(test, a, 0, KT_2M), kinds[k]);
+	for (k = 0; k < 3; k++)
+		for (j = 0; j < 3; j++) {
+			if (j == k)
+				continue;
+			KUNIT_EXPECT_EQ_MSG(test, npu_mem_ctx_set_pids(a, v[k], kinds[j], &pid, 1),
+					    -ENOENT, "value of kind %#x as %#x", kinds[k], kinds[j]);
+			KUNIT_EXPECT_EQ_MSG(test, npu_mem_ctx_import(b, v[k], kinds[j], 1, &h),
+					    -ENOENT, "value of kind %#x as %#x", kinds[k], kinds[j]);
+		}
+	for (k = 0; k < 3; k++) {
+		KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v[k], kinds[k], &pid, 1), 0);
+		KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(b, v[k], kinds[k], 1, &h), 0);
+	}
+	/* Two kinds at once: EINVAL, nothing exported. */
+	h = kt_alloc(test, a, 0, KT_2M);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_export(a, h, NPU_MEM_SHARE_IPC_KEY |
+						 NPU_MEM_SHARE_FABRIC, &v[0]), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_unexport(a, h), -ENOENT);
+}
+
+static void npu_mem_share_unexport(struct kunit *test)
+{
+	struct npu_mem_ctx *a = kt_proc(test, 1001);
+	struct npu_mem_ctx *b = kt_proc_at(test, 1002, 0);
+	struct npu_mem_ctx *c = kt_proc_at(test, 1003, 0);
+	struct npu_mem_handle_info info = { };
+	s32 pid = 1003;
+	u32 h, hv, hf, hb, hc;
+	u64 v, v2;
+
+	h = kt_alloc(test, a, 0, KT_2M);
+	hv = kt_alloc(test, a, 0, KT_2M);
+	hf = kt_alloc(test, a, 0, KT_2M);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_unexport(a, h), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_unexport(a, h + 100), -ENOENT);
+	kt_export(test, a, hv, NPU_MEM_EXPORT_DISABLE_PID_VALIDATION);
+	kt_export(test, a, hf, NPU_MEM_SHARE_FABRIC);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_unexport(a, hv), -EINVAL);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_unexport(a, hf), -EINVAL);
+
+	v = kt_export(test, a, h, NPU_MEM_SHARE_IPC_KEY | NPU_MEM_EXPORT_DISABLE_PID_VALIDATION);
+	KUNIT_ASSERT_EQ(test, npu_mem_ctx_import(b, v, NPU_MEM_SHARE_IPC_KEY, 1, &hb), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_unexport(b, hb), -EPERM);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_unexport(a, h), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v, NPU_MEM_SHARE_IPC_KEY, 1, &hc), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v, NPU_MEM_SHARE_IPC_KEY, &pid, 1), -ENOENT);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_unexport(a, h), -ENOENT);
+	/* The importer keeps its handle. */
+	info.handle = hb;
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_handle_info(b, &info), 0);
+	KUNIT_EXPECT_EQ(test, info.size, KT_2M);
+
+	/* Exported again: a new value, which dies with the exporter's handle. */
+	v2 = kt_export(test, a, h, NPU_MEM_SHARE_IPC_KEY);
+	KUNIT_EXPECT_NE(test, v2, v);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_set_pids(a, v2, NPU_MEM_SHARE_IPC_KEY, &pid, 1), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_free(a, h), 0);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_import(c, v2, NPU_MEM_SHARE_IPC_KEY, 1, &hc), -ENOENT);
+	/* b still holds the memory. */
+	KUNIT_EXPECT_EQ(test, kt_be.frees, 0);
+	KUNIT_EXPECT_EQ(test, kt_free_bytes(test, 0), KT_DEV_SIZE - 3 * KT_2M);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_free(b, hb), 0);
+	KUNIT_EXPECT_EQ(test, kt_be.frees, 1);
+	KUNIT_EXPECT_EQ(test, npu_mem_ctx_unexport(a, h), -ENOENT);
+}
+
 static struct kunit_case npu_mem_share_cases[] = {
 	KUNIT_CASE(npu_mem_share_values_unique_and_checked),
 	KUNIT_CASE(npu_mem_share_values_look_random),
@@ -702,6 +828,9 @@ static struct kunit_case npu_mem_share_cases[] = {
 	KUNIT_CASE(npu_mem_share_too_many_pids),
 	KUNIT_CASE(npu_mem_share_stale_pids_make_room),
 	KUNIT_CASE(npu_mem_share_duplicates_count_once),
+	KUNIT_CASE(npu_mem_share_fabric_value),
+	KUNIT_CASE(npu_mem_share_kind_mismatch_is_enoent),
+	KUNIT_CASE(npu_mem_share_unexport),
 	{}
 };
 

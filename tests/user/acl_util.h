@@ -6,12 +6,14 @@
 #include "harness.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "acl/acl.h"
+#include "npu_tool.h"
 
 #define MIB (1024UL * 1024UL)
 
@@ -94,6 +96,49 @@ static inline int wait_child(pid_t pid)
 	if (waitpid(pid, &st, 0) != pid)
 		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* Free bytes of the calling thread's current device, or (size_t)-1. */
+static inline size_t acl_cur_free(void)
+{
+	size_t f = 0, t = 0;
+
+	return aclrtGetMemInfo(ACL_HBM_MEM, &f, &t) == ACL_SUCCESS ? f : (size_t)-1;
+}
+
+/*
+ * Free bytes of the current device once they are @want, polling for up to
+ * @ms milliseconds (a dead process's memory goes back as its files close):
+ * what it last saw.
+ */
+static inline size_t acl_wait_free(size_t want, int ms)
+{
+	size_t f = acl_cur_free();
+
+	for (; f != want && ms > 0; ms -= 10) {
+		usleep(10000);
+		f = acl_cur_free();
+	}
+	return f;
+}
+
+/*
+ * `npu-mem --json objects --pid @tgid` into @out (NUL-terminated): 0, or -1
+ * if the tool could not run or failed.
+ */
+static inline int acl_objects_json(int32_t tgid, char *out, size_t len)
+{
+	char cmd[256];
+	size_t n;
+	FILE *p;
+
+	snprintf(cmd, sizeof(cmd), "%s --json objects --pid %d", npu_mem_bin(), (int)tgid);
+	p = popen(cmd, "r");
+	if (!p)
+		return -1;
+	n = fread(out, 1, len - 1, p);
+	out[n] = '\0';
+	return pclose(p) ? -1 : 0;
 }
 
 #endif

@@ -81,6 +81,63 @@ static inline int npu_import(int fd, uint64_t value, uint32_t dev, uint32_t *h, 
 	return r;
 }
 
+/*
+ * Kind-aware wrappers (ABI 2.1).  @kind is what SET_PIDS and IMPORT name in
+ * their flags: 0 (a VMM value), NPU_MEM_SHARE_IPC_KEY or NPU_MEM_SHARE_FABRIC
+ * (then the value travels in @fh, and @value is normally 0); @fh may be NULL.
+ */
+static inline int npu_export_kind(int fd, uint32_t h, uint32_t flags, uint64_t *value,
+				  struct npu_mem_fabric_handle *fh)
+{
+	struct npu_mem_export e = { .handle = h, .flags = flags };
+	int r = ioctl(fd, NPU_MEM_IOCTL_EXPORT, &e);
+
+	if (!r) {
+		*value = e.shareable;
+		if (fh)
+			*fh = e.fabric;
+	}
+	return r;
+}
+
+static inline int npu_set_pids_kind(int fd, uint64_t value, uint32_t kind,
+				    const struct npu_mem_fabric_handle *fh,
+				    const int32_t *pids, uint32_t n)
+{
+	struct npu_mem_set_pids s = {
+		.shareable = value, .pids = (uintptr_t)pids, .count = n, .flags = kind,
+	};
+
+	if (fh)
+		s.fabric = *fh;
+	return ioctl(fd, NPU_MEM_IOCTL_SET_PIDS, &s);
+}
+
+static inline int npu_import_kind(int fd, uint64_t value, uint32_t kind,
+				  const struct npu_mem_fabric_handle *fh, uint32_t dev,
+				  uint32_t *h, uint64_t *off)
+{
+	struct npu_mem_import im = { .shareable = value, .device = dev, .flags = kind };
+	int r;
+
+	if (fh)
+		im.fabric = *fh;
+	r = ioctl(fd, NPU_MEM_IOCTL_IMPORT, &im);
+	if (!r) {
+		*h = im.handle;
+		if (off)
+			*off = im.mmap_offset;
+	}
+	return r;
+}
+
+static inline int npu_unexport(int fd, uint32_t h, uint32_t flags)
+{
+	struct npu_mem_unexport u = { .handle = h, .flags = flags };
+
+	return ioctl(fd, NPU_MEM_IOCTL_UNEXPORT, &u);
+}
+
 static inline int32_t npu_bare_tgid(int fd)
 {
 	struct npu_mem_bare_tgid t = { 0 };

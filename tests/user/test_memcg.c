@@ -118,6 +118,20 @@ static uint64_t cg_settle(const char *cg)
 	return v;
 }
 
+/*
+ * memory.current of @cg once it has grown to @want (or 10 s have passed) and
+ * then settled: a refill that a busy host slows down can pause for longer
+ * than cg_settle() waits.
+ */
+static uint64_t cg_grow_settle(const char *cg, uint64_t want)
+{
+	uint64_t start = now_ms();
+
+	while (cg_current(cg) < want && now_ms() - start < 10000)
+		sleep_ms(20);
+	return cg_settle(cg);
+}
+
 /* memory.current of @cg once it is at most @bound, or its last value after 5 s. */
 static uint64_t cg_wait_le(const char *cg, uint64_t bound)
 {
@@ -461,10 +475,14 @@ TEST_F(memcg, reserve_is_given_back_under_memory_pressure)
  * allocates and frees 2 MiB on devices 0 and 1: both of A's reserves fill.
  * Returns A's memory.current before that; *@after: once they have filled.
  */
-#define fill_two_reserves(file, limit, after) \
-	__fill_two_reserves(_metadata, file, limit, after)
+/*
+ * A's worker fills its reserves on two devices; *@after is memory.current
+ * once it has settled, having grown by @grow (0: however much it grows).
+ */
+#define fill_two_reserves(file, limit, grow, after) \
+	__fill_two_reserves(_metadata, file, limit, grow, after)
 static uint64_t __fill_two_reserves(struct __test_metadata *_metadata, const char *file,
-				    const char *limit, uint64_t *after)
+				    const char *limit, uint64_t grow, uint64_t *after)
 {
 	uint64_t a0;
 
@@ -478,7 +496,7 @@ static uint64_t __fill_two_reserves(struct __test_metadata *_metadata, const cha
 	a0 = cg_settle(cg_a);
 	EXPECT_EQ(0, call(&wa, OP_FILL_RESERVES, 2))
 		TH_LOG("A allocates and frees 2 MiB on devices 0 and 1");
-	*after = cg_settle(cg_a);
+	*after = cg_grow_settle(cg_a, a0 + grow);
 	return a0;
 }
 
@@ -505,7 +523,7 @@ TEST_F(memcg, reserve_is_given_back_to_memory_reclaim)
 	int ret;
 
 	NEED_TWO_RESERVES("7. memory.reclaim");
-	a0 = fill_two_reserves(NULL, NULL, &a1);
+	a0 = fill_two_reserves(NULL, NULL, res2 - slack, &a1);
 	ASSERT_NE(FAIL, a0);
 	check_delta("7. A's reserves on two devices fill", cg_a, a0, a1,
 		    res2 - slack, res2 + slack);
@@ -531,7 +549,7 @@ TEST_F(memcg, reserve_gives_way_to_memory_max)
 	uint64_t a0, a1, a2, anon, oom;
 
 	NEED_TWO_RESERVES("8. memory.max");
-	a0 = fill_two_reserves("memory.max", "256M", &a1);
+	a0 = fill_two_reserves("memory.max", "256M", res2 - slack, &a1);
 	ASSERT_NE(FAIL, a0);
 	check_delta("8. A's reserves on two devices fill", cg_a, a0, a1,
 		    res2 - slack, res2 + slack);
@@ -560,7 +578,7 @@ TEST_F(memcg, reserve_stays_under_memory_high)
 	uint64_t a0, a1;
 
 	NEED_TWO_RESERVES("9. memory.high");
-	a0 = fill_two_reserves("memory.high", "48M", &a1);
+	a0 = fill_two_reserves("memory.high", "48M", 0, &a1);
 	ASSERT_NE(FAIL, a0);
 	ASSERT_LT(a0 + 8 * MIB, high) TH_LOG("A starts well under memory.high");
 	printf("# A: memory.current %llu -> %llu bytes, memory.high %llu, high events %llu\n",
