@@ -584,6 +584,16 @@ static int pick_fabric(struct npu_mem_fabric_handle *fh, __u64 *shareable, uint6
 	return v ? 0 : EINVAL;
 }
 
+/* Without FABRIC the value is @shareable and @fabric is reserved: now and then not zero. */
+static int pick_no_fabric(struct npu_mem_fabric_handle *fh, __u64 *shareable, uint64_t v)
+{
+	*shareable = v;
+	if (below(40))
+		return 0;
+	((uint8_t *)fh)[below(sizeof(*fh))] = 1 + below(255);
+	return EINVAL;
+}
+
 static uint64_t pick_size(uint32_t *kind)
 {
 	*kind = chance(90) ? below(2) : (chance(50) ? NPU_MEM_PAGE_HUGE1G : below(16));
@@ -856,7 +866,7 @@ static void op_ioctl(void)
 		if (fkind == NPU_MEM_SHARE_FABRIC)
 			fab = pick_fabric(&c.a.sp.fabric, &c.a.sp.shareable, v);
 		else
-			c.a.sp.shareable = v;
+			fab = pick_no_fabric(&c.a.sp.fabric, &c.a.sp.shareable, v);
 		switch (below(50)) {
 		case 0:
 			n = 0;
@@ -917,7 +927,7 @@ static void op_ioctl(void)
 		if (fkind == NPU_MEM_SHARE_FABRIC)
 			fab = pick_fabric(&c.a.im.fabric, &c.a.im.shareable, v);
 		else
-			c.a.im.shareable = v;
+			fab = pick_no_fabric(&c.a.im.fabric, &c.a.im.shareable, v);
 		c.a.im.device = pick_dev();
 		break;
 	case 8:
@@ -964,6 +974,8 @@ static void op_ioctl(void)
 		name_err = EINVAL;
 	else if (fkind == NPU_MEM_SHARE_FABRIC && (nr == 5 || nr == 6))
 		name_err = c.usize < d->ksize ? EINVAL : fab;
+	else if (nr == 5 || nr == 6)
+		name_err = c.usize < d->ksize ? 0 : fab;	/* a 2.0 struct has no @fabric */
 	if (want == -1 && (fkind & NPU_MEM_SHARE_FABRIC))
 		ws->kinds[KO_FABRIC]++;
 	r = issue(&c, f->fd);
