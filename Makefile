@@ -19,9 +19,10 @@
 #
 # Installing (every target honours DESTDIR; the README's "Installing" says more):
 #   make install          the tools and man pages, the library in its CANN-shaped tree
-#                         (ACLDIR: include/acl, lib64/libascendcl.so/.a, set_env.sh), its
-#                         pkg-config file, the ABI headers, the udev rule, the sysusers.d
-#                         entry for group npu and a commented modprobe.d file
+#                         (ACLDIR: include/acl, lib64/libascendcl.so/.a, set_env.sh and
+#                         its link bin/setenv.bash), its pkg-config file, the ABI headers,
+#                         the udev rule, the sysusers.d entry for group npu and a
+#                         commented modprobe.d file
 #   make install-dkms     the module's source and dkms.conf into DKMSDIR, for dkms
 #   make modules_install  npu_mem.ko as built by "make module" for KDIR, into
 #                         INSTALL_MOD_PATH (default DESTDIR)/lib/modules/KVER/extra
@@ -310,6 +311,9 @@ install: installable
 	install -d $(DESTDIR)$(ACLDIR)/lib64
 	install -m 0644 $(STAGE)/lib/libascendcl.so $(STAGE)/lib/libascendcl.a $(DESTDIR)$(ACLDIR)/lib64/
 	sed 's|@ACLDIR@|$(ACLDIR)|' libshim/set_env.sh.in >$(DESTDIR)$(ACLDIR)/set_env.sh
+	# As in CANN (SetEnvCommon.xml): Huawei's sample run.sh scripts source bin/setenv.bash.
+	install -d $(DESTDIR)$(ACLDIR)/bin
+	ln -sf ../set_env.sh $(DESTDIR)$(ACLDIR)/bin/setenv.bash
 	install -d $(DESTDIR)$(PKGCONFIGDIR)
 	sed 's|@ACLDIR@|$(ACLDIR)|' libshim/npu-mem-acl.pc.in >$(DESTDIR)$(PKGCONFIGDIR)/npu-mem-acl.pc
 	install -d $(DESTDIR)$(INCLUDEDIR)/npu_mem

@@ -65,6 +65,13 @@ linked_ours() {
 		grep -q "libascendcl.so => $acl/lib64/libascendcl.so "
 }
 check "it runs on npu-mem-acl's libascendcl.so, found through set_env.sh" linked_ours
+# Huawei's sample run.sh scripts source $ASCEND_HOME_PATH/bin/setenv.bash, as in CANN.
+setenv_bash_sets_home() {
+	[ -L "$acl/bin/setenv.bash" ] &&
+		[ "$(bash -c '. "$1/bin/setenv.bash" && echo "$ASCEND_HOME_PATH"' sh "$acl")" = "$acl" ]
+}
+check "bin/setenv.bash (a link to set_env.sh, as CANN's) points ASCEND_HOME_PATH at the tree" \
+	setenv_bash_sets_home
 
 with_pkg_config() {
 	local pc flags
