@@ -88,6 +88,22 @@ static inline int read_full(int fd, void *buf, size_t n)
 	return 0;
 }
 
+/* A u64 over a pipe or socket; a broken channel ends the process (status 2). */
+static inline void send_u64(int fd, uint64_t v)
+{
+	if (write_full(fd, &v, sizeof(v)))
+		exit(2);
+}
+
+static inline uint64_t recv_u64(int fd)
+{
+	uint64_t v;
+
+	if (read_full(fd, &v, sizeof(v)))
+		exit(2);
+	return v;
+}
+
 /* Wait for a child; its exit status, or 128 + signal. */
 static inline int wait_child(pid_t pid)
 {

@@ -24,6 +24,36 @@
 
 #define MIB (1ULL << 20)
 
+/* Read module parameter @name (its line of text): 0, or -1. */
+static inline int npu_param_read(const char *name, char *buf, size_t size)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/sys/module/npu_mem/parameters/%s", name);
+	f = fopen(path, "re");
+	ok = f && fgets(buf, (int)size, f);
+	if (f)
+		fclose(f);
+	return ok ? 0 : -1;
+}
+
+/* Write module parameter @name (0644 ones, as root): 0, or -1. */
+static inline int npu_param_write(const char *name, const char *s)
+{
+	char path[128];
+	FILE *f;
+	int ok;
+
+	snprintf(path, sizeof(path), "/sys/module/npu_mem/parameters/%s", name);
+	f = fopen(path, "we");
+	ok = f && fputs(s, f) >= 0;
+	if (f && fclose(f))
+		ok = 0;
+	return ok ? 0 : -1;
+}
+
 static inline int npu_open(void)
 {
 	return open("/dev/" NPU_MEM_DEVICE_NAME, O_RDWR | O_CLOEXEC);

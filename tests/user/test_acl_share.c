@@ -26,21 +26,6 @@ static void chan_open(struct chan *c)
 	}
 }
 
-static void send_u64(int fd, uint64_t v)
-{
-	if (write_full(fd, &v, sizeof(v)))
-		exit(2);
-}
-
-static uint64_t recv_u64(int fd)
-{
-	uint64_t v;
-
-	if (read_full(fd, &v, sizeof(v)))
-		exit(2);
-	return v;
-}
-
 /* Import @sh onto @dev, map it, check @expect at offset 0, write @reply there; tear down. */
 static void import_and_use(struct __test_metadata *_metadata, const char *tag, uint64_t sh, int32_t dev, char expect, char reply, bool v2)
 {

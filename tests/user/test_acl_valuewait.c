@@ -51,21 +51,6 @@ struct chan {
 	int to_child[2], to_parent[2];
 };
 
-static void send_u64(int fd, uint64_t v)
-{
-	if (write_full(fd, &v, sizeof(v)))
-		exit(2);
-}
-
-static uint64_t recv_u64(int fd)
-{
-	uint64_t v;
-
-	if (read_full(fd, &v, sizeof(v)))
-		exit(2);
-	return v;
-}
-
 /* The child (B): import @sh on device 0 and map it; *va. */
 static aclrtDrvMemHandle import_map(struct __test_metadata *_metadata, uint64_t sh, void **va)
 {

@@ -15,29 +15,8 @@
 #include "harness.h"
 #include "npu.h"
 
-#define BUDGET_PARAM	"/sys/module/npu_mem/parameters/guess_budget"
 #define BUDGET		50
 #define GUESSER_UID	1000
-
-static int read_param(char *buf, size_t size)
-{
-	FILE *f = fopen(BUDGET_PARAM, "re");
-	int ok = f && fgets(buf, size, f);
-
-	if (f)
-		fclose(f);
-	return ok ? 0 : -1;
-}
-
-static int write_param(const char *s)
-{
-	FILE *f = fopen(BUDGET_PARAM, "we");
-	int ok = f && fputs(s, f) >= 0;
-
-	if (f && fclose(f))
-		ok = 0;
-	return ok ? 0 : -1;
-}
 
 static double now_s(void)
 {
@@ -85,8 +64,8 @@ FIXTURE_SETUP(budget)
 {
 	uint32_t h;
 
-	ASSERT_EQ(0, read_param(self->saved, sizeof(self->saved)))
-		TH_LOG("no module parameter %s", BUDGET_PARAM);
+	ASSERT_EQ(0, npu_param_read("guess_budget", self->saved, sizeof(self->saved)))
+		TH_LOG("no module parameter guess_budget");
 	self->fd = npu_open();
 	ASSERT_LE(0, self->fd);
 	ASSERT_EQ(0, npu_alloc(self->fd, 0, 2 * MIB, &h, NULL));
@@ -97,7 +76,7 @@ FIXTURE_SETUP(budget)
 FIXTURE_TEARDOWN(budget)
 {
 	close(self->fd);
-	write_param(self->saved);
+	npu_param_write("guess_budget", self->saved);
 }
 
 /* Fork a child that opens the node as root, becomes @uid and runs @fn. */
@@ -157,7 +136,7 @@ TEST_F(budget, burst_is_one_seconds_worth)
 	pid_t pid;
 
 	snprintf(b, sizeof(b), "%d", BUDGET);
-	ASSERT_EQ(0, write_param(b));
+	ASSERT_EQ(0, npu_param_write("guess_budget", b));
 	pid = as_user(_metadata, GUESSER_UID, self->value, ctl, guess_until_refused);
 	ASSERT_LT(0, pid);
 	close(ctl[1]);
@@ -200,7 +179,7 @@ TEST_F(budget, spent_budget_refuses_every_lookup_then_refills)
 	pid_t pid, other;
 	char c;
 
-	ASSERT_EQ(0, write_param("1"));
+	ASSERT_EQ(0, npu_param_write("guess_budget", "1"));
 	/* Other uids than the other case's: budgets of their own, full. */
 	pid = as_user(_metadata, GUESSER_UID + 1, self->value, ctl, spend_and_wait);
 	ASSERT_LT(0, pid);

@@ -28,7 +28,6 @@
 #define IPC		NPU_MEM_SHARE_IPC_KEY
 #define FABRIC		NPU_MEM_SHARE_FABRIC
 #define NOVAL		NPU_MEM_EXPORT_DISABLE_PID_VALIDATION
-#define BUDGET_PARAM	"/sys/module/npu_mem/parameters/guess_budget"
 
 enum op { OP_PID = 1, OP_ALLOC, OP_EXPORT, OP_UNEXPORT, OP_SET_PIDS, OP_IMPORT,
 	  OP_CHECK, OP_FILL, OP_FREE, OP_UNMAP, OP_CLOSE };
@@ -297,26 +296,6 @@ static const char *kind_name(uint32_t kind)
 	return kind == IPC ? "IPC key" : kind == FABRIC ? "fabric" : "VMM";
 }
 
-static int read_param(char *buf, size_t size)
-{
-	FILE *f = fopen(BUDGET_PARAM, "re");
-	int ok = f && fgets(buf, size, f);
-
-	if (f)
-		fclose(f);
-	return ok ? 0 : -1;
-}
-
-static int write_param(const char *s)
-{
-	FILE *f = fopen(BUDGET_PARAM, "we");
-	int ok = f && fputs(s, f) >= 0;
-
-	if (f && fclose(f))
-		ok = 0;
-	return ok ? 0 : -1;
-}
-
 FIXTURE(kinds) {
 	uint64_t free0, free1;
 	struct agent me, ag[NAGENTS];
@@ -346,7 +325,7 @@ FIXTURE_TEARDOWN(kinds)
 	if (self->me.fd >= 0)
 		close(self->me.fd);
 	if (self->budget[0])
-		write_param(self->budget);
+		npu_param_write("guess_budget", self->budget);
 	EXPECT_EQ(self->free0, npu_dev_free(0)) TH_LOG("device 0 free memory is back to its start");
 	EXPECT_EQ(self->free1, npu_dev_free(1)) TH_LOG("device 1 free memory is back to its start");
 }
@@ -796,8 +775,8 @@ TEST_F(kinds, only_lookups_spend_the_guess_budget)
 	struct agent *me = &self->me, *g = &self->ag[0];
 	struct name key, fab, foreign, bad, mismatch;
 
-	ASSERT_EQ(0, read_param(self->budget, sizeof(self->budget)))
-		TH_LOG("no module parameter %s", BUDGET_PARAM);
+	ASSERT_EQ(0, npu_param_read("guess_budget", self->budget, sizeof(self->budget)))
+		TH_LOG("no module parameter guess_budget");
 	ASSERT_EQ(0, do_alloc(me, 0, 1));
 	ASSERT_EQ(0, do_alloc(me, 1, 2));
 	ASSERT_EQ(0, do_export(me, 0, IPC | NOVAL, &key));
@@ -807,7 +786,7 @@ TEST_F(kinds, only_lookups_spend_the_guess_budget)
 	bad = fab;
 	bad.fh.magic[0] ^= 1;
 	mismatch = as_kind(&key, 0, NULL);
-	ASSERT_EQ(0, write_param("1"));
+	ASSERT_EQ(0, npu_param_write("guess_budget", "1"));
 	/* A uid of its own: a fresh budget. */
 	ASSERT_LT(0, spawn_agent(g, 1042));
 	for (int i = 0; i < 20; i++) {
