@@ -85,7 +85,6 @@ void shim_ipc_forget(const struct shim_map *m)
 		if (k->m == m && !k->imported)
 			drop_record(k);
 	}
-	m->h->share = 0;
 }
 
 /* A new record, on the list: or NULL (out of memory). */

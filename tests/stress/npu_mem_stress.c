@@ -170,37 +170,41 @@ static void note(const char *msg)
 {
 	uint32_t i = __atomic_fetch_add(&B->nnotes, 1, __ATOMIC_RELAXED);
 
-	if (i < NNOTES)
-		snprintf(B->notes[i], sizeof(B->notes[i]), "worker %d, pid %d: %s", my_worker,
-			 getpid(), msg);
+	/* A long message is cut to the note's size (the full one goes to stderr). */
+	if (i < NNOTES && snprintf(B->notes[i], sizeof(B->notes[i]), "worker %d, pid %d: %s",
+				   my_worker, getpid(), msg) < 0)
+		B->notes[i][0] = '\0';
 }
 
-/* A lost operation or datum: counted, and said at once (whoever says it). */
-static void lost(const char *fmt, ...)
+/* Note, count in @counter and say at once (whoever says it) a failure of @kind. */
+static void say_failure(uint64_t *counter, const char *kind, const char *fmt, va_list ap)
 {
 	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	note(buf);
+	count(counter);
+	dprintf(2, "stress: %s (worker %d, pid %d): %s\n", kind, my_worker, getpid(), buf);
+}
+
+/* A lost operation or datum. */
+static void lost(const char *fmt, ...)
+{
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	say_failure(&B->lost, "LOST", fmt, ap);
 	va_end(ap);
-	note(buf);
-	count(&B->lost);
-	dprintf(2, "stress: LOST (worker %d, pid %d): %s\n", my_worker, getpid(), buf);
 }
 
 /* A rule the driver must enforce and did not, or a wrong errno. */
 static void violation(const char *fmt, ...)
 {
-	char buf[512];
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
+	say_failure(&B->violations, "VIOLATION", fmt, ap);
 	va_end(ap);
-	note(buf);
-	count(&B->violations);
-	dprintf(2, "stress: VIOLATION (worker %d, pid %d): %s\n", my_worker, getpid(), buf);
 }
 
 /*
